@@ -1,0 +1,223 @@
+//! Saved captures: classic pcap (µs and ns) and pcapng through libpcap's offline reader, or a
+//! capture streamed on standard input (`-`).
+//!
+//! Timestamps are always asked of libpcap in nanoseconds, so both precisions read the same.
+//! Errors name the input and say what is wrong in one line.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use pcap::{Capture, Offline, Precision};
+
+use super::{Frame, LinkType, Timestamp};
+
+/// Where a capture comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    Stdin,
+}
+
+impl Source {
+    pub fn from_arg(arg: &Path) -> Source {
+        if arg.as_os_str() == "-" {
+            Source::Stdin
+        } else {
+            Source::File(arg.to_path_buf())
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File(p) => write!(f, "{}", p.display()),
+            Source::Stdin => f.write_str("<stdin>"),
+        }
+    }
+}
+
+/// Why a capture could not be opened or read on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// The input could not be opened as a capture at all.
+    Open { source: String, reason: String },
+    /// The capture's link type is not one the decoder knows.
+    UnsupportedLink { source: String, link: LinkType },
+    /// Reading stopped inside the file: what came before is still good.
+    Truncated {
+        source: String,
+        after_packet: u64,
+        reason: String,
+    },
+}
+
+impl ReadError {
+    /// Whether packets of this input were read before the error.
+    pub fn after_packets(&self) -> u64 {
+        match self {
+            ReadError::Truncated { after_packet, .. } => *after_packet,
+            _ => 0,
+        }
+    }
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Open { source, reason } => write!(f, "{source}: {reason}"),
+            ReadError::UnsupportedLink { source, link } => write!(
+                f,
+                "{source}: unsupported link type {link}; supported: ETHERNET, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP"
+            ),
+            ReadError::Truncated {
+                source,
+                after_packet,
+                reason,
+            } => write!(
+                f,
+                "{source}: capture is damaged or cut short after packet {after_packet}: {reason}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// Turns libpcap's wording into ours (it names no file and mentions "savefile").
+fn describe(err: &pcap::Error) -> String {
+    let text = match err {
+        pcap::Error::PcapError(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.contains("unknown file format") {
+        "not a pcap or pcapng capture (unknown file format)".to_string()
+    } else if text.contains("only got 0") && text.contains("file header") {
+        "empty file: not a pcap or pcapng capture".to_string()
+    } else {
+        text.trim_end_matches('.').to_string()
+    }
+}
+
+/// A saved capture being read, one packet at a time.
+pub struct OfflineReader {
+    cap: Capture<Offline>,
+    source: String,
+    link: LinkType,
+    packets: u64,
+    /// Bytes of the file consumed so far, estimated from record headers (for progress only).
+    bytes: u64,
+    record_overhead: u64,
+}
+
+impl OfflineReader {
+    /// Opens a capture; fails if it is not a capture or its link type is unsupported.
+    pub fn open(source: &Source) -> Result<OfflineReader, ReadError> {
+        let name = source.to_string();
+        let (cap, header_len, record_overhead) = match source {
+            Source::File(path) => {
+                let format = sniff_format(path);
+                let cap =
+                    Capture::from_file_with_precision(path, Precision::Nano).map_err(|e| {
+                        ReadError::Open {
+                            source: name.clone(),
+                            reason: describe(&e),
+                        }
+                    })?;
+                match format {
+                    Some(Format::Pcapng) => (cap, 0, 32),
+                    _ => (cap, 24, 16),
+                }
+            }
+            Source::Stdin => {
+                // SAFETY: fd 0 stays open for the life of the process, and this reader is the
+                // only thing in the program that reads standard input.
+                #[allow(unsafe_code)]
+                let cap = unsafe { Capture::from_raw_fd_with_precision(0, Precision::Nano) }
+                    .map_err(|e| ReadError::Open {
+                        source: name.clone(),
+                        reason: describe(&e),
+                    })?;
+                (cap, 24, 16)
+            }
+        };
+        let link = LinkType(cap.get_datalink().0);
+        if !link.is_supported() {
+            return Err(ReadError::UnsupportedLink { source: name, link });
+        }
+        Ok(OfflineReader {
+            cap,
+            source: name,
+            link,
+            packets: 0,
+            bytes: header_len,
+            record_overhead,
+        })
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn link(&self) -> LinkType {
+        self.link
+    }
+
+    /// Packets read so far.
+    pub fn packets(&self) -> u64 {
+        self.packets
+    }
+
+    /// Approximate bytes of the file consumed so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The next packet, `Ok(None)` at the end of the capture.
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, ReadError> {
+        match self.cap.next_packet() {
+            Ok(packet) => {
+                self.packets += 1;
+                let h = packet.header;
+                self.bytes += self.record_overhead + u64::from(h.caplen).next_multiple_of(4);
+                Ok(Some(Frame {
+                    number: self.packets,
+                    ts: Timestamp::from_secs_nanos(h.ts.tv_sec, h.ts.tv_usec),
+                    link: self.link,
+                    data: packet.data,
+                    orig_len: h.len,
+                }))
+            }
+            Err(pcap::Error::NoMorePackets) => Ok(None),
+            Err(e) => Err(ReadError::Truncated {
+                source: self.source.clone(),
+                after_packet: self.packets,
+                reason: describe(&e),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Pcap,
+    Pcapng,
+}
+
+/// Detects the format by its magic number (a `.pcapng` may be a classic pcap, and vice versa).
+fn sniff_format(path: &Path) -> Option<Format> {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .ok()?
+        .read_exact(&mut magic)
+        .ok()?;
+    match magic {
+        [0x0a, 0x0d, 0x0d, 0x0a] => Some(Format::Pcapng),
+        [0xd4, 0xc3, 0xb2, 0xa1]
+        | [0xa1, 0xb2, 0xc3, 0xd4]
+        | [0x4d, 0x3c, 0xb2, 0xa1]
+        | [0xa1, 0xb2, 0x3c, 0x4d] => Some(Format::Pcap),
+        _ => None,
+    }
+}

@@ -1,0 +1,145 @@
+//! `tlscensus read`: saved captures → census, table and CSV files.
+
+use std::io::Write;
+
+use anyhow::anyhow;
+
+use crate::capture::offline::{OfflineReader, ReadError};
+use crate::cli::ReadArgs;
+use crate::commands::Exit;
+use crate::m365::{EndpointData, Scope};
+use crate::pipeline::{Pipeline, RecordSink};
+use crate::progress::Progress;
+use crate::report::atomic::Output;
+use crate::report::csv::{write_clients, ConnectionsWriter};
+use crate::report::table::{self, TableContext};
+use crate::settings::ReadSettings;
+
+/// Packets between two progress updates.
+const PROGRESS_EVERY: u64 = 4096;
+
+/// The `--connections` writer, when asked for.
+struct Connections(Option<ConnectionsWriter<Output>>);
+
+impl RecordSink for Connections {
+    fn record(&mut self, rec: &crate::census::ConnectionRecord) {
+        if let Some(w) = &mut self.0 {
+            w.record(rec);
+        }
+    }
+}
+
+pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
+    let settings = ReadSettings::from_args(args).map_err(|e| anyhow!(e))?;
+    let scope = Scope::new(EndpointData::embedded(), &[], &[]);
+    // Outputs are opened before any packet is read: an unwritable path fails now.
+    let csv_out = settings
+        .csv
+        .as_deref()
+        .map(Output::create)
+        .transpose()
+        .map_err(|e| anyhow!(e))?;
+    let conn_out = settings
+        .connections
+        .as_deref()
+        .map(Output::create)
+        .transpose()
+        .map_err(|e| anyhow!(e))?;
+    let sink = Connections(conn_out.map(ConnectionsWriter::new));
+
+    let mut pipeline = Pipeline::new(&scope, settings.config, sink);
+    let total: u64 = settings.inputs.iter().map(|(_, s)| s).sum();
+    let mut progress = Progress::new(total, settings.quiet);
+    let mut errors: Vec<ReadError> = Vec::new();
+    for (source, size) in &settings.inputs {
+        let mut reader = match OfflineReader::open(source) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("tlscensus: {e}");
+                errors.push(e);
+                continue;
+            }
+        };
+        pipeline.stats_mut().files += 1;
+        progress.file(reader.source());
+        loop {
+            match reader.next_frame() {
+                Ok(Some(frame)) => {
+                    pipeline.handle_frame(&frame);
+                    if frame.number % PROGRESS_EVERY == 0 {
+                        progress.at(reader.bytes_read());
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    eprintln!("tlscensus: warning: {e}; results cover the packets before it");
+                    errors.push(e);
+                    break;
+                }
+            }
+        }
+        progress.file_done(*size);
+    }
+    progress.finish();
+
+    let nothing_read = pipeline.stats().packets == 0 && !errors.is_empty();
+    let (census, stats, sink) = pipeline.finish();
+    if nothing_read && settings.inputs.len() == errors.len() {
+        // Nothing could be analysed: leave no output behind (temp files are dropped).
+        return Ok(Exit::Error);
+    }
+
+    let mut failed = false;
+    if let Some(w) = sink.0 {
+        match w.finish().and_then(|out| out.commit()) {
+            Ok(()) => {}
+            Err(e) => {
+                eprintln!("tlscensus: --connections: {e}");
+                failed = true;
+            }
+        }
+    }
+    if let Some(mut out) = csv_out {
+        let written = write_clients(census.sorted(), &mut out)
+            .map_err(|e| e.to_string())
+            .and_then(|()| out.commit());
+        if let Err(e) = written {
+            eprintln!("tlscensus: --csv: {e}");
+            failed = true;
+        }
+    }
+    if settings.table {
+        let scope_label = if settings.config.scope_all {
+            "all TLS servers"
+        } else {
+            "Microsoft 365"
+        };
+        let text = table::render(
+            &census,
+            &stats,
+            &TableContext {
+                scope_label,
+                top: settings.top,
+            },
+        );
+        let mut stdout = std::io::stdout().lock();
+        if let Err(e) = stdout
+            .write_all(text.as_bytes())
+            .and_then(|_| stdout.flush())
+        {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                return Err(anyhow!("<stdout>: {e}"));
+            }
+        }
+    }
+    if settings.stats {
+        eprint!("run summary:\n{}", stats.summary());
+    }
+    Ok(if failed {
+        Exit::Error
+    } else if errors.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Damaged
+    })
+}

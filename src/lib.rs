@@ -1,0 +1,37 @@
+//! tlscensus: a passive census of TLS versions negotiated toward Microsoft 365.
+//!
+//! ```text
+//!  capture ──Frame──▶ decode ──TcpSegment──▶ flow + reassembly ──StreamChunk──▶ tls
+//!  (pcap/pcapng,      (link, IP,            (FlowKey, Dir;                    (records,
+//!   stdin, live)       TCP headers)          in-order bytes per direction)     hellos)
+//!        ──HandshakeEvent──▶ pipeline ──ConnectionRecord──▶ census ──&Census──▶ report
+//!                            (decides a flow,               (per client IP,     (table, CSV)
+//!                             m365 scope)                    verdict)
+//! ```
+//!
+//! - [`capture`]: packets from files or stdin as [`capture::Frame`]s.
+//! - [`decode`]: link layer, IPv4/IPv6, TCP → [`decode::TcpSegment`] or a skip reason.
+//! - [`flow`]: [`flow::FlowKey`] shared by both directions, [`flow::Dir`], [`flow::Side`].
+//! - [`reassembly`]: per-direction in-order bytes with a bounded out-of-order queue.
+//! - [`tls`]: records and handshake messages → ClientHello / ServerHello facts.
+//! - [`m365`]: Microsoft 365 endpoint data, prefix and host-name matching, scope.
+//! - [`pipeline`]: the per-packet path; decides each connection into a record.
+//! - [`census`]: records → per-client summaries and verdicts.
+//! - [`report`]: terminal table, CSV, escaping, atomic output files.
+//! - [`cli`], [`settings`], [`commands`]: the command line, validated, and its glue.
+
+pub mod capture;
+pub mod census;
+pub mod cli;
+pub mod commands;
+pub mod decode;
+pub mod flow;
+pub mod logging;
+pub mod m365;
+pub mod pipeline;
+pub mod progress;
+pub mod reassembly;
+pub mod report;
+pub mod settings;
+pub mod stats;
+pub mod tls;

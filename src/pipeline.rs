@@ -1,0 +1,529 @@
+//! The one per-packet path shared by `read` and `live`: frame → decode → flow → reassembly →
+//! TLS → [`ConnectionRecord`] → census and record sink.
+//!
+//! A flow whose handshake is decided keeps only a small entry (timestamps, counters), so its
+//! later packets cost one hash lookup and a counter; its buffers and parsers are freed at once.
+//! The flow table is capped: idle flows expire in capture time, and when the table is full the
+//! least recently seen eighth is evicted (each eviction counted, never fatal).
+
+use std::collections::HashMap;
+
+use crate::capture::{Frame, Timestamp};
+use crate::census::{Census, ConnectionRecord};
+use crate::decode::{self, TcpSegment};
+use crate::flow::{Dir, FlowKey};
+use crate::m365::Scope;
+use crate::reassembly::{Limits, StreamChunk, StreamReassembler};
+use crate::stats::RunStats;
+use crate::tls::{ClientHelloInfo, DirectionParser, Feed, HandshakeEvent, NotTls, ServerHelloInfo};
+
+const NANOS: i64 = 1_000_000_000;
+
+/// Where decided connections go besides the census (the `--connections` writer, tests).
+pub trait RecordSink {
+    fn record(&mut self, rec: &ConnectionRecord);
+}
+
+impl RecordSink for Vec<ConnectionRecord> {
+    fn record(&mut self, rec: &ConnectionRecord) {
+        self.push(rec.clone());
+    }
+}
+
+/// A sink that keeps nothing.
+pub struct NoSink;
+
+impl RecordSink for NoSink {
+    fn record(&mut self, _: &ConnectionRecord) {}
+}
+
+/// Tunables of the pipeline.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// A flow not seen for this long (capture time) is decided and forgotten.
+    pub idle_timeout_secs: i64,
+    /// Flows tracked at most.
+    pub max_flows: usize,
+    /// Bytes of one direction looked at for a hello at most.
+    pub max_inspect: usize,
+    pub reassembly: Limits,
+    /// Report every TLS connection, not only those toward Microsoft 365.
+    pub scope_all: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            idle_timeout_secs: 120,
+            max_flows: 1_000_000,
+            max_inspect: 512 * 1024,
+            reassembly: Limits::default(),
+            scope_all: false,
+        }
+    }
+}
+
+/// One direction of a flow while its handshake is looked at.
+struct DirState {
+    reasm: StreamReassembler,
+    tls: DirectionParser,
+    /// Stopped: not TLS, inspected enough, or nothing more needed.
+    stopped: bool,
+    inspected: usize,
+    app_data: bool,
+}
+
+impl DirState {
+    fn new() -> Self {
+        DirState {
+            reasm: StreamReassembler::new(),
+            tls: DirectionParser::new(),
+            stopped: false,
+            inspected: 0,
+            app_data: false,
+        }
+    }
+}
+
+/// Handshake state of a flow: exists only until the flow is decided.
+struct Handshake {
+    dirs: [DirState; 2],
+    client_hello: Option<(Dir, Timestamp, Box<ClientHelloInfo>)>,
+    server_hello: Option<(Dir, Timestamp, Box<ServerHelloInfo>)>,
+    alert: Option<(Dir, u8)>,
+}
+
+impl Handshake {
+    fn new() -> Box<Self> {
+        Box::new(Handshake {
+            dirs: [DirState::new(), DirState::new()],
+            client_hello: None,
+            server_hello: None,
+            alert: None,
+        })
+    }
+}
+
+enum Phase {
+    /// Looking for hellos; the state is created with the first SYN or payload.
+    Open(Option<Box<Handshake>>),
+    /// Decided: later packets only touch the counters.
+    Decided,
+}
+
+struct Flow {
+    first_seen: Timestamp,
+    last_seen: Timestamp,
+    packets: u64,
+    /// Direction of the bare SYN (client → server), when seen.
+    syn_dir: Option<Dir>,
+    /// Initial sequence number of the bare SYN, to tell port reuse from a retransmitted SYN.
+    syn_isn: u32,
+    fin: [bool; 2],
+    phase: Phase,
+}
+
+impl Flow {
+    fn new(ts: Timestamp) -> Flow {
+        Flow {
+            first_seen: ts,
+            last_seen: ts,
+            packets: 0,
+            syn_dir: None,
+            syn_isn: 0,
+            fin: [false; 2],
+            phase: Phase::Open(None),
+        }
+    }
+}
+
+/// The per-packet path. Owns the flow table, the census and the statistics.
+pub struct Pipeline<'s, S: RecordSink> {
+    flows: HashMap<FlowKey, Flow, ahash::RandomState>,
+    scope: &'s Scope,
+    config: Config,
+    census: Census,
+    stats: RunStats,
+    sink: S,
+    events: Vec<HandshakeEvent>,
+    now: Timestamp,
+    next_sweep: Timestamp,
+}
+
+impl<'s, S: RecordSink> Pipeline<'s, S> {
+    pub fn new(scope: &'s Scope, config: Config, sink: S) -> Self {
+        Pipeline {
+            flows: HashMap::with_hasher(ahash::RandomState::new()),
+            scope,
+            config,
+            census: Census::new(),
+            stats: RunStats::default(),
+            sink,
+            events: Vec::new(),
+            now: Timestamp(i64::MIN),
+            next_sweep: Timestamp(i64::MIN),
+        }
+    }
+
+    pub fn stats(&self) -> &RunStats {
+        &self.stats
+    }
+
+    pub fn stats_mut(&mut self) -> &mut RunStats {
+        &mut self.stats
+    }
+
+    pub fn census(&self) -> &Census {
+        &self.census
+    }
+
+    pub fn sink_mut(&mut self) -> &mut S {
+        &mut self.sink
+    }
+
+    /// Flows currently tracked.
+    pub fn flow_count(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Handles one captured packet.
+    pub fn handle_frame(&mut self, frame: &Frame<'_>) {
+        self.stats.packets += 1;
+        self.stats.bytes += frame.data.len() as u64;
+        match decode::decode(frame) {
+            Ok(seg) => self.handle_segment(frame.ts, &seg),
+            Err(reason) => self.stats.skip(reason),
+        }
+    }
+
+    /// Handles one decoded TCP segment.
+    pub fn handle_segment(&mut self, ts: Timestamp, seg: &TcpSegment<'_>) {
+        self.stats.tcp_segments += 1;
+        if ts > self.now {
+            self.now = ts;
+            if ts >= self.next_sweep {
+                self.expire_idle();
+            }
+        }
+        let (key, dir) = FlowKey::of(seg);
+        let bare_syn = seg.flags.syn && !seg.flags.ack;
+
+        // Fast path: a decided flow is a lookup and a counter.
+        if let Some(flow) = self.flows.get_mut(&key) {
+            let reused = bare_syn
+                && (flow.syn_dir != Some(dir) || flow.syn_isn != seg.seq)
+                && (matches!(flow.phase, Phase::Decided) || flow.fin.iter().any(|f| *f));
+            if !reused {
+                flow.last_seen = flow.last_seen.max(ts);
+                flow.packets += 1;
+                if seg.flags.fin {
+                    flow.fin[dir.index()] = true;
+                }
+                if matches!(flow.phase, Phase::Decided) {
+                    return;
+                }
+            } else {
+                // Port reuse: the old connection ends here.
+                if let Some(old) = self.flows.remove(&key) {
+                    self.decide_on_removal(key, old);
+                }
+            }
+        }
+
+        if !self.flows.contains_key(&key) {
+            if self.flows.len() >= self.config.max_flows {
+                self.evict();
+            }
+            self.stats.tcp_flows += 1;
+            let mut flow = Flow::new(ts);
+            flow.packets = 1;
+            flow.fin[dir.index()] = seg.flags.fin;
+            self.flows.insert(key, flow);
+        }
+        self.slow_path(key, dir, ts, seg);
+    }
+
+    /// Everything a flow that is not decided yet needs.
+    fn slow_path(&mut self, key: FlowKey, dir: Dir, ts: Timestamp, seg: &TcpSegment<'_>) {
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
+        let Phase::Open(hs) = &mut flow.phase else {
+            return;
+        };
+        if seg.flags.syn && !seg.flags.ack && flow.syn_dir.is_none() {
+            flow.syn_dir = Some(dir);
+            flow.syn_isn = seg.seq;
+        }
+        let has_data = !seg.payload.is_empty() || seg.missing > 0;
+        if !has_data && !seg.flags.syn && !seg.flags.rst && !seg.flags.fin {
+            return;
+        }
+        let hs = hs.get_or_insert_with(Handshake::new);
+        let limits = self.config.reassembly;
+        let max_inspect = self.config.max_inspect;
+        let d = &mut hs.dirs[dir.index()];
+        if seg.flags.syn {
+            d.reasm.syn(seg.seq);
+        }
+        let events = &mut self.events;
+        events.clear();
+        if has_data && !d.stopped {
+            let mut gaps = 0u64;
+            let mut feed_result = Feed::Continue;
+            let tls = &mut d.tls;
+            let inspected = &mut d.inspected;
+            // TCP Fast Open: data on the SYN starts at isn + 1 as well.
+            let seq = if seg.flags.syn {
+                seg.seq.wrapping_add(1)
+            } else {
+                seg.seq
+            };
+            let notes = d
+                .reasm
+                .segment(seq, seg.payload, seg.missing, limits, &mut |chunk| {
+                    if !matches!(feed_result, Feed::Continue) {
+                        return;
+                    }
+                    match chunk {
+                        StreamChunk::Data(bytes) => {
+                            *inspected += bytes.len();
+                            feed_result = tls.feed(bytes, events);
+                        }
+                        StreamChunk::Gap(_) => {
+                            gaps += 1;
+                            tls.gap();
+                        }
+                    }
+                });
+            self.stats.retransmitted_segments += u64::from(notes.retransmission);
+            self.stats.conflicting_overlaps += u64::from(notes.conflicting_overlap);
+            self.stats.segments_over_cap += u64::from(notes.dropped_over_cap);
+            self.stats.handshake_gaps += gaps;
+            if let Feed::NotTls(why) = feed_result {
+                d.stopped = true;
+                match why {
+                    NotTls::MessageTooLarge => self.stats.hello_too_large += 1,
+                    NotTls::MalformedHello => self.stats.malformed_hellos += 1,
+                    NotTls::NotARecord | NotTls::BadRecord => {}
+                }
+            }
+            if d.inspected > max_inspect {
+                d.stopped = true;
+            }
+            if d.stopped {
+                d.reasm.clear();
+            }
+        }
+        let rst = seg.flags.rst;
+        let both_fin = flow.fin[0] && flow.fin[1];
+        let syn_dir = flow.syn_dir;
+        let decided = absorb_events(hs, dir, ts, &mut self.events, &mut self.stats);
+        let closing = rst || both_fin;
+        if decided || closing || hs.dirs.iter().all(|d| d.stopped) {
+            let hs = match std::mem::replace(&mut flow.phase, Phase::Decided) {
+                Phase::Open(Some(hs)) => hs,
+                _ => return,
+            };
+            self.decide(key, syn_dir, hs);
+        }
+    }
+
+    /// Turns what a flow's handshake showed into a record (or a counted non-result).
+    fn decide(&mut self, key: FlowKey, syn_dir: Option<Dir>, hs: Box<Handshake>) {
+        let Handshake {
+            client_hello,
+            server_hello,
+            dirs,
+            ..
+        } = *hs;
+        // Who is the client: the ClientHello's sender; else the ServerHello's receiver; the SYN
+        // sender is only a presumption.
+        let client_dir = match (&client_hello, &server_hello) {
+            (Some((d, ..)), _) => *d,
+            (None, Some((d, ..))) => d.reverse(),
+            (None, None) => {
+                if dirs.iter().any(|d| d.app_data) {
+                    self.stats.started_before_capture += 1;
+                } else {
+                    self.stats.not_tls_flows += 1;
+                }
+                return;
+            }
+        };
+        if syn_dir.is_some_and(|s| s != client_dir) {
+            self.stats.role_mismatch += 1;
+        }
+        let client = key.sender(client_dir);
+        let server = key.sender(client_dir.reverse());
+        let ts = client_hello
+            .as_ref()
+            .map(|(_, t, _)| *t)
+            .or(server_hello.as_ref().map(|(_, t, _)| *t))
+            .unwrap_or_default();
+        let ch = client_hello.map(|(_, _, ch)| ch);
+        let sh = server_hello.map(|(_, _, sh)| sh);
+        let sni = ch.as_ref().and_then(|c| c.sni.clone());
+        let class = self.scope.classify(server.ip, sni.as_deref());
+        let rec = ConnectionRecord {
+            ts,
+            client,
+            server,
+            offered_max: ch.as_ref().map(|c| c.max_offered()),
+            negotiated: sh.as_ref().map(|s| s.negotiated()),
+            cipher: sh.as_ref().map(|s| s.cipher_suite),
+            m365: class.in_scope(),
+            m365_match: class.match_label(),
+            service_areas: class.service_areas.clone(),
+            endpoint_ids: class.set_ids.clone(),
+            sni,
+        };
+        self.stats.tls_connections += 1;
+        if rec.negotiated.is_none() {
+            self.stats.no_server_hello += 1;
+        }
+        if rec.m365 {
+            self.stats.in_scope_connections += 1;
+        }
+        if rec.m365 || self.config.scope_all {
+            self.census.add(&rec);
+            self.sink.record(&rec);
+        }
+    }
+
+    /// A flow leaves the table undecided (idle, evicted, port reuse, end of input): salvage
+    /// what its queues hold, then decide it.
+    fn decide_on_removal(&mut self, key: FlowKey, flow: Flow) {
+        let Phase::Open(Some(mut hs)) = flow.phase else {
+            return;
+        };
+        let ts = flow.last_seen;
+        for i in 0..2 {
+            let dir = if i == 0 { Dir::LoToHi } else { Dir::HiToLo };
+            let events = &mut self.events;
+            events.clear();
+            let d = &mut hs.dirs[i];
+            if !d.stopped && d.reasm.buffered() > 0 {
+                let tls = &mut d.tls;
+                let mut go = true;
+                d.reasm.skip_gap(&mut |chunk| {
+                    if !go {
+                        return;
+                    }
+                    match chunk {
+                        StreamChunk::Data(b) => go = matches!(tls.feed(b, events), Feed::Continue),
+                        StreamChunk::Gap(_) => tls.gap(),
+                    }
+                });
+                self.stats.handshake_gaps += 1;
+            }
+            absorb_events(&mut hs, dir, ts, &mut self.events, &mut self.stats);
+        }
+        self.decide(key, flow.syn_dir, hs);
+    }
+
+    /// Removes flows idle for longer than the timeout (capture time).
+    fn expire_idle(&mut self) {
+        let timeout = self.config.idle_timeout_secs.saturating_mul(NANOS);
+        self.next_sweep = Timestamp(self.now.0.saturating_add((timeout / 4).max(NANOS)));
+        let cutoff = self.now.0.saturating_sub(timeout);
+        let stale: Vec<FlowKey> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| f.last_seen.0 < cutoff)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in stale {
+            if let Some(flow) = self.flows.remove(&key) {
+                self.stats.flows_expired += 1;
+                self.decide_on_removal(key, flow);
+            }
+        }
+    }
+
+    /// The table is full: evict the least recently seen eighth.
+    fn evict(&mut self) {
+        let mut seen: Vec<(Timestamp, FlowKey)> =
+            self.flows.iter().map(|(k, f)| (f.last_seen, *k)).collect();
+        let n = (seen.len() / 8).max(1);
+        if n < seen.len() {
+            seen.select_nth_unstable(n);
+        }
+        for (_, key) in seen.into_iter().take(n) {
+            if let Some(flow) = self.flows.remove(&key) {
+                self.stats.flows_evicted += 1;
+                self.decide_on_removal(key, flow);
+            }
+        }
+    }
+
+    /// End of input: decides every flow still open; returns the census, stats and sink.
+    pub fn finish(mut self) -> (Census, RunStats, S) {
+        let mut keys: Vec<(Timestamp, FlowKey)> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| matches!(f.phase, Phase::Open(Some(_))))
+            .map(|(k, f)| (f.first_seen, *k))
+            .collect();
+        // Deterministic order: by first packet, then by key.
+        keys.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| (a.1.lo, a.1.hi).cmp(&(b.1.lo, b.1.hi)))
+        });
+        for (_, key) in keys {
+            if let Some(flow) = self.flows.remove(&key) {
+                self.decide_on_removal(key, flow);
+            }
+        }
+        (self.census, self.stats, self.sink)
+    }
+}
+
+/// Takes the events one direction produced; returns whether the handshake is decided.
+fn absorb_events(
+    hs: &mut Handshake,
+    dir: Dir,
+    ts: Timestamp,
+    events: &mut Vec<HandshakeEvent>,
+    stats: &mut RunStats,
+) -> bool {
+    for ev in events.drain(..) {
+        match ev {
+            HandshakeEvent::ClientHello(ch) => {
+                stats.client_hellos += 1;
+                if hs.client_hello.is_none() {
+                    hs.client_hello = Some((dir, ts, ch));
+                }
+            }
+            HandshakeEvent::ServerHello(sh) => {
+                stats.server_hellos += 1;
+                if hs.server_hello.is_none() {
+                    hs.server_hello = Some((dir, ts, sh));
+                }
+            }
+            HandshakeEvent::HelloRetryRequest(_) => stats.hello_retry_requests += 1,
+            HandshakeEvent::Alert { description, .. } => {
+                if hs.alert.is_none() {
+                    hs.alert = Some((dir, description));
+                }
+            }
+            HandshakeEvent::ChangeCipherSpec => {}
+            HandshakeEvent::ApplicationData => hs.dirs[dir.index()].app_data = true,
+        }
+    }
+    if hs.server_hello.is_some() {
+        return true;
+    }
+    if let Some((ch_dir, ..)) = &hs.client_hello {
+        // Refused by the server, or the client is already sending encrypted data (the server's
+        // side is not in the capture).
+        let refused = hs.alert.is_some_and(|(d, _)| d != *ch_dir);
+        if refused || hs.dirs[ch_dir.index()].app_data {
+            return true;
+        }
+    } else if hs.dirs.iter().any(|d| d.app_data) {
+        // Encrypted data with no hello: the handshake happened before the capture.
+        return true;
+    }
+    false
+}

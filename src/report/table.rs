@@ -1,0 +1,127 @@
+//! The terminal table: one line per client, legacy clients first, with totals and a footer
+//! saying what the census may have missed. Pure function of the census and statistics.
+
+use std::fmt::Write as _;
+
+use crate::census::{Census, ClientSummary};
+use crate::report::escape::{ellipsize, visible};
+use crate::stats::RunStats;
+
+/// What the table is about, for its heading.
+pub struct TableContext<'a> {
+    pub scope_label: &'a str,
+    /// Show at most this many clients (the rest are counted in a line).
+    pub top: Option<usize>,
+}
+
+fn count(n: u64) -> String {
+    if n == 0 {
+        "-".to_string()
+    } else {
+        n.to_string()
+    }
+}
+
+fn row(c: &ClientSummary) -> [String; 12] {
+    let snis: Vec<String> = c.snis.iter().map(|s| visible(s)).collect();
+    let mut sni = snis.join(" ");
+    if c.snis_dropped > 0 {
+        let _ = write!(sni, " (+{})", c.snis_dropped);
+    }
+    let areas: Vec<String> = c.service_areas.keys().map(|a| a.to_string()).collect();
+    [
+        c.client.to_string(),
+        c.verdict().as_str().to_string(),
+        c.connections.to_string(),
+        count(c.negotiated.sslv3 + c.negotiated.sslv2),
+        count(c.negotiated.tls10),
+        count(c.negotiated.tls11),
+        count(c.negotiated.tls12),
+        count(c.negotiated.tls13),
+        count(c.no_server_hello),
+        c.max_offered.map(|v| v.to_string()).unwrap_or("?".into()),
+        areas.join(","),
+        ellipsize(&sni, 60).into_owned(),
+    ]
+}
+
+const HEAD: [&str; 12] = [
+    "CLIENT",
+    "VERDICT",
+    "CONNS",
+    "SSL",
+    "TLS1.0",
+    "TLS1.1",
+    "TLS1.2",
+    "TLS1.3",
+    "NO-SH",
+    "MAX-OFFERED",
+    "SERVICES",
+    "SNI",
+];
+
+/// Renders the table.
+pub fn render(census: &Census, stats: &RunStats, ctx: &TableContext<'_>) -> String {
+    let clients = census.sorted();
+    let shown = ctx.top.unwrap_or(usize::MAX).min(clients.len());
+    let rows: Vec<[String; 12]> = clients.iter().take(shown).map(|c| row(c)).collect();
+    let mut widths = HEAD.map(|h| h.chars().count());
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let legacy = clients.iter().filter(|c| c.negotiated.legacy() > 0).count();
+    let _ = writeln!(
+        out,
+        "TLS census toward {}: {} clients, {} with legacy TLS (below 1.2)",
+        ctx.scope_label,
+        clients.len(),
+        legacy
+    );
+    if clients.is_empty() {
+        let _ = writeln!(out, "(no TLS connections in scope)");
+    } else {
+        let line = |out: &mut String, cells: &[String]| {
+            let mut l = String::new();
+            for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+                if i + 1 == cells.len() {
+                    l.push_str(cell);
+                } else if (2..=8).contains(&i) {
+                    let _ = write!(l, "{cell:>w$}  ");
+                } else {
+                    let _ = write!(l, "{cell:<w$}  ");
+                }
+            }
+            let _ = writeln!(out, "{}", l.trim_end());
+        };
+        line(&mut out, &HEAD.map(String::from));
+        for r in &rows {
+            line(&mut out, r);
+        }
+        if shown < clients.len() {
+            let _ = writeln!(out, "... {} more clients", clients.len() - shown);
+        }
+    }
+    let (conns, t, nosh) = census.totals();
+    let _ = writeln!(
+        out,
+        "total: {conns} connections; SSL {}, TLS1.0 {}, TLS1.1 {}, TLS1.2 {}, TLS1.3 {}, other {}, no ServerHello {nosh}",
+        t.sslv2 + t.sslv3,
+        t.tls10,
+        t.tls11,
+        t.tls12,
+        t.tls13,
+        t.other
+    );
+    let _ = writeln!(
+        out,
+        "read {} packets, {} TCP connections, {} TLS handshakes ({} in scope)",
+        stats.packets, stats.tcp_flows, stats.tls_connections, stats.in_scope_connections
+    );
+    if let Some(missed) = stats.missed_line() {
+        let _ = writeln!(out, "not fully seen: {missed} (see --stats)");
+    }
+    out
+}

@@ -1,0 +1,130 @@
+//! Run statistics: every packet skipped, every flow dropped or left undecided, by reason.
+//!
+//! Per-packet trouble is never an error: it is counted here and summarised at the end, so a
+//! user knows what the census may have missed.
+
+use std::fmt::Write as _;
+
+use crate::decode::SkipReason;
+
+/// Counters of one run (over all inputs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunStats {
+    pub files: u64,
+    pub packets: u64,
+    pub bytes: u64,
+    /// Packets that gave no TCP segment, by [`SkipReason`] (index = position in `SkipReason::ALL`).
+    pub skipped: [u64; SkipReason::ALL.len()],
+    pub tcp_segments: u64,
+    /// TCP connections tracked (including port reuse).
+    pub tcp_flows: u64,
+    pub client_hellos: u64,
+    pub server_hellos: u64,
+    pub hello_retry_requests: u64,
+    /// Connections reported (a ClientHello or ServerHello was seen).
+    pub tls_connections: u64,
+    /// Of those, toward the scope (Microsoft 365 unless `--scope all`).
+    pub in_scope_connections: u64,
+    /// Reported with a ClientHello but no ServerHello.
+    pub no_server_hello: u64,
+    /// Connections whose bytes were not TLS (or not at a record boundary).
+    pub not_tls_flows: u64,
+    /// Encrypted traffic with no hello seen: the handshake happened before the capture started.
+    pub started_before_capture: u64,
+    /// Hello messages bigger than the handshake buffer.
+    pub hello_too_large: u64,
+    /// Hello messages that could not be parsed.
+    pub malformed_hellos: u64,
+    /// The sender of the ClientHello was not the sender of the SYN.
+    pub role_mismatch: u64,
+    pub retransmitted_segments: u64,
+    pub conflicting_overlaps: u64,
+    /// Out-of-order segments dropped because the queue of their direction was full.
+    pub segments_over_cap: u64,
+    /// Gaps (lost or uncaptured bytes) inside a handshake.
+    pub handshake_gaps: u64,
+    /// Flows removed because the table was full.
+    pub flows_evicted: u64,
+    /// Flows removed after the idle timeout.
+    pub flows_expired: u64,
+    /// Clients not tallied because the census table was full.
+    pub clients_dropped: u64,
+}
+
+impl RunStats {
+    pub fn skip(&mut self, reason: SkipReason) {
+        if let Some(i) = SkipReason::ALL.iter().position(|r| *r == reason) {
+            self.skipped[i] += 1;
+        }
+    }
+
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.iter().sum()
+    }
+
+    /// The multi-line summary printed with `--stats`.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let mut line = |k: &str, v: u64| {
+            let _ = writeln!(s, "  {k:<42} {v}");
+        };
+        line("files read", self.files);
+        line("packets read", self.packets);
+        line("bytes read", self.bytes);
+        line("packets not decoded as TCP", self.skipped_total());
+        for (reason, n) in SkipReason::ALL.iter().zip(self.skipped) {
+            if n > 0 {
+                line(&format!("  {}", reason.label()), n);
+            }
+        }
+        line("TCP segments", self.tcp_segments);
+        line("TCP connections seen", self.tcp_flows);
+        line("ClientHellos", self.client_hellos);
+        line("ServerHellos", self.server_hellos);
+        line("HelloRetryRequests", self.hello_retry_requests);
+        line("TLS connections reported", self.tls_connections);
+        line("  in scope", self.in_scope_connections);
+        line("  without ServerHello", self.no_server_hello);
+        line("connections not TLS", self.not_tls_flows);
+        line(
+            "connections started before capture",
+            self.started_before_capture,
+        );
+        line("hellos too large", self.hello_too_large);
+        line("hellos malformed", self.malformed_hellos);
+        line("client/server role mismatches", self.role_mismatch);
+        line("retransmitted segments", self.retransmitted_segments);
+        line("conflicting overlaps", self.conflicting_overlaps);
+        line("segments dropped (queue full)", self.segments_over_cap);
+        line("gaps inside handshakes", self.handshake_gaps);
+        line("connections evicted (table full)", self.flows_evicted);
+        line("connections expired (idle)", self.flows_expired);
+        line("clients dropped (census full)", self.clients_dropped);
+        s
+    }
+
+    /// One line for the table footer: what the census may have missed.
+    pub fn missed_line(&self) -> Option<String> {
+        let mut parts = vec![];
+        let mut add = |n: u64, what: &str| {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        };
+        add(self.no_server_hello, "without ServerHello");
+        add(self.started_before_capture, "started before capture");
+        add(self.handshake_gaps, "handshake gaps");
+        add(self.flows_evicted, "evicted");
+        add(self.segments_over_cap, "segments over cap");
+        add(
+            self.hello_too_large + self.malformed_hellos,
+            "unparsable hellos",
+        );
+        add(self.clients_dropped, "clients over cap");
+        if parts.is_empty() {
+            None
+        } else {
+            Some(parts.join(", "))
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! SSLv2 framing: the SSLv2-compatible CLIENT-HELLO and the SSLv2 SERVER-HELLO.
+//!
+//! Old clients (and some scanners) open with an SSLv2 CLIENT-HELLO even when they mean SSLv3 or
+//! TLS 1.0–1.2: the version field then says which (RFC 5246 Appendix E.2, RFC 6101 Appendix
+//! E). A server that speaks only SSLv3+ answers with an ordinary TLS record; one that accepts
+//! SSLv2 answers with an SSLv2 SERVER-HELLO. Both are read here into the same owned facts as TLS
+//! hellos, with [`ClientHelloInfo::sslv2_framed`] set.
+//!
+//! Only the 2-byte record header form (high bit set) is accepted: the 3-byte form carries
+//! padding for block ciphers and never frames a hello.
+//!
+//! Careful with numbers: SSLv2 message types are not TLS handshake types. Type 1 is
+//! CLIENT-HELLO, but type 2 is the client's CLIENT-MASTER-KEY (not a ServerHello) and the
+//! SERVER-HELLO is type 4.
+//!
+//! Promises: never panics, never reads out of bounds; a record whose declared sections do not
+//! fit in it is [`NotTls::MalformedHello`].
+
+use super::hello::{ClientHelloInfo, Cursor, ServerHelloInfo};
+use super::{NotTls, TlsVersion};
+
+/// SSLv2 message type of CLIENT-HELLO.
+const CLIENT_HELLO: u8 = 1;
+/// SSLv2 message type of SERVER-HELLO (type 2 is CLIENT-MASTER-KEY).
+const SERVER_HELLO: u8 = 4;
+
+/// The length of the fixed part of a CLIENT-HELLO after the record header: msg_type(1)
+/// version(2) cipher_spec_length(2) session_id_length(2) challenge_length(2).
+const CLIENT_HELLO_FIXED: usize = 9;
+/// The fixed part of a SERVER-HELLO: msg_type(1) session_id_hit(1) certificate_type(1)
+/// server_version(2) certificate_length(2) cipher_specs_length(2) connection_id_length(2).
+const SERVER_HELLO_FIXED: usize = 11;
+
+/// Which SSLv2 hello the first bytes of a direction announce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sslv2Hello {
+    /// An SSLv2(-compatible) CLIENT-HELLO.
+    Client,
+    /// An SSLv2 SERVER-HELLO: the server accepted SSLv2.
+    Server,
+}
+
+/// Looks at the first 5 bytes of a direction: is this the start of an SSLv2 hello record?
+///
+/// Returns the kind and the whole record's length (2-byte header included). A CLIENT-HELLO
+/// needs a version of SSLv2 (0x0002) or SSLv3–TLS 1.2 (0x0300..=0x0303; TLS 1.3 forbids the
+/// SSLv2 form, RFC 8446 Appendix D.5); a SERVER-HELLO needs session_id_hit and
+/// certificate_type to be 0 or 1.
+pub fn probe(head: [u8; 5]) -> Option<(Sslv2Hello, usize)> {
+    let [b0, b1, msg_type, b3, b4] = head;
+    if b0 & 0x80 == 0 {
+        return None;
+    }
+    let len = usize::from(u16::from_be_bytes([b0 & 0x7f, b1]));
+    let kind = match msg_type {
+        CLIENT_HELLO
+            if len >= CLIENT_HELLO_FIXED && client_version_ok(u16::from_be_bytes([b3, b4])) =>
+        {
+            Sslv2Hello::Client
+        }
+        SERVER_HELLO if len >= SERVER_HELLO_FIXED && b3 <= 1 && b4 <= 1 => Sslv2Hello::Server,
+        _ => return None,
+    };
+    Some((kind, 2 + len))
+}
+
+fn client_version_ok(v: u16) -> bool {
+    matches!(v, 0x0002 | 0x0300..=0x0303)
+}
+
+/// The message inside a 2-byte-header SSLv2 record, cut to the header's length.
+fn record_body(record: &[u8]) -> Result<&[u8], NotTls> {
+    let mut r = Cursor(record);
+    let len = r.u16().ok_or(NotTls::MalformedHello)?;
+    if len & 0x8000 == 0 {
+        return Err(NotTls::MalformedHello);
+    }
+    r.take(usize::from(len & 0x7fff))
+        .ok_or(NotTls::MalformedHello)
+}
+
+/// Parses a whole SSLv2 CLIENT-HELLO record (2-byte header included).
+///
+/// Cipher specs are 3 bytes; those of the form 0x00XXYY are TLS cipher suites XXYY (RFC 5246
+/// Appendix E.2) and are kept in order; SSLv2-only specs (first byte non-zero, e.g. 0x010080
+/// SSL_CK_RC4_128_WITH_MD5) have no TLS number and are dropped. The challenge is not kept.
+pub fn parse_client_hello(record: &[u8]) -> Result<ClientHelloInfo, NotTls> {
+    let mut r = Cursor(record_body(record)?);
+    let bad = NotTls::MalformedHello;
+    if r.u8() != Some(CLIENT_HELLO) {
+        return Err(bad);
+    }
+    let version = r.u16().ok_or(bad)?;
+    let specs_len = r.u16().ok_or(bad)?;
+    let sid_len = r.u16().ok_or(bad)?;
+    let challenge_len = r.u16().ok_or(bad)?;
+    // RFC 5246 E.2: cipher_spec_length is non-zero and a multiple of 3; the challenge is 16 to
+    // 32 bytes (SSL 2.0 spec). Holding to these keeps random binary protocols from passing.
+    if !client_version_ok(version)
+        || specs_len == 0
+        || specs_len % 3 != 0
+        || !(16..=32).contains(&challenge_len)
+    {
+        return Err(bad);
+    }
+    let specs = r.take(usize::from(specs_len)).ok_or(bad)?;
+    r.take(usize::from(sid_len)).ok_or(bad)?;
+    r.take(usize::from(challenge_len)).ok_or(bad)?;
+
+    let mut info = ClientHelloInfo::empty(TlsVersion(version));
+    info.sslv2_framed = true;
+    info.session_id_len = sid_len.min(u16::from(u8::MAX)) as u8;
+    info.cipher_suites = specs
+        .chunks_exact(3)
+        .filter_map(|spec| match spec {
+            [0, hi, lo] => Some(u16::from_be_bytes([*hi, *lo])),
+            _ => None,
+        })
+        .collect();
+    Ok(info)
+}
+
+/// Parses a whole SSLv2 SERVER-HELLO record (2-byte header included).
+///
+/// `legacy_version` is the server_version field as sent; `selected_version` is always SSLv2,
+/// since answering in SSLv2 framing is the choice. `cipher_suite` is 0: the server lists specs
+/// and the client picks one later in CLIENT-MASTER-KEY.
+pub fn parse_server_hello(record: &[u8]) -> Result<ServerHelloInfo, NotTls> {
+    let mut r = Cursor(record_body(record)?);
+    let bad = NotTls::MalformedHello;
+    if r.u8() != Some(SERVER_HELLO) {
+        return Err(bad);
+    }
+    let _session_id_hit = r.u8().ok_or(bad)?;
+    let _certificate_type = r.u8().ok_or(bad)?;
+    let version = r.u16().ok_or(bad)?;
+    let cert_len = r.u16().ok_or(bad)?;
+    let specs_len = r.u16().ok_or(bad)?;
+    let conn_id_len = r.u16().ok_or(bad)?;
+    r.take(usize::from(cert_len)).ok_or(bad)?;
+    r.take(usize::from(specs_len)).ok_or(bad)?;
+    r.take(usize::from(conn_id_len)).ok_or(bad)?;
+
+    let mut info = ServerHelloInfo::empty(TlsVersion(version));
+    info.selected_version = Some(TlsVersion::SSL2);
+    Ok(info)
+}
