@@ -63,10 +63,16 @@ impl Default for Config {
     }
 }
 
+/// Bytes of plaintext scanned at most, per direction, for a handshake that starts later
+/// (STARTTLS, HTTP CONNECT, SOCKS, PostgreSQL SSLRequest, ...).
+const MAX_PLAINTEXT_SCAN: usize = 32 * 1024;
+
 /// One direction of a flow while its handshake is looked at.
 struct DirState {
     reasm: StreamReassembler,
     tls: DirectionParser,
+    /// The bytes so far were not TLS: look for a hello record further on.
+    scanning: bool,
     /// Stopped: not TLS, inspected enough, or nothing more needed.
     stopped: bool,
     inspected: usize,
@@ -78,6 +84,7 @@ impl DirState {
         DirState {
             reasm: StreamReassembler::new(),
             tls: DirectionParser::new(),
+            scanning: false,
             stopped: false,
             inspected: 0,
             app_data: false,
@@ -273,6 +280,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             let mut feed_result = Feed::Continue;
             let tls = &mut d.tls;
             let inspected = &mut d.inspected;
+            let scanning = &mut d.scanning;
             // TCP Fast Open: data on the SYN starts at isn + 1 as well.
             let seq = if seg.flags.syn {
                 seg.seq.wrapping_add(1)
@@ -288,7 +296,10 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                     match chunk {
                         StreamChunk::Data(bytes) => {
                             *inspected += bytes.len();
-                            feed_result = tls.feed(bytes, events);
+                            feed_result = feed_or_scan(tls, scanning, bytes, events);
+                            if *scanning && *inspected > MAX_PLAINTEXT_SCAN {
+                                feed_result = Feed::NotTls(NotTls::NotARecord);
+                            }
                         }
                         StreamChunk::Gap(_) => {
                             gaps += 1;
@@ -405,13 +416,16 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             let d = &mut hs.dirs[i];
             if !d.stopped && d.reasm.buffered() > 0 {
                 let tls = &mut d.tls;
+                let scanning = &mut d.scanning;
                 let mut go = true;
                 d.reasm.skip_gap(&mut |chunk| {
                     if !go {
                         return;
                     }
                     match chunk {
-                        StreamChunk::Data(b) => go = matches!(tls.feed(b, events), Feed::Continue),
+                        StreamChunk::Data(b) => {
+                            go = matches!(feed_or_scan(tls, scanning, b, events), Feed::Continue)
+                        }
                         StreamChunk::Gap(_) => tls.gap(),
                     }
                 });
@@ -479,6 +493,64 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
     }
 }
 
+/// Feeds TLS bytes; when a direction turns out not to start with TLS, switches to looking for
+/// a hello record further on (the handshake after a plaintext phase).
+fn feed_or_scan(
+    tls: &mut DirectionParser,
+    scanning: &mut bool,
+    bytes: &[u8],
+    events: &mut Vec<HandshakeEvent>,
+) -> Feed {
+    if !*scanning {
+        match tls.feed(bytes, events) {
+            Feed::NotTls(NotTls::NotARecord | NotTls::BadRecord) => {
+                *scanning = true;
+                return Feed::Continue;
+            }
+            other => return other,
+        }
+    }
+    match find_hello_record(bytes) {
+        Some(at) => {
+            *scanning = false;
+            *tls = DirectionParser::new();
+            let rest = bytes.get(at..).unwrap_or_default();
+            match tls.feed(rest, events) {
+                Feed::NotTls(NotTls::NotARecord | NotTls::BadRecord) => {
+                    *scanning = true;
+                    Feed::Continue
+                }
+                other => other,
+            }
+        }
+        None => Feed::Continue,
+    }
+}
+
+/// Offset of the first TLS record that carries the start of a ClientHello or ServerHello:
+/// content type 22, version 3.0–3.4, a plausible length, handshake type 1 or 2 whose length
+/// fits the record (RFC 8446 §5.1, §4).
+pub fn find_hello_record(bytes: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(pos) = bytes.get(from..)?.iter().position(|b| *b == 0x16) {
+        let at = from + pos;
+        if let Some(h) = bytes.get(at..at + 9) {
+            let rec_len = usize::from(u16::from_be_bytes([h[3], h[4]]));
+            let msg_len = (usize::from(h[6]) << 16) | (usize::from(h[7]) << 8) | usize::from(h[8]);
+            if h[1] == 3
+                && h[2] <= 4
+                && (4..=16384 + 2048).contains(&rec_len)
+                && (h[5] == 1 || h[5] == 2)
+                && (38..1 << 20).contains(&msg_len)
+            {
+                return Some(at);
+            }
+        }
+        from = at + 1;
+    }
+    None
+}
+
 /// Takes the events one direction produced; returns whether the handshake is decided.
 fn absorb_events(
     hs: &mut Handshake,
@@ -526,4 +598,34 @@ fn absorb_events(
         return true;
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_hello_after_plaintext() {
+        let mut b = b"220 2.0.0 Ready to start TLS\r\n".to_vec();
+        let at = b.len();
+        b.extend_from_slice(&[
+            0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x03,
+        ]);
+        assert_eq!(find_hello_record(&b), Some(at));
+        // Not a hello: application data, a handshake type 11, an impossible length.
+        assert_eq!(
+            find_hello_record(&[0x17, 0x03, 0x03, 0, 10, 1, 0, 0, 40]),
+            None
+        );
+        assert_eq!(
+            find_hello_record(&[0x16, 0x03, 0x03, 0, 10, 11, 0, 0, 40]),
+            None
+        );
+        assert_eq!(
+            find_hello_record(&[0x16, 0x03, 0x03, 0xff, 0xff, 1, 0, 0, 40]),
+            None
+        );
+        assert_eq!(find_hello_record(&[0x16, 0x03]), None);
+        assert_eq!(find_hello_record(b""), None);
+    }
 }

@@ -68,7 +68,15 @@ pub struct StreamReassembler {
     /// Out-of-order segments: (start, bytes), sorted by start, not overlapping each other.
     queue: Vec<(SeqNum, Vec<u8>)>,
     buffered: usize,
+    /// Whether any byte was delivered yet.
+    delivered: bool,
+    /// Initial sequence numbers of the SYNs seen (a middlebox or a TCP Fast Open retry may
+    /// send SYN/ACKs with different ISNs: the data tells which one counts).
+    isns: Vec<u32>,
 }
+
+/// At most this many distinct ISNs are remembered per direction.
+const MAX_ISNS: usize = 4;
 
 impl StreamReassembler {
     pub fn new() -> Self {
@@ -79,6 +87,9 @@ impl StreamReassembler {
     pub fn syn(&mut self, isn: u32) {
         if self.next.is_none() {
             self.next = Some(SeqNum(isn.wrapping_add(1)));
+        }
+        if !self.isns.contains(&isn) && self.isns.len() < MAX_ISNS {
+            self.isns.push(isn);
         }
     }
 
@@ -106,6 +117,15 @@ impl StreamReassembler {
         if payload.is_empty() && missing == 0 {
             return notes;
         }
+        if !self.delivered
+            && self.next != Some(SeqNum(seq))
+            && self.isns.iter().any(|i| i.wrapping_add(1) == seq)
+        {
+            // Data right after another SYN's ISN, and nothing delivered yet: that SYN counts.
+            self.next = Some(SeqNum(seq));
+            self.queue.retain(|(s, _)| SeqNum(seq).distance_to(*s) > 0);
+            self.buffered = self.queue.iter().map(|(_, b)| b.len()).sum();
+        }
         let seq = SeqNum(seq);
         let next = *self.next.get_or_insert(seq);
         let ahead = next.distance_to(seq);
@@ -119,6 +139,7 @@ impl StreamReassembler {
             let skip = (-ahead) as usize;
             let fresh = payload.get(skip..).unwrap_or(&[]);
             let mut advanced = fresh.len();
+            self.delivered = true;
             if !fresh.is_empty() {
                 notes.conflicting_overlap |= self.conflicts(next, fresh);
                 sink(StreamChunk::Data(fresh));
@@ -311,6 +332,19 @@ mod tests {
         let (s, n) = run(Some(99), &[(104, b"E"), (103, b"dXf"), (100, b"abc")]);
         assert_eq!(s, "abcdEf");
         assert!(n.conflicting_overlap);
+    }
+
+    #[test]
+    fn data_picks_among_synacks_with_different_isns() {
+        let mut r = StreamReassembler::new();
+        r.syn(3_212_050_950);
+        r.syn(97_572_840);
+        r.syn(3_212_050_950);
+        let mut out = vec![];
+        r.segment(97_572_841, b"hi", 0, Limits::default(), &mut |c| {
+            out.push(format!("{c:?}"))
+        });
+        assert_eq!(out, ["Data([104, 105])"]);
     }
 
     #[test]
