@@ -287,6 +287,9 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             } else {
                 seg.seq
             };
+            if !d.reasm.started() && looks_like_stream_start(seg.payload) {
+                d.reasm.start_at(seq);
+            }
             let notes = d
                 .reasm
                 .segment(seq, seg.payload, seg.missing, limits, &mut |chunk| {
@@ -524,6 +527,16 @@ fn feed_or_scan(
             }
         }
         None => Feed::Continue,
+    }
+}
+
+/// Whether a segment of a stream whose SYN was not seen can be its first bytes of interest:
+/// a TLS record header, or an SSLv2-framed ClientHello.
+fn looks_like_stream_start(payload: &[u8]) -> bool {
+    match payload {
+        [20..=24, 3, 0..=4, ..] => true,
+        [b0, _, 1, 0 | 3, ..] => b0 & 0x80 != 0,
+        _ => false,
     }
 }
 

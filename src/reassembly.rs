@@ -70,10 +70,15 @@ pub struct StreamReassembler {
     buffered: usize,
     /// Whether any byte was delivered yet.
     delivered: bool,
+    /// The first sequence number seen: orders the queue while the start is unknown.
+    anchor: Option<SeqNum>,
     /// Initial sequence numbers of the SYNs seen (a middlebox or a TCP Fast Open retry may
     /// send SYN/ACKs with different ISNs: the data tells which one counts).
     isns: Vec<u32>,
 }
+
+/// Bytes held at most while the start of a stream without SYN is unknown.
+const MAX_HELD: usize = 16 * 1024;
 
 /// At most this many distinct ISNs are remembered per direction.
 const MAX_ISNS: usize = 4;
@@ -96,6 +101,15 @@ impl StreamReassembler {
     /// Whether the start of the stream is known.
     pub fn started(&self) -> bool {
         self.next.is_some()
+    }
+
+    /// Without a SYN, the caller tells where the stream's bytes of interest start (a segment
+    /// that begins with a record header); until then segments are held, so that segments
+    /// captured in reverse order still come out in order.
+    pub fn start_at(&mut self, seq: u32) {
+        if self.next.is_none() {
+            self.next = Some(SeqNum(seq));
+        }
     }
 
     /// Bytes waiting in the out-of-order queue.
@@ -127,7 +141,20 @@ impl StreamReassembler {
             self.buffered = self.queue.iter().map(|(_, b)| b.len()).sum();
         }
         let seq = SeqNum(seq);
-        let next = *self.next.get_or_insert(seq);
+        let anchor = *self.anchor.get_or_insert(seq);
+        let Some(next) = self.next else {
+            // Start unknown: hold the segment (bounded) until the start is found.
+            let hold = Limits {
+                max_buffered: limits.max_buffered.min(MAX_HELD),
+                ..limits
+            };
+            if !payload.is_empty() && anchor.distance_to(seq).abs() <= hold.max_buffered as i64 {
+                // Not being able to hold more before the start is no loss worth counting.
+                let mut quiet = SegmentNotes::default();
+                self.insert(seq, payload, hold, &mut quiet);
+            }
+            return notes;
+        };
         let ahead = next.distance_to(seq);
         let end_ahead = ahead + payload.len() as i64 + i64::from(missing);
         if end_ahead <= 0 {
@@ -168,15 +195,17 @@ impl StreamReassembler {
     /// Gives up waiting for the bytes before the first queued segment: delivers a gap and the
     /// queue from there on. Used when a flow is closed or its handshake must be decided.
     pub fn skip_gap(&mut self, sink: &mut impl FnMut(StreamChunk<'_>)) {
-        let (Some(next), Some((first, _))) = (self.next, self.queue.first()) else {
-            return;
-        };
-        let gap = next.distance_to(*first);
-        if gap > 0 {
-            sink(StreamChunk::Gap(gap as u32));
-            self.next = Some(*first);
+        if self.next.is_none() {
+            self.next = self.queue.first().map(|(s, _)| *s);
         }
-        self.drain(sink);
+        while let (Some(next), Some((first, _))) = (self.next, self.queue.first()) {
+            let gap = next.distance_to(*first);
+            if gap > 0 {
+                sink(StreamChunk::Gap(gap as u32));
+                self.next = Some(*first);
+            }
+            self.drain(sink);
+        }
     }
 
     /// Frees the queue (the flow's handshake is decided).
@@ -245,7 +274,7 @@ impl StreamReassembler {
                 notes.dropped_over_cap = true;
                 return;
             }
-            let next = self.next.unwrap_or(start);
+            let next = self.next.or(self.anchor).unwrap_or(start);
             let key = next.distance_to(start);
             let pos = self
                 .queue
@@ -348,8 +377,33 @@ mod tests {
     }
 
     #[test]
-    fn no_syn_starts_at_first_data() {
-        assert_eq!(run(None, &[(5000, b"hello"), (5005, b"!")]).0, "hello!");
+    fn without_syn_segments_wait_for_the_start() {
+        let mut r = StreamReassembler::new();
+        let mut out = String::new();
+        let mut sink = |c: StreamChunk<'_>| {
+            if let StreamChunk::Data(d) = c {
+                out.push_str(std::str::from_utf8(d).unwrap())
+            }
+        };
+        // Reverse order, no SYN: the last two are held until the first one (the start) comes.
+        r.segment(5006, b"ghi", 0, Limits::default(), &mut sink);
+        r.segment(5003, b"def", 0, Limits::default(), &mut sink);
+        assert_eq!(r.buffered(), 6);
+        r.start_at(5000);
+        r.segment(5000, b"abc", 0, Limits::default(), &mut sink);
+        assert_eq!(out, "abcdefghi");
+        assert_eq!(r.buffered(), 0);
+    }
+
+    #[test]
+    fn held_segments_come_out_when_given_up_on() {
+        let mut r = StreamReassembler::new();
+        let mut out = vec![];
+        let mut sink = |c: StreamChunk<'_>| out.push(format!("{c:?}"));
+        r.segment(7, b"b", 0, Limits::default(), &mut sink);
+        r.segment(5, b"a", 0, Limits::default(), &mut sink);
+        r.skip_gap(&mut sink);
+        assert_eq!(out, ["Data([97])", "Gap(1)", "Data([98])"]);
     }
 
     #[test]
