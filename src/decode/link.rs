@@ -12,6 +12,11 @@ const ETHERTYPE_IPV6: u16 = 0x86dd;
 const ETHERTYPE_VLAN: u16 = 0x8100;
 const ETHERTYPE_QINQ: u16 = 0x88a8;
 const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
+const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
+const ETHERTYPE_MPLS: u16 = 0x8847;
+const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
+/// More MPLS labels than this is not a real frame.
+const MAX_MPLS_LABELS: usize = 8;
 /// More VLAN tags than this is not a real frame.
 const MAX_VLAN_TAGS: usize = 8;
 
@@ -78,6 +83,29 @@ fn ethernet(data: &[u8]) -> Result<&[u8], SkipReason> {
 fn by_ethertype(ethertype: u16, rest: &[u8]) -> Result<&[u8], SkipReason> {
     match ethertype {
         ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => Ok(rest),
+        ETHERTYPE_PPPOE_SESSION => {
+            // RFC 2516: 6-byte PPPoE header, then the 2-byte PPP protocol.
+            match be16(rest, 6).ok_or(SkipReason::Truncated)? {
+                0x0021 | 0x0057 => rest.get(8..).ok_or(SkipReason::Truncated),
+                _ => Err(SkipReason::NotIp),
+            }
+        }
+        ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => {
+            // RFC 3032: 4-byte label entries until the bottom-of-stack bit; then IP, told
+            // apart by its version nibble.
+            for i in 0..MAX_MPLS_LABELS {
+                let entry = rest.get(i * 4..i * 4 + 4).ok_or(SkipReason::Truncated)?;
+                if entry[2] & 0x01 != 0 {
+                    let inner = &rest[i * 4 + 4..];
+                    return match inner.first().map(|b| b >> 4) {
+                        Some(4 | 6) => Ok(inner),
+                        Some(_) => Err(SkipReason::NotIp),
+                        None => Err(SkipReason::Truncated),
+                    };
+                }
+            }
+            Err(SkipReason::Malformed)
+        }
         _ => Err(SkipReason::NotIp),
     }
 }
@@ -128,6 +156,22 @@ mod tests {
         assert_eq!(
             ip_payload(LinkType::ETHERNET, &eth(&tags)),
             Err(SkipReason::Malformed)
+        );
+    }
+
+    #[test]
+    fn pppoe_and_mpls() {
+        let f = eth(&[0x88, 0x64, 0x11, 0, 0, 1, 0, 20, 0x00, 0x21, 0x45]);
+        assert_eq!(ip_payload(LinkType::ETHERNET, &f), Ok(&[0x45u8][..]));
+        let f = eth(&[0x88, 0x64, 0x11, 0, 0, 1, 0, 20, 0xc0, 0x21, 0x45]);
+        assert_eq!(ip_payload(LinkType::ETHERNET, &f), Err(SkipReason::NotIp));
+        // Two labels, the second with bottom of stack.
+        let f = eth(&[0x88, 0x47, 0, 1, 0, 64, 0, 2, 1, 64, 0x60]);
+        assert_eq!(ip_payload(LinkType::ETHERNET, &f), Ok(&[0x60u8][..]));
+        let f = eth(&[0x88, 0x47, 0, 1, 0, 64]);
+        assert_eq!(
+            ip_payload(LinkType::ETHERNET, &f),
+            Err(SkipReason::Truncated)
         );
     }
 

@@ -6,6 +6,7 @@
 //! (`missing` bytes), never passed on as if it were whole.
 
 pub mod link;
+pub mod tunnel;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -53,16 +54,22 @@ pub enum SkipReason {
     Truncated,
     /// Headers that cannot be valid (bad IP version, header length, TCP data offset, ...).
     Malformed,
+    /// Tunnels nested deeper than [`MAX_TUNNEL_DEPTH`].
+    TunnelTooDeep,
 }
 
+/// Tunnels inside tunnels are followed this deep at most.
+pub const MAX_TUNNEL_DEPTH: usize = 4;
+
 impl SkipReason {
-    pub const ALL: [SkipReason; 6] = [
+    pub const ALL: [SkipReason; 7] = [
         SkipReason::UnsupportedLink,
         SkipReason::NotIp,
         SkipReason::NotTcp,
         SkipReason::IpFragment,
         SkipReason::Truncated,
         SkipReason::Malformed,
+        SkipReason::TunnelTooDeep,
     ];
 
     pub fn label(self) -> &'static str {
@@ -73,6 +80,7 @@ impl SkipReason {
             SkipReason::IpFragment => "IP fragment",
             SkipReason::Truncated => "headers truncated",
             SkipReason::Malformed => "malformed headers",
+            SkipReason::TunnelTooDeep => "tunnels nested too deep",
         }
     }
 }
@@ -83,7 +91,7 @@ impl fmt::Display for SkipReason {
     }
 }
 
-/// Decodes a frame down to its TCP segment.
+/// Decodes a frame down to its TCP segment, through any tunnels.
 pub fn decode<'a>(frame: &Frame<'a>) -> Result<TcpSegment<'a>, SkipReason> {
     let ip = link::ip_payload(frame.link, frame.data)?;
     tcp_in_ip(ip, frame.orig_len.saturating_sub(frame.data.len() as u32))
@@ -91,6 +99,26 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Result<TcpSegment<'a>, SkipReason> {
 
 /// Decodes an IP packet; `cut` is how many bytes of the frame the snap length removed.
 pub fn tcp_in_ip(ip: &[u8], cut: u32) -> Result<TcpSegment<'_>, SkipReason> {
+    let mut ip = ip;
+    for _ in 0..=MAX_TUNNEL_DEPTH {
+        match ip_layer(ip, cut)? {
+            Layer::Tcp(seg) => return Ok(seg),
+            Layer::Inner(tunnel::Inner::Ip(inner)) => ip = inner,
+            Layer::Inner(tunnel::Inner::Ethernet(frame)) => {
+                ip = link::ip_payload(crate::capture::LinkType::ETHERNET, frame)?
+            }
+            Layer::Inner(tunnel::Inner::Other) => return Err(SkipReason::NotTcp),
+        }
+    }
+    Err(SkipReason::TunnelTooDeep)
+}
+
+enum Layer<'a> {
+    Tcp(TcpSegment<'a>),
+    Inner(tunnel::Inner<'a>),
+}
+
+fn ip_layer(ip: &[u8], cut: u32) -> Result<Layer<'_>, SkipReason> {
     let (ip, _ext_err) = match LaxIpSlice::from_slice(ip) {
         Ok(v) => v,
         Err(etherparse::err::ip::LaxHeaderSliceError::Len(_)) => return Err(SkipReason::Truncated),
@@ -102,8 +130,29 @@ pub fn tcp_in_ip(ip: &[u8], cut: u32) -> Result<TcpSegment<'_>, SkipReason> {
     if payload.fragmented {
         return Err(SkipReason::IpFragment);
     }
-    if payload.ip_number != IpNumber::TCP {
-        return Err(SkipReason::NotTcp);
+    match payload.ip_number {
+        IpNumber::TCP => {}
+        IpNumber::IPV4 | IpNumber::IPV6 => {
+            return Ok(Layer::Inner(tunnel::Inner::Ip(payload.payload)))
+        }
+        IpNumber::GRE => {
+            return tunnel::gre(payload.payload)
+                .map(Layer::Inner)
+                .ok_or(SkipReason::Truncated)
+        }
+        IpNumber::UDP => {
+            let udp = etherparse::UdpSlice::from_slice_lax(payload.payload)
+                .map_err(|_| SkipReason::Truncated)?;
+            let inner = match (udp.source_port(), udp.destination_port()) {
+                (_, tunnel::VXLAN_PORT) | (tunnel::VXLAN_PORT, _) => tunnel::vxlan(udp.payload()),
+                (_, tunnel::GENEVE_PORT) | (tunnel::GENEVE_PORT, _) => {
+                    tunnel::geneve(udp.payload())
+                }
+                _ => return Err(SkipReason::NotTcp),
+            };
+            return inner.map(Layer::Inner).ok_or(SkipReason::Truncated);
+        }
+        _ => return Err(SkipReason::NotTcp),
     }
     let tcp = match TcpSlice::from_slice(payload.payload) {
         Ok(t) => t,
@@ -115,7 +164,7 @@ pub fn tcp_in_ip(ip: &[u8], cut: u32) -> Result<TcpSegment<'_>, SkipReason> {
     // When the IP payload is incomplete, the bytes not captured all belong to this TCP payload
     // (the cut happened at the end of the frame).
     let missing = if payload.incomplete { cut.max(1) } else { 0 };
-    Ok(TcpSegment {
+    Ok(Layer::Tcp(TcpSegment {
         src: ip.source_addr(),
         dst: ip.destination_addr(),
         src_port: tcp.source_port(),
@@ -129,7 +178,7 @@ pub fn tcp_in_ip(ip: &[u8], cut: u32) -> Result<TcpSegment<'_>, SkipReason> {
         },
         payload: tcp.payload(),
         missing,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -243,6 +292,70 @@ mod tests {
         assert_eq!(seg.src.to_string(), "fd00:1::10");
         assert_eq!(seg.dst.to_string(), "2603:1006:1::20");
         assert_eq!(seg.payload, b"abc");
+    }
+
+    fn inner_tcp() -> Vec<u8> {
+        let mut out = Vec::new();
+        PacketBuilder::ipv4([10, 1, 0, 10], [40, 97, 10, 20], 64)
+            .tcp(50000, 443, 1, 100)
+            .write(&mut out, b"\x16\x03\x01")
+            .unwrap();
+        out
+    }
+
+    fn outer(proto: u8, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        PacketBuilder::ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+            .write(&mut out, etherparse::IpNumber(proto), payload)
+            .unwrap();
+        out
+    }
+
+    fn check_inner(seg: Result<TcpSegment<'_>, SkipReason>) {
+        let seg = seg.unwrap();
+        assert_eq!(seg.src.to_string(), "10.1.0.10");
+        assert_eq!(seg.dst.to_string(), "40.97.10.20");
+        assert_eq!(seg.payload, b"\x16\x03\x01");
+    }
+
+    #[test]
+    fn tunnels_give_the_inner_connection() {
+        // IP in IP.
+        check_inner(tcp_in_ip(&outer(4, &inner_tcp()), 0));
+        // GRE carrying IPv4.
+        let mut gre = vec![0, 0, 0x08, 0x00];
+        gre.extend_from_slice(&inner_tcp());
+        check_inner(tcp_in_ip(&outer(47, &gre), 0));
+        // ERSPAN type II over GRE, carrying an Ethernet frame.
+        let mut erspan = vec![0x10, 0, 0x88, 0xbe, 0, 0, 0, 7, 0x10, 0, 0, 1, 0, 0, 0, 0];
+        erspan.extend_from_slice(&[0; 12]);
+        erspan.extend_from_slice(&[0x08, 0x00]);
+        erspan.extend_from_slice(&inner_tcp());
+        check_inner(tcp_in_ip(&outer(47, &erspan), 0));
+        // VXLAN.
+        let mut vx = vec![0x08, 0, 0, 0, 0, 0, 1, 0];
+        vx.extend_from_slice(&[0; 12]);
+        vx.extend_from_slice(&[0x08, 0x00]);
+        vx.extend_from_slice(&inner_tcp());
+        let mut out = Vec::new();
+        PacketBuilder::ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+            .udp(40000, 4789)
+            .write(&mut out, &vx)
+            .unwrap();
+        check_inner(tcp_in_ip(&out, 0));
+        // Nested too deep.
+        let mut p = inner_tcp();
+        for _ in 0..=MAX_TUNNEL_DEPTH {
+            p = outer(4, &p);
+        }
+        assert_eq!(tcp_in_ip(&p, 0), Err(SkipReason::TunnelTooDeep));
+        // A UDP packet that is no tunnel.
+        let mut out = Vec::new();
+        PacketBuilder::ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+            .udp(53, 53)
+            .write(&mut out, b"x")
+            .unwrap();
+        assert_eq!(tcp_in_ip(&out, 0), Err(SkipReason::NotTcp));
     }
 
     #[test]

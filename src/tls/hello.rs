@@ -227,7 +227,10 @@ pub fn parse_server_hello(msg: &[u8]) -> Result<(ServerHelloInfo, bool), NotTls>
             server_extensions(&mut info, extensions_block(hrr.ext, body, 2 + 2));
             Ok((info, true))
         }
-        _ if ty == SERVER_HELLO => draft_server_hello(body).ok_or(NotTls::MalformedHello),
+        // Only a complete message, as tls-parser requires for the others.
+        _ if ty == SERVER_HELLO && body.len() == declared_len(msg) => {
+            draft_server_hello(body).ok_or(NotTls::MalformedHello)
+        }
         _ => Err(NotTls::MalformedHello),
     }
 }
@@ -254,11 +257,16 @@ fn draft_server_hello(body: &[u8]) -> Option<(ServerHelloInfo, bool)> {
 /// The message body after the 4-byte handshake header, cut to the header's length (or to what
 /// is there, if less).
 fn message_body(msg: &[u8]) -> &[u8] {
-    let Some((header, rest)) = msg.split_first_chunk::<4>() else {
-        return &[];
-    };
-    let len = u32::from_be_bytes([0, header[1], header[2], header[3]]) as usize;
-    rest.get(..len).unwrap_or(rest)
+    let rest = msg.get(4..).unwrap_or_default();
+    rest.get(..declared_len(msg)).unwrap_or(rest)
+}
+
+/// The body length the handshake header declares (0 without a whole header).
+fn declared_len(msg: &[u8]) -> usize {
+    match msg.first_chunk::<4>() {
+        Some(&[_, a, b, c]) => u32::from_be_bytes([0, a, b, c]) as usize,
+        None => 0,
+    }
 }
 
 /// The extensions block: tls-parser's when it found a complete one; otherwise, if bytes follow
@@ -443,5 +451,527 @@ impl<'a> Cursor<'a> {
 
     pub(crate) fn rest(self) -> &'a [u8] {
         self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::testdata::*;
+
+    const TLS13_SUITES: [u16; 31] = [
+        0x1302, 0x1303, 0x1301, 0xc02c, 0xc030, 0x009f, 0xcca9, 0xcca8, 0xccaa, 0xc02b, 0xc02f,
+        0x009e, 0xc024, 0xc028, 0x006b, 0xc023, 0xc027, 0x0067, 0xc00a, 0xc014, 0x0039, 0xc009,
+        0xc013, 0x0033, 0x009d, 0x009c, 0x003d, 0x003c, 0x0035, 0x002f, 0x00ff,
+    ];
+    const TLS13_SIGALGS: [u16; 20] = [
+        0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0809, 0x080a, 0x080b, 0x0804, 0x0805, 0x0806,
+        0x0401, 0x0501, 0x0601, 0x0303, 0x0301, 0x0302, 0x0402, 0x0502, 0x0602,
+    ];
+
+    fn tls13_ch() -> Vec<u8> {
+        first_message(&hex(TLS13_CLIENT_HELLO))
+    }
+
+    fn v(versions: &[u16]) -> Vec<TlsVersion> {
+        versions.iter().copied().map(TlsVersion).collect()
+    }
+
+    #[test]
+    fn real_tls13_client_hello() {
+        let ch = parse_client_hello(&tls13_ch()).unwrap();
+        assert_eq!(ch.legacy_version, TlsVersion::TLS12);
+        assert_eq!(ch.offered_versions, v(&[0x0304, 0x0303, 0x0302, 0x0301]));
+        assert_eq!(ch.max_offered(), TlsVersion::TLS13);
+        assert_eq!(ch.sni.as_deref(), Some(&b"outlook.office365.com"[..]));
+        assert_eq!(ch.alpn, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+        assert_eq!(ch.cipher_suites, TLS13_SUITES);
+        assert_eq!(ch.extensions, [0, 11, 10, 35, 16, 22, 23, 13, 43, 45, 51]);
+        assert_eq!(
+            ch.supported_groups,
+            [0x001d, 0x0017, 0x001e, 0x0019, 0x0018, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104]
+        );
+        assert_eq!(ch.ec_point_formats, [0, 1, 2]);
+        assert_eq!(ch.signature_algorithms, TLS13_SIGALGS);
+        assert_eq!(ch.session_id_len, 32);
+        assert!(!ch.sslv2_framed);
+    }
+
+    #[test]
+    fn real_tls10_client_hello_without_supported_versions() {
+        let ch = parse_client_hello(&first_message(&hex(TLS10_CLIENT_HELLO))).unwrap();
+        assert_eq!(ch.legacy_version, TlsVersion::TLS10);
+        assert!(ch.offered_versions.is_empty());
+        assert_eq!(ch.max_offered(), TlsVersion::TLS10);
+        assert!(ch.max_offered().is_legacy());
+        assert_eq!(ch.sni.as_deref(), Some(&b"smtp.office365.com"[..]));
+        assert!(ch.alpn.is_empty());
+        assert_eq!(
+            ch.cipher_suites,
+            [0xc00a, 0xc014, 0x0039, 0xc009, 0xc013, 0x0033, 0x0035, 0x002f, 0x00ff]
+        );
+        assert_eq!(ch.extensions, [0, 11, 10, 35, 22, 23]);
+        assert_eq!(
+            ch.supported_groups,
+            [0x001d, 0x0017, 0x001e, 0x0019, 0x0018]
+        );
+        assert!(ch.signature_algorithms.is_empty());
+        assert_eq!(ch.session_id_len, 0);
+    }
+
+    #[test]
+    fn real_tls13_server_hello() {
+        let msg = first_message(&hex(TLS13_SERVER_FLIGHT_START));
+        let (sh, hrr) = parse_server_hello(&msg).unwrap();
+        assert!(!hrr);
+        assert_eq!(sh.legacy_version, TlsVersion::TLS12);
+        assert_eq!(sh.selected_version, Some(TlsVersion::TLS13));
+        assert_eq!(sh.negotiated(), TlsVersion::TLS13);
+        assert_eq!(sh.cipher_suite, 0x1302);
+        assert_eq!(sh.extensions, [43, 51]);
+        assert_eq!(sh.session_id_len, 32);
+        assert_eq!(sh.alpn, None);
+    }
+
+    #[test]
+    fn real_tls10_server_hello() {
+        let msg = first_message(&hex(TLS10_SERVER_HELLO));
+        let (sh, hrr) = parse_server_hello(&msg).unwrap();
+        assert!(!hrr);
+        assert_eq!(sh.legacy_version, TlsVersion::TLS10);
+        assert_eq!(sh.selected_version, None);
+        assert_eq!(sh.negotiated(), TlsVersion::TLS10);
+        assert_eq!(sh.cipher_suite, 0xc00a);
+        assert_eq!(sh.extensions, [65281, 11, 35, 22, 23]);
+        assert_eq!(sh.session_id_len, 0);
+    }
+
+    #[test]
+    fn real_hello_retry_request_is_recognised_by_its_random() {
+        let msg = first_message(&hex(HRR_SERVER_FLIGHT));
+        assert_eq!(msg.get(6..38), Some(&HELLO_RETRY_REQUEST_RANDOM[..]));
+        let (info, hrr) = parse_server_hello(&msg).unwrap();
+        assert!(hrr);
+        assert_eq!(info.negotiated(), TlsVersion::TLS13);
+        assert_eq!(info.cipher_suite, 0x1302);
+        assert_eq!(info.extensions, [43, 51]);
+
+        // The same ServerHello with one bit of the random flipped is an ordinary ServerHello.
+        let mut other = msg.clone();
+        other[37] ^= 1;
+        assert!(!parse_server_hello(&other).unwrap().1);
+
+        let second = first_message(&hex(HRR_SERVER_SECOND_FLIGHT_START));
+        let (sh, hrr) = parse_server_hello(&second).unwrap();
+        assert!(!hrr);
+        assert_eq!(sh.negotiated(), TlsVersion::TLS13);
+    }
+
+    #[test]
+    fn grease_is_removed_from_offered_versions_only() {
+        let msg = client_hello(
+            0x0303,
+            &[0x3a3a, 0x1301, 0xc02f],
+            &[
+                ext(0x2a2a, &[]),
+                ext_client_versions(&[0x5a5a, 0x0304, 0x0303]),
+                ext(10, &vec16(&be16s(&[0x4a4a, 0x001d]))),
+                ext(0xfafa, &[0]),
+            ],
+        );
+        let ch = parse_client_hello(&msg).unwrap();
+        assert_eq!(ch.offered_versions, v(&[0x0304, 0x0303]));
+        assert_eq!(ch.cipher_suites, [0x3a3a, 0x1301, 0xc02f]);
+        assert_eq!(ch.extensions, [0x2a2a, 43, 10, 0xfafa]);
+        assert_eq!(ch.supported_groups, [0x4a4a, 0x001d]);
+        assert_eq!(ch.max_offered(), TlsVersion::TLS13);
+    }
+
+    #[test]
+    fn max_offered_by_meaning() {
+        let mut ch = ClientHelloInfo::empty(TlsVersion::TLS12);
+        assert_eq!(
+            ch.max_offered(),
+            TlsVersion::TLS12,
+            "no extension: legacy_version"
+        );
+        ch.offered_versions = v(&[0x0303, 0x7f17]);
+        assert_eq!(ch.max_offered(), TlsVersion(0x7f17), "a draft beats 1.2");
+        assert_eq!(ch.max_offered().family(), TlsVersion::TLS13);
+        ch.offered_versions = v(&[0x7f1c, 0x0304, 0x0303]);
+        assert_eq!(ch.max_offered(), TlsVersion::TLS13, "final beats drafts");
+        ch.offered_versions = v(&[0x0302, 0x0301]);
+        assert_eq!(
+            ch.max_offered(),
+            TlsVersion::TLS11,
+            "1.1 client with the extension"
+        );
+        ch.offered_versions = v(&[0x0a0a]);
+        assert_eq!(
+            ch.max_offered(),
+            TlsVersion::TLS12,
+            "only GREASE: legacy_version"
+        );
+    }
+
+    #[test]
+    fn supported_versions_is_a_list_in_client_hello_and_one_value_in_server_hello() {
+        let sv_list = ext_client_versions(&[0x0304, 0x0303]);
+        let msg = client_hello(0x0303, &[0x1301], std::slice::from_ref(&sv_list));
+        let ch = parse_client_hello(&msg).unwrap();
+        assert_eq!(ch.offered_versions, v(&[0x0304, 0x0303]));
+
+        let sv_one = ext(43, &[0x03, 0x04]);
+        let body = server_hello_body(0x0303, &[7; 32], &[], 0x1301, Some(&sv_one));
+        let (sh, _) = parse_server_hello(&handshake(2, &body)).unwrap();
+        assert_eq!(sh.selected_version, Some(TlsVersion::TLS13));
+        assert_eq!(sh.negotiated(), TlsVersion::TLS13);
+
+        // The ClientHello form in a ServerHello reads as the value 0x0403 (u8 length 4, then
+        // 0x03): what the wire says, not a guess.
+        let body = server_hello_body(0x0303, &[7; 32], &[], 0x1301, Some(&sv_list));
+        let (sh, _) = parse_server_hello(&handshake(2, &body)).unwrap();
+        assert_eq!(sh.selected_version, Some(TlsVersion(0x0403)));
+    }
+
+    #[test]
+    fn server_hello_alpn_and_tls12_without_supported_versions() {
+        let exts = [ext_alpn(&[b"h2"]), ext(0xff01, &[0])].concat();
+        let body = server_hello_body(0x0303, &[7; 32], &[1; 32], 0xc02f, Some(&exts));
+        let (sh, hrr) = parse_server_hello(&handshake(2, &body)).unwrap();
+        assert!(!hrr);
+        assert_eq!(sh.alpn.as_deref(), Some(&b"h2"[..]));
+        assert_eq!(sh.negotiated(), TlsVersion::TLS12);
+        assert_eq!(sh.extensions, [16, 0xff01]);
+        assert_eq!(sh.session_id_len, 32);
+    }
+
+    #[test]
+    fn sslv3_server_hello_has_no_extensions_read() {
+        let body = server_hello_body(0x0300, &[7; 32], &[], 0x000a, Some(&ext(43, &[3, 4])));
+        let (sh, _) = parse_server_hello(&handshake(2, &body)).unwrap();
+        assert_eq!(sh.negotiated(), TlsVersion::SSL3);
+        assert!(sh.extensions.is_empty());
+    }
+
+    #[test]
+    fn draft_server_hellos() {
+        // Draft 18 (tls-parser's ServerHelloV13Draft18): version random cipher extensions.
+        let mut body = 0x7f12u16.to_be_bytes().to_vec();
+        body.extend_from_slice(&[9; 32]);
+        body.extend_from_slice(&0x1301u16.to_be_bytes());
+        body.extend_from_slice(&vec16(&ext(51, &[0; 4])));
+        let (sh, hrr) = parse_server_hello(&handshake(2, &body)).unwrap();
+        assert!(!hrr);
+        assert_eq!(sh.negotiated(), TlsVersion(0x7f12));
+        assert_eq!(sh.negotiated().family(), TlsVersion::TLS13);
+        assert_eq!(sh.cipher_suite, 0x1301);
+        assert_eq!(sh.extensions, [51]);
+
+        // Drafts 14..21 other than 18, and the earliest ones that wrote 0x0304: same layout,
+        // read here because tls-parser rejects the version.
+        for version in [0x7f0e_u16, 0x7f15, 0x0304] {
+            body[..2].copy_from_slice(&version.to_be_bytes());
+            let (sh, hrr) = parse_server_hello(&handshake(2, &body)).unwrap();
+            assert!(!hrr);
+            assert_eq!(sh.negotiated(), TlsVersion(version));
+            assert_eq!(sh.cipher_suite, 0x1301);
+            assert_eq!(sh.extensions, [51]);
+        }
+        let draft = handshake(2, &body);
+        for cut in 0..draft.len() {
+            assert!(
+                parse_server_hello(&draft[..cut]).is_err(),
+                "incomplete at {cut}"
+            );
+        }
+        body[..2].copy_from_slice(&0x1234u16.to_be_bytes());
+        assert_eq!(
+            parse_server_hello(&handshake(2, &body)),
+            Err(NotTls::MalformedHello)
+        );
+
+        // Draft 22+ and Facebook's fizz: TLS 1.2 layout, draft number in supported_versions.
+        let body = server_hello_body(0x0303, &[7; 32], &[], 0x1301, Some(&ext(43, &[0xfb, 0x1a])));
+        let (sh, _) = parse_server_hello(&handshake(2, &body)).unwrap();
+        assert_eq!(sh.negotiated(), TlsVersion(0xfb1a));
+        assert_eq!(sh.negotiated().family(), TlsVersion::TLS13);
+    }
+
+    #[test]
+    fn draft_hello_retry_request_message_type_6() {
+        let mut body = 0x7f15u16.to_be_bytes().to_vec();
+        body.extend_from_slice(&0x1301u16.to_be_bytes());
+        body.extend_from_slice(&vec16(&ext(51, &[0, 0x17])));
+        let (info, hrr) = parse_server_hello(&handshake(6, &body)).unwrap();
+        assert!(hrr);
+        assert_eq!(info.negotiated(), TlsVersion(0x7f15));
+        assert_eq!(info.cipher_suite, 0x1301);
+        assert_eq!(info.extensions, [51]);
+    }
+
+    #[test]
+    fn wrong_message_type_or_damaged_fixed_part_is_malformed() {
+        let ch = tls13_ch();
+        let mut sh_type = ch.clone();
+        sh_type[0] = 2;
+        assert_eq!(parse_server_hello(&ch), Err(NotTls::MalformedHello));
+        assert!(parse_client_hello(&sh_type).is_err());
+        assert_eq!(parse_client_hello(&[]), Err(NotTls::MalformedHello));
+        assert_eq!(parse_server_hello(&[]), Err(NotTls::MalformedHello));
+        assert_eq!(
+            parse_client_hello(&handshake(1, &[])),
+            Err(NotTls::MalformedHello)
+        );
+        assert_eq!(
+            parse_server_hello(&handshake(2, &[])),
+            Err(NotTls::MalformedHello)
+        );
+        assert_eq!(
+            parse_client_hello(&handshake(11, &[0; 60])),
+            Err(NotTls::MalformedHello)
+        );
+
+        // Session id longer than 32 (RFC 8446 §4.1.2).
+        let body = client_hello_body(0x0303, &[0; 33], &[0x1301], None);
+        assert_eq!(
+            parse_client_hello(&handshake(1, &body)),
+            Err(NotTls::MalformedHello)
+        );
+        // Cipher suites vector of odd length.
+        let mut body = client_hello_body(0x0303, &[], &[0x1301, 0x1302], None);
+        body[35..37].copy_from_slice(&3u16.to_be_bytes());
+        assert_eq!(
+            parse_client_hello(&handshake(1, &body)),
+            Err(NotTls::MalformedHello)
+        );
+        // Cipher suites vector longer than the message.
+        let mut body = client_hello_body(0x0303, &[], &[0x1301], None);
+        body[35..37].copy_from_slice(&0xfffeu16.to_be_bytes());
+        assert_eq!(
+            parse_client_hello(&handshake(1, &body)),
+            Err(NotTls::MalformedHello)
+        );
+    }
+
+    #[test]
+    fn message_cut_short_of_its_header_length_is_malformed_at_every_offset() {
+        let msg = tls13_ch();
+        for cut in 0..msg.len() {
+            assert_eq!(
+                parse_client_hello(&msg[..cut]),
+                Err(NotTls::MalformedHello),
+                "{cut}"
+            );
+        }
+        let sh = first_message(&hex(TLS13_SERVER_FLIGHT_START));
+        for cut in 0..sh.len() {
+            assert_eq!(
+                parse_server_hello(&sh[..cut]),
+                Err(NotTls::MalformedHello),
+                "{cut}"
+            );
+        }
+    }
+
+    /// A complete message whose content stops at `cut` bytes of body (header length fixed up):
+    /// the fixed part must be whole, and then whatever extensions are whole are kept.
+    #[test]
+    fn content_truncated_at_every_offset_keeps_what_was_parsed() {
+        let msg = tls13_ch();
+        let full = parse_client_hello(&msg).unwrap();
+        let body = &msg[4..];
+        let fixed_len = 2 + 32 + 1 + 32 + 2 + 2 * TLS13_SUITES.len() + 2;
+        for cut in 0..=body.len() {
+            let cut_msg = handshake(1, &body[..cut]);
+            match parse_client_hello(&cut_msg) {
+                Err(e) => {
+                    assert_eq!(e, NotTls::MalformedHello);
+                    assert!(cut < fixed_len, "cut {cut} after the fixed part must parse");
+                }
+                Ok(ch) => {
+                    assert!(cut >= fixed_len, "cut {cut}");
+                    assert_eq!(ch.cipher_suites, full.cipher_suites);
+                    assert!(full.extensions.starts_with(&ch.extensions), "cut {cut}");
+                    // SNI is the first extension: 4 + 26 bytes after the block length.
+                    if cut >= fixed_len + 2 + 4 + 26 {
+                        assert_eq!(ch.sni, full.sni, "cut {cut}");
+                    } else {
+                        assert_eq!(ch.sni, None, "a cut name is not reported ({cut})");
+                    }
+                }
+            }
+        }
+        let sh = first_message(&hex(TLS13_SERVER_FLIGHT_START));
+        for cut in 0..=sh.len() - 4 {
+            let _ = parse_server_hello(&handshake(2, &sh[4..4 + cut]));
+        }
+    }
+
+    #[test]
+    fn overlong_extensions_block_is_read_up_to_the_end_of_the_message() {
+        // The block claims 0xffff bytes but only SNI and a cut ALPN follow (Wireshark shows the
+        // same: the SNI and an ALPN marked malformed).
+        let exts = [ext_sni(b"outlook.office.com"), ext_alpn(&[b"h2"])].concat();
+        let mut body = client_hello_body(0x0303, &[], &[0x1301], Some(&exts));
+        let block_at = body.len() - exts.len() - 2;
+        body[block_at..block_at + 2].copy_from_slice(&0xffffu16.to_be_bytes());
+        body.truncate(body.len() - 2);
+        let ch = parse_client_hello(&handshake(1, &body)).unwrap();
+        assert_eq!(ch.sni.as_deref(), Some(&b"outlook.office.com"[..]));
+        assert_eq!(ch.extensions, [0], "the cut ALPN is not listed");
+        assert!(ch.alpn.is_empty());
+
+        // The same for a ServerHello.
+        let sh_exts = [ext(43, &[3, 4]), ext(51, &[0; 36])].concat();
+        let mut body = server_hello_body(0x0303, &[7; 32], &[], 0x1301, Some(&sh_exts));
+        let block_at = body.len() - sh_exts.len() - 2;
+        body[block_at..block_at + 2].copy_from_slice(&0x0100u16.to_be_bytes());
+        let (sh, _) = parse_server_hello(&handshake(2, &body[..body.len() - 10])).unwrap();
+        assert_eq!(sh.negotiated(), TlsVersion::TLS13);
+        assert_eq!(sh.extensions, [43]);
+    }
+
+    #[test]
+    fn garbled_extension_contents_are_read_leniently() {
+        let exts = [
+            // supported_versions: length byte says 5, one whole version and a half.
+            ext(43, &[5, 0x03, 0x04, 0x03]),
+            // supported_groups: list length overruns the extension.
+            ext(10, &[0x00, 0x40, 0x00, 0x1d]),
+            // server_name: entry length overruns: no SNI.
+            ext(0, &[0x00, 0x08, 0x00, 0x00, 0x40, b'a', b'b']),
+            // ALPN: second name overruns.
+            ext(16, &[0x00, 0x07, 2, b'h', b'2', 9, b'x']),
+            // ec_point_formats and signature_algorithms empty.
+            ext(11, &[]),
+            ext(13, &[]),
+        ];
+        let ch = parse_client_hello(&client_hello(0x0303, &[0x1301], &exts)).unwrap();
+        assert_eq!(ch.offered_versions, v(&[0x0304]));
+        assert_eq!(ch.supported_groups, [0x001d]);
+        assert_eq!(ch.sni, None);
+        assert_eq!(ch.alpn, vec![b"h2".to_vec()]);
+        assert!(ch.ec_point_formats.is_empty());
+        assert!(ch.signature_algorithms.is_empty());
+        assert_eq!(ch.extensions, [43, 10, 0, 16, 11, 13]);
+    }
+
+    #[test]
+    fn extension_overrunning_the_block_ends_the_walk() {
+        let mut exts = [ext_sni(b"a.example"), ext(23, &[])].concat();
+        exts.extend_from_slice(&[0x00, 0x2b, 0x00, 0x09, 0x04]); // supported_versions, cut
+        let body = client_hello_body(0x0303, &[], &[0x1301], Some(&exts));
+        let ch = parse_client_hello(&handshake(1, &body)).unwrap();
+        assert_eq!(ch.extensions, [0, 23]);
+        assert!(ch.offered_versions.is_empty());
+        assert_eq!(ch.max_offered(), TlsVersion::TLS12);
+        // 1..3 dangling bytes after the last whole extension are ignored.
+        for dangling in 1..4 {
+            let mut exts = ext(23, &[]);
+            exts.extend(std::iter::repeat_n(0xab, dangling));
+            let body = client_hello_body(0x0303, &[], &[0x1301], Some(&exts));
+            assert_eq!(
+                parse_client_hello(&handshake(1, &body)).unwrap().extensions,
+                [23]
+            );
+        }
+    }
+
+    #[test]
+    fn sni_is_raw_bytes_capped_and_first_host_name() {
+        let long = vec![b'a'; 300];
+        let ch = parse_client_hello(&client_hello(0x0303, &[1], &[ext_sni(&long)])).unwrap();
+        assert_eq!(ch.sni.as_ref().map(Vec::len), Some(MAX_SNI_LEN));
+
+        let hostile = b"\xff\xfe\x00evil\n.com";
+        let ch = parse_client_hello(&client_hello(0x0303, &[1], &[ext_sni(hostile)])).unwrap();
+        assert_eq!(ch.sni.as_deref(), Some(&hostile[..]));
+
+        // An entry of another name type first: skipped.
+        let mut list = vec![7];
+        list.extend_from_slice(&vec16(b"other"));
+        list.push(0);
+        list.extend_from_slice(&vec16(b"host.example"));
+        let ch = parse_client_hello(&client_hello(0x0303, &[1], &[ext(0, &vec16(&list))])).unwrap();
+        assert_eq!(ch.sni.as_deref(), Some(&b"host.example"[..]));
+
+        // Empty server_name extension (what a server echoes): no SNI, but listed.
+        let ch = parse_client_hello(&client_hello(0x0303, &[1], &[ext(0, &[])])).unwrap();
+        assert_eq!(ch.sni, None);
+        assert_eq!(ch.extensions, [0]);
+    }
+
+    #[test]
+    fn alpn_is_capped_in_count_and_length() {
+        let names: Vec<Vec<u8>> = (0..20u8).map(|i| vec![b'p', i]).collect();
+        let mut refs: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
+        let long = vec![b'x'; 200];
+        refs.insert(0, &long);
+        let ch = parse_client_hello(&client_hello(0x0303, &[1], &[ext_alpn(&refs)])).unwrap();
+        assert_eq!(ch.alpn.len(), MAX_ALPN_PROTOCOLS);
+        assert_eq!(ch.alpn[0], vec![b'x'; MAX_ALPN_LEN]);
+        assert_eq!(ch.alpn[1], b"p\0");
+    }
+
+    #[test]
+    fn duplicate_extensions_first_wins_both_listed() {
+        let exts = [
+            ext_sni(b"first.example"),
+            ext_client_versions(&[0x0303]),
+            ext_sni(b"second.example"),
+            ext_client_versions(&[0x0304]),
+        ];
+        let ch = parse_client_hello(&client_hello(0x0303, &[1], &exts)).unwrap();
+        assert_eq!(ch.sni.as_deref(), Some(&b"first.example"[..]));
+        assert_eq!(ch.offered_versions, v(&[0x0303]));
+        assert_eq!(ch.extensions, [0, 43, 0, 43]);
+    }
+
+    #[test]
+    fn no_extensions_block_at_all() {
+        let body = client_hello_body(0x0300, &[], &[0x000a, 0x0005], None);
+        let ch = parse_client_hello(&handshake(1, &body)).unwrap();
+        assert_eq!(ch.legacy_version, TlsVersion::SSL3);
+        assert!(ch.extensions.is_empty());
+        assert_eq!(ch.max_offered(), TlsVersion::SSL3);
+        // One stray byte where the block length would be: ignored.
+        let mut body = body;
+        body.push(0);
+        assert!(parse_client_hello(&handshake(1, &body))
+            .unwrap()
+            .extensions
+            .is_empty());
+    }
+
+    #[test]
+    fn trailing_bytes_after_the_message_are_ignored() {
+        let mut msg = tls13_ch();
+        let full = parse_client_hello(&msg).unwrap();
+        msg.extend_from_slice(&[0x16, 0x03, 0x03, 0xff]);
+        assert_eq!(parse_client_hello(&msg).unwrap(), full);
+    }
+
+    #[test]
+    fn mutated_hellos_never_panic() {
+        let seeds = [
+            tls13_ch(),
+            first_message(&hex(TLS10_CLIENT_HELLO)),
+            first_message(&hex(TLS13_SERVER_FLIGHT_START)),
+            first_message(&hex(HRR_SERVER_FLIGHT)),
+        ];
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for round in 0..20_000 {
+            let mut m = seeds[round % seeds.len()].clone();
+            for _ in 0..1 + rng.below(4) {
+                let at = rng.below(m.len());
+                m[at] = rng.next() as u8;
+            }
+            if rng.below(4) == 0 {
+                m.truncate(rng.below(m.len() + 1));
+            }
+            let _ = parse_client_hello(&m);
+            let _ = parse_server_hello(&m);
+        }
     }
 }

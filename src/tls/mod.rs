@@ -11,6 +11,8 @@
 pub mod hello;
 pub mod record;
 pub mod sslv2;
+#[cfg(test)]
+mod testdata;
 mod version;
 
 pub use hello::{ClientHelloInfo, ServerHelloInfo};
@@ -28,9 +30,12 @@ pub enum HandshakeEvent {
     HelloRetryRequest(Box<ServerHelloInfo>),
     /// An alert record in plaintext (level, description). Encrypted alerts are not reported.
     Alert { level: u8, description: u8 },
-    /// A ChangeCipherSpec record.
+    /// A ChangeCipherSpec record (the first one of the direction; reported once).
     ChangeCipherSpec,
     /// An application_data record (the handshake got far enough to send encrypted data).
+    /// Reported once, after which the direction's parser ignores its bytes. Under TLS 1.3 the
+    /// server's encrypted handshake already has this outer type (RFC 8446 §5.2), so from a
+    /// server it follows the ServerHello at once; it proves completion only for TLS ≤ 1.2.
     ApplicationData,
 }
 

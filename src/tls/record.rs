@@ -197,9 +197,6 @@ impl DirectionParser {
             return;
         }
         self.release();
-        if self.msg != Msg::Stopped {
-            self.msg = Msg::Header;
-        }
         self.phase = Phase::Resync;
         self.after_gap = true;
     }
@@ -209,24 +206,38 @@ impl DirectionParser {
         self.head_len + self.msg_head_len + self.buf.len() + self.alert_len
     }
 
-    /// Drops partial state and frees the buffer.
+    /// Drops all partial state and frees the buffer.
     fn release(&mut self) {
         self.head_len = 0;
         self.record = None;
+        self.alert_len = 0;
+        self.drop_partial_message();
+    }
+
+    /// Drops a partial handshake message: the next handshake byte starts a message header.
+    fn drop_partial_message(&mut self) {
+        if self.msg != Msg::Stopped {
+            self.msg = Msg::Header;
+        }
         self.msg_head_len = 0;
         self.buf = Vec::new();
-        self.alert_len = 0;
     }
 
     fn run(&mut self, mut input: &[u8], out: &mut Vec<HandshakeEvent>) -> Result<(), NotTls> {
-        // Each step consumes at least one byte or leaves a phase that does.
         while !input.is_empty() {
-            match self.phase {
+            let (before, phase) = (input.len(), self.phase);
+            match phase {
                 Phase::Done | Phase::Failed(_) => return Ok(()),
                 Phase::Detect => self.detect(&mut input, out)?,
                 Phase::Sslv2 { kind, total } => self.sslv2_bytes(kind, total, &mut input, out)?,
                 Phase::Records => self.records(&mut input, out)?,
                 Phase::Resync => self.resync(&mut input, out)?,
+            }
+            // Every step consumes a byte or changes phase; should a future edit break that,
+            // stop here rather than spin on the caller's packet.
+            if input.len() == before && self.phase == phase {
+                debug_assert!(false, "no progress in {phase:?}");
+                return Ok(());
             }
         }
         Ok(())
@@ -241,13 +252,13 @@ impl DirectionParser {
                 return Some(*head);
             }
         }
-        let n = (5 - self.head_len).min(input.len());
-        let (part, rest) = input.split_at_checked(n)?;
-        self.head
-            .get_mut(self.head_len..self.head_len + n)?
-            .copy_from_slice(part);
-        self.head_len += n;
+        let n = 5usize.saturating_sub(self.head_len).min(input.len());
+        let (part, rest) = input.split_at_checked(n).unwrap_or((input, &[]));
         *input = rest;
+        if let Some(dst) = self.head.get_mut(self.head_len..self.head_len + part.len()) {
+            dst.copy_from_slice(part);
+            self.head_len += part.len();
+        }
         if self.head_len < 5 {
             return None;
         }
@@ -393,11 +404,7 @@ impl DirectionParser {
                 }
                 // Handshake messages do not span a ChangeCipherSpec (RFC 5246 §7.1, RFC 8446
                 // §5.1): whatever was partial is dropped.
-                if self.msg != Msg::Stopped {
-                    self.msg = Msg::Header;
-                    self.msg_head_len = 0;
-                    self.buf = Vec::new();
-                }
+                self.drop_partial_message();
             }
             content::APPLICATION_DATA => {
                 out.push(HandshakeEvent::ApplicationData);
@@ -428,8 +435,10 @@ impl DirectionParser {
             return Ok(());
         }
         if !self.trusted {
-            // The header found by resynchronisation was a false match: scan on from its
-            // second byte.
+            // The header found by resynchronisation was a false match: forget what its
+            // record fed the message layer and scan on from its second byte.
+            self.drop_partial_message();
+            self.record = None;
             self.head = head;
             self.head_len = 5;
             self.shift_window();
@@ -540,7 +549,7 @@ impl DirectionParser {
                     if self.msg_head_len == 0 {
                         self.msg_head_at = (self.record_index, at);
                     }
-                    let n = (4 - self.msg_head_len).min(frag.len());
+                    let n = 4usize.saturating_sub(self.msg_head_len).min(frag.len());
                     let (part, rest) = frag.split_at_checked(n).unwrap_or((frag, &[]));
                     if let Some(dst) = self
                         .msg_head
@@ -587,8 +596,8 @@ impl DirectionParser {
             // After a ChangeCipherSpec a handshake record is an encrypted Finished (TLS 1.2),
             // unless it is the plaintext hello that TLS 1.3 middlebox compatibility allows
             // (RFC 8446 Appendix D.4). A TLS 1.3 hello after a CCS starts its own record
-            // (§5.1: no interleaving) and is far smaller than a record; random bytes pass
-            // these checks with a chance below 2^-30.
+            // (§5.1: no interleaving) and fits in it; the ~40 random bytes of a Finished pass
+            // these checks with a chance near 2^-25, and must then still parse as a hello.
             let plausible = (ty == CLIENT_HELLO || ty == SERVER_HELLO)
                 && start == (self.record_index, 0)
                 && total <= record_len;
@@ -643,7 +652,8 @@ impl DirectionParser {
 /// The record length if `head` is a plausible TLS record header (RFC 8446 §5.1: type,
 /// legacy_record_version, length): type 20..=24, version 3.0 to 3.4, length ≤ [`MAX_RECORD_LEN`].
 fn record_len(head: [u8; 5]) -> Option<usize> {
-    plausible_head(&head).then(|| usize::from(u16::from_be_bytes([head[3], head[4]])))
+    let [_, _, _, hi, lo] = head;
+    plausible_head(&head).then(|| usize::from(u16::from_be_bytes([hi, lo])))
 }
 
 /// Whether these first 1..=5 bytes can begin a record header.
@@ -663,4 +673,727 @@ fn plausible_head(p: &[u8]) -> bool {
 fn msg_header(head: [u8; 4]) -> (u8, usize) {
     let [ty, a, b, c] = head;
     (ty, u32::from_be_bytes([0, a, b, c]) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::hello::{ClientHelloInfo, ServerHelloInfo};
+    use crate::tls::testdata::*;
+    use crate::tls::TlsVersion;
+
+    fn ch_event(msg: &[u8]) -> HandshakeEvent {
+        HandshakeEvent::ClientHello(Box::new(parse_client_hello(msg).unwrap()))
+    }
+
+    fn sh_event(msg: &[u8]) -> HandshakeEvent {
+        HandshakeEvent::ServerHello(Box::new(parse_server_hello(msg).unwrap().0))
+    }
+
+    fn client_hello_of(events: &[HandshakeEvent]) -> &ClientHelloInfo {
+        match events {
+            [HandshakeEvent::ClientHello(ch)] => ch,
+            other => panic!("expected one ClientHello, got {other:?}"),
+        }
+    }
+
+    fn server_hello_of(event: &HandshakeEvent) -> &ServerHelloInfo {
+        match event {
+            HandshakeEvent::ServerHello(sh) => sh,
+            other => panic!("expected a ServerHello, got {other:?}"),
+        }
+    }
+
+    /// The same events and outcome whether `bytes` come whole, byte by byte, or in two chunks
+    /// split anywhere; no partial state left behind when the stream ends on a boundary.
+    fn assert_any_split(bytes: &[u8], expected: &[HandshakeEvent], feed: Feed) {
+        assert_eq!(parse_all(bytes), (expected.to_vec(), feed), "whole");
+        assert_eq!(parse_bytewise(bytes), (expected.to_vec(), feed), "bytewise");
+        for split in 0..=bytes.len() {
+            let (a, b) = bytes.split_at(split);
+            let got = feed_chunks(&mut DirectionParser::new(), [a, b]);
+            assert_eq!(got, (expected.to_vec(), feed), "split at {split}");
+        }
+    }
+
+    #[test]
+    fn real_tls13_client_hello_any_split() {
+        let seg = hex(TLS13_CLIENT_HELLO);
+        let expected = [ch_event(&first_message(&seg))];
+        assert_any_split(&seg, &expected, Feed::Continue);
+        let ch = client_hello_of(&expected);
+        assert_eq!(ch.sni.as_deref(), Some(&b"outlook.office365.com"[..]));
+        assert_eq!(ch.max_offered(), TlsVersion::TLS13);
+
+        let mut p = DirectionParser::new();
+        assert_eq!(p.feed(&seg, &mut Vec::new()), Feed::Continue);
+        assert_eq!(p.buffered(), 0);
+        assert_eq!(
+            p.buf.capacity(),
+            0,
+            "a hello whole in one feed is never copied"
+        );
+    }
+
+    #[test]
+    fn real_tls13_server_flight_any_split() {
+        let seg = hex(TLS13_SERVER_FLIGHT_START);
+        let expected = [
+            sh_event(&first_message(&seg)),
+            HandshakeEvent::ChangeCipherSpec,
+            HandshakeEvent::ApplicationData,
+        ];
+        assert_any_split(&seg, &expected, Feed::Continue);
+        let sh = server_hello_of(&expected[0]);
+        assert_eq!(sh.negotiated(), TlsVersion::TLS13);
+        assert_eq!(sh.cipher_suite, 0x1302);
+    }
+
+    #[test]
+    fn real_tls10_hellos_any_split() {
+        let ch = hex(TLS10_CLIENT_HELLO);
+        assert_any_split(&ch, &[ch_event(&first_message(&ch))], Feed::Continue);
+        // ServerHello record, then the first 16 bytes of the Certificate record.
+        let sh = hex(TLS10_SERVER_HELLO);
+        let expected = [sh_event(&first_message(&sh))];
+        assert_any_split(&sh, &expected, Feed::Continue);
+        assert_eq!(
+            server_hello_of(&expected[0]).negotiated(),
+            TlsVersion::TLS10
+        );
+    }
+
+    #[test]
+    fn real_hello_retry_request_flights() {
+        let first = hex(HRR_SERVER_FLIGHT);
+        let second = hex(HRR_SERVER_SECOND_FLIGHT_START);
+        let (hrr, _) = parse_server_hello(&first_message(&first)).unwrap();
+        let server = [first.clone(), second.clone()].concat();
+        let expected = [
+            HandshakeEvent::HelloRetryRequest(Box::new(hrr)),
+            HandshakeEvent::ChangeCipherSpec,
+            // After the CCS, a ServerHello that starts its record is still read (RFC 8446 D.4).
+            sh_event(&first_message(&second)),
+            HandshakeEvent::ApplicationData,
+        ];
+        assert_any_split(&server, &expected, Feed::Continue);
+
+        // The client: a first ClientHello (from the tls13 run: the hrr run's first one is not
+        // kept), the dummy CCS, then the second ClientHello in plaintext.
+        let first_ch = hex(TLS13_CLIENT_HELLO);
+        let client = [first_ch.clone(), hex(HRR_CLIENT_SECOND_FLIGHT)].concat();
+        let (events, feed) = parse_all(&client);
+        assert_eq!(feed, Feed::Continue);
+        assert_eq!(events.len(), 3);
+        assert_eq!(events[0], ch_event(&first_message(&first_ch)));
+        assert_eq!(events[1], HandshakeEvent::ChangeCipherSpec);
+        let ch = client_hello_of(&events[2..]);
+        assert_eq!(ch.sni.as_deref(), Some(&b"outlook.office.com"[..]));
+        assert_eq!(ch.supported_groups, [0x001d, 0x0017]);
+        assert_any_split(&client, &events, Feed::Continue);
+    }
+
+    #[test]
+    fn server_hello_and_certificate_in_one_record() {
+        let sh = first_message(&hex(TLS10_SERVER_HELLO));
+        let cert = handshake(11, &[0x30; 1000]);
+        let ske = handshake(12, &[0x03; 100]);
+        let done = handshake(14, &[]);
+        let flight = record_v(22, 0x0301, &[sh.clone(), cert, ske, done].concat());
+        let later = [
+            record_v(21, 0x0301, &[1, 0]),
+            record_v(20, 0x0301, &[1]),
+            record_v(22, 0x0301, &[0x9c; 48]),
+        ]
+        .concat();
+        let bytes = [flight, later].concat();
+        let expected = [
+            sh_event(&sh),
+            // A plaintext warning alert before the CCS is reported.
+            HandshakeEvent::Alert {
+                level: 1,
+                description: 0,
+            },
+            HandshakeEvent::ChangeCipherSpec,
+        ];
+        assert_any_split(&bytes, &expected, Feed::Continue);
+    }
+
+    #[test]
+    fn several_messages_in_one_record() {
+        let ch = first_message(&hex(TLS13_CLIENT_HELLO));
+        // An unknown type and a HelloRequest before the ClientHello are skipped by length.
+        let bytes = record(
+            22,
+            &[handshake(0xfe, &[7; 10]), handshake(0, &[]), ch.clone()].concat(),
+        );
+        assert_any_split(&bytes, &[ch_event(&ch)], Feed::Continue);
+        // Two ClientHellos in one record: both are reported, in order.
+        let other = client_hello(0x0301, &[0x002f], &[ext_sni(b"b.example")]);
+        let bytes = record(22, &[ch.clone(), other.clone()].concat());
+        assert_any_split(&bytes, &[ch_event(&ch), ch_event(&other)], Feed::Continue);
+    }
+
+    #[test]
+    fn client_hello_across_three_records() {
+        let ch = first_message(&hex(TLS13_CLIENT_HELLO));
+        // The first record ends inside the handshake header.
+        let bytes = [
+            record_v(22, 0x0301, &ch[..3]),
+            record(22, &ch[3..200]),
+            record(22, &ch[200..]),
+        ]
+        .concat();
+        assert_any_split(&bytes, &[ch_event(&ch)], Feed::Continue);
+
+        let mut p = DirectionParser::new();
+        let mut out = Vec::new();
+        let first_two = 5 + 3 + 5 + 197;
+        assert_eq!(p.feed(&bytes[..first_two], &mut out), Feed::Continue);
+        assert!(out.is_empty());
+        assert_eq!(p.buffered(), 200, "header + 196 body bytes copied");
+        p.feed(&bytes[first_two..], &mut out);
+        assert_eq!(out, [ch_event(&ch)]);
+        assert_eq!(
+            (p.buffered(), p.buf.capacity()),
+            (0, 0),
+            "freed after the hello"
+        );
+    }
+
+    /// A ClientHello with the X25519MLKEM768 (0x11EC) hybrid key share, as Chrome and Firefox
+    /// send: built from the real OpenSSL hello (OpenSSL 3.0 cannot make one) with its
+    /// key_share replaced by a 1216-byte 0x11EC share (ML-KEM-768 encapsulation key 1184 +
+    /// X25519 32, draft-ietf-tls-ecdhe-mlkem) plus an X25519 share, and 0x11EC put first in
+    /// supported_groups. Fed in 3 chunks that cut through the handshake header and the share.
+    #[test]
+    fn post_quantum_client_hello_in_three_chunks() {
+        let (fixed, mut exts) = split_client_hello(&first_message(&hex(TLS13_CLIENT_HELLO)));
+        let mut shares = Vec::new();
+        shares.extend_from_slice(&0x11ecu16.to_be_bytes());
+        shares.extend_from_slice(&vec16(
+            &(0..1216).map(|i| (i * 7) as u8).collect::<Vec<u8>>(),
+        ));
+        shares.extend_from_slice(&0x001du16.to_be_bytes());
+        shares.extend_from_slice(&vec16(&[0x42; 32]));
+        for (ty, body) in exts.iter_mut() {
+            match *ty {
+                51 => *body = vec16(&shares),
+                10 => *body = vec16(&be16s(&[0x11ec, 0x001d, 0x0017])),
+                _ => {}
+            }
+        }
+        let msg = join_client_hello(&fixed, &exts);
+        let bytes = record_v(22, 0x0301, &msg);
+        assert!(bytes.len() > 1500, "{}", bytes.len());
+
+        let chunks = [&bytes[..7], &bytes[7..900], &bytes[900..]];
+        let mut p = DirectionParser::new();
+        let mut out = Vec::new();
+        for (i, chunk) in chunks.iter().enumerate() {
+            assert_eq!(p.feed(chunk, &mut out), Feed::Continue);
+            assert_eq!(out.is_empty(), i < 2);
+        }
+        let ch = client_hello_of(&out);
+        assert_eq!(ch.supported_groups, [0x11ec, 0x001d, 0x0017]);
+        assert_eq!(ch.sni.as_deref(), Some(&b"outlook.office365.com"[..]));
+        assert_eq!(ch.offered_versions[0], TlsVersion::TLS13);
+        assert_eq!(ch.extensions, [0, 11, 10, 35, 16, 22, 23, 13, 43, 45, 51]);
+        assert_eq!(p.buffered(), 0);
+        assert_any_split(&bytes, &out, Feed::Continue);
+    }
+
+    #[test]
+    fn largest_possible_client_hello_spans_many_records() {
+        // 32767 suites + a 65000-byte padding extension: ~130 KB, near the most the u16
+        // vectors of a ClientHello can hold (RFC 8446 §4.1.2).
+        let suites: Vec<u16> = (0..32767).map(|i| i as u16).collect();
+        let msg = client_hello(
+            0x0303,
+            &suites,
+            &[ext_sni(b"big.example"), ext(21, &[0; 65000])],
+        );
+        assert!(msg.len() > 127 * 1024 && msg.len() <= MAX_HANDSHAKE_MESSAGE);
+        let bytes: Vec<u8> = msg
+            .chunks(16384)
+            .flat_map(|part| record(22, part))
+            .collect();
+        let mut p = DirectionParser::new();
+        let mut out = Vec::new();
+        let mut peak = 0;
+        for chunk in bytes.chunks(1400) {
+            assert_eq!(p.feed(chunk, &mut out), Feed::Continue);
+            peak = peak.max(p.buffered());
+        }
+        let ch = client_hello_of(&out);
+        assert_eq!(ch.cipher_suites.len(), 32767);
+        assert_eq!(ch.extensions, [0, 21]);
+        assert_eq!(ch.sni.as_deref(), Some(&b"big.example"[..]));
+        assert!(peak < msg.len() && peak > msg.len() - 1400, "peak {peak}");
+        assert_eq!(p.buffered(), 0);
+    }
+
+    #[test]
+    fn hello_over_the_cap_is_message_too_large_at_its_header() {
+        let len = (MAX_HANDSHAKE_MESSAGE - 4 + 1) as u32;
+        let mut head = vec![1];
+        head.extend_from_slice(&len.to_be_bytes()[1..]);
+        let bytes = record(22, &head);
+        assert_any_split(&bytes, &[], Feed::NotTls(NotTls::MessageTooLarge));
+        // Exactly at the cap is fine (the body just has not come yet).
+        let mut head = vec![2];
+        head.extend_from_slice(&((MAX_HANDSHAKE_MESSAGE - 4) as u32).to_be_bytes()[1..]);
+        assert_eq!(parse_all(&record(22, &head)), (vec![], Feed::Continue));
+
+        // Sticky: later feeds say the same and read nothing.
+        let mut p = DirectionParser::new();
+        let mut out = Vec::new();
+        p.feed(&bytes, &mut out);
+        let again = p.feed(&hex(TLS13_CLIENT_HELLO), &mut out);
+        assert_eq!(again, Feed::NotTls(NotTls::MessageTooLarge));
+        assert!(out.is_empty());
+        assert_eq!(p.buffered(), 0);
+    }
+
+    #[test]
+    fn big_messages_that_are_not_hellos_are_skipped_without_buffering() {
+        let sh = first_message(&hex(TLS10_SERVER_HELLO));
+        // A 300 KB Certificate message before the ServerHello (odd, but legal framing).
+        let cert = handshake(11, &vec![0x30; 300 * 1024]);
+        let stream = [cert, sh.clone()].concat();
+        let bytes: Vec<u8> = stream
+            .chunks(16384)
+            .flat_map(|part| record(22, part))
+            .collect();
+        let mut p = DirectionParser::new();
+        let mut out = Vec::new();
+        for chunk in bytes.chunks(1000) {
+            assert_eq!(p.feed(chunk, &mut out), Feed::Continue);
+            assert!(p.buffered() <= sh.len() + 5, "{}", p.buffered());
+        }
+        assert_eq!(out, [sh_event(&sh)]);
+    }
+
+    #[test]
+    fn alert_as_first_server_record() {
+        for version in [0x0301, 0x0303] {
+            let bytes = record_v(21, version, &[2, 40]);
+            let expected = [HandshakeEvent::Alert {
+                level: 2,
+                description: 40,
+            }];
+            assert_any_split(&bytes, &expected, Feed::Continue);
+        }
+        // protocol_version(70) then close: the classic answer to a TLS 1.0 ClientHello.
+        let bytes = [record_v(21, 0x0301, &[2, 70]), b"tail after close".to_vec()].concat();
+        let (events, _) = parse_all(&bytes);
+        assert_eq!(
+            events[0],
+            HandshakeEvent::Alert {
+                level: 2,
+                description: 70
+            }
+        );
+    }
+
+    #[test]
+    fn only_plaintext_two_byte_alerts_are_reported() {
+        let bytes = [
+            record(21, &[1, 0, 1, 0]), // two alerts in one record: not reported
+            record(21, &[0xde; 26]),   // encrypted alert (TLS 1.2 after CCS, or garbage)
+            record(20, &[1]),
+            record(21, &[2, 40]), // 2 bytes, but after the CCS: encrypted (NULL cipher)
+        ]
+        .concat();
+        assert_any_split(&bytes, &[HandshakeEvent::ChangeCipherSpec], Feed::Continue);
+    }
+
+    #[test]
+    fn not_tls_is_rejected_on_the_first_byte() {
+        let samples: [&[u8]; 7] = [
+            b"GET / HTTP/1.1\r\nHost: outlook.office365.com\r\n\r\n",
+            b"220 smtp.example.com ESMTP ready\r\n",
+            b"SSH-2.0-OpenSSH_9.2\r\n",
+            b"* OK IMAP4rev1 ready\r\n",
+            b"+OK POP3\r\n",
+            &[0x00; 16],
+            &[0x05, 0x01, 0x00],
+        ];
+        for sample in samples {
+            let mut p = DirectionParser::new();
+            let mut out = Vec::new();
+            assert_eq!(
+                p.feed(&sample[..1], &mut out),
+                Feed::NotTls(NotTls::NotARecord)
+            );
+            assert_any_split(sample, &[], Feed::NotTls(NotTls::NotARecord));
+        }
+    }
+
+    #[test]
+    fn impossible_first_record_headers() {
+        let bad: [&[u8]; 9] = [
+            &[23, 3, 3, 0, 5],         // application_data first
+            &[20, 3, 3, 0, 1],         // ChangeCipherSpec first
+            &[24, 3, 3, 0, 3],         // heartbeat first
+            &[22, 3, 5, 0, 5],         // version 3.5
+            &[22, 2, 0, 0, 5],         // version 2.0 in a TLS header
+            &[22, 3, 1, 0x48, 0x01],   // length 18433 > 2^14 + 2048
+            &[22, 3, 1, 0xff, 0xff],   // length 65535
+            &[0x80, 0x2e, 0x02, 3, 1], // SSLv2 CLIENT-MASTER-KEY: not a start
+            &[0xff, 0xff, 0xff, 0xff, 0xff],
+        ];
+        for head in bad {
+            let bytes = [head, &[0u8; 8][..]].concat();
+            assert_any_split(&bytes, &[], Feed::NotTls(NotTls::NotARecord));
+        }
+        // The limits themselves are accepted.
+        assert_eq!(parse_all(&[22, 3, 4, 0x48, 0x00]).1, Feed::Continue);
+        assert_eq!(parse_all(&[21, 3, 0, 0, 2]).1, Feed::Continue);
+    }
+
+    #[test]
+    fn bad_record_header_later_is_bad_record() {
+        let ch = hex(TLS13_CLIENT_HELLO);
+        let expected = [ch_event(&first_message(&ch))];
+        for head in [[0x63, 3, 3, 0, 1], [22, 4, 1, 0, 1], [22, 3, 1, 0x50, 0]] {
+            let bytes = [ch.clone(), head.to_vec(), vec![0; 4]].concat();
+            assert_any_split(&bytes, &expected, Feed::NotTls(NotTls::BadRecord));
+        }
+    }
+
+    #[test]
+    fn nothing_after_server_hello_or_ccs_is_an_error() {
+        let sh = hex(TLS13_SERVER_FLIGHT_START);
+        let sh_record_len = 5 + 122;
+        // ServerHello record, then garbage where the next header should be: inert, no error,
+        // and a later valid record is not read.
+        let bytes = [&sh[..sh_record_len], b"\x99garbage", &record(20, &[1])[..]].concat();
+        let expected = [sh_event(&first_message(&sh))];
+        assert_any_split(&bytes, &expected, Feed::Continue);
+
+        // Client: ClientHello, CCS, then garbage headers.
+        let ch = hex(TLS13_CLIENT_HELLO);
+        let bytes = [
+            ch.clone(),
+            record(20, &[1]),
+            b"\x00\x01\x02\x03\x04\x05".to_vec(),
+        ]
+        .concat();
+        let expected = [
+            ch_event(&first_message(&ch)),
+            HandshakeEvent::ChangeCipherSpec,
+        ];
+        assert_any_split(&bytes, &expected, Feed::Continue);
+    }
+
+    #[test]
+    fn encrypted_handshake_after_ccs_is_not_parsed() {
+        let ch = hex(TLS10_CLIENT_HELLO);
+        let ch_ev = ch_event(&first_message(&ch));
+        // TLS 1.2 encrypted Finished records that happen to start like a hello: one whose
+        // length runs past its record, one that fits but does not parse, one not at the
+        // record start.
+        let mut fake = vec![1, 0, 0, 0x20];
+        fake.extend_from_slice(&[0xa5; 0x20]);
+        let finished_like = [
+            record(22, &[1, 0, 0, 0x40, 0xaa, 0xbb, 0xcc, 0xdd]),
+            record(22, &fake),
+            record(
+                22,
+                &[[0x14, 0, 0, 4, 9, 9, 9, 9].as_slice(), &first_message(&ch)].concat(),
+            ),
+        ];
+        for encrypted in finished_like {
+            let bytes = [
+                ch.clone(),
+                record(20, &[1]),
+                encrypted,
+                record(23, &[0; 20]),
+            ]
+            .concat();
+            let expected = [
+                ch_ev.clone(),
+                HandshakeEvent::ChangeCipherSpec,
+                HandshakeEvent::ApplicationData,
+            ];
+            assert_any_split(&bytes, &expected, Feed::Continue);
+        }
+    }
+
+    #[test]
+    fn malformed_hello_before_ccs_is_an_error() {
+        let body = client_hello_body(0x0303, &[0; 33], &[0x1301], None);
+        let bytes = record(22, &handshake(1, &body));
+        assert_any_split(&bytes, &[], Feed::NotTls(NotTls::MalformedHello));
+        let bytes = record(22, &handshake(2, &[3, 3, 0]));
+        assert_any_split(&bytes, &[], Feed::NotTls(NotTls::MalformedHello));
+    }
+
+    #[test]
+    fn application_data_is_reported_once_then_the_direction_is_inert() {
+        let ch = hex(TLS13_CLIENT_HELLO);
+        let bytes = [
+            ch.clone(),
+            record(23, &[1; 30]),
+            record(23, &[2; 30]),
+            b"anything at all".to_vec(),
+        ]
+        .concat();
+        let expected = [
+            ch_event(&first_message(&ch)),
+            HandshakeEvent::ApplicationData,
+        ];
+        assert_any_split(&bytes, &expected, Feed::Continue);
+        let mut p = DirectionParser::new();
+        p.feed(&bytes, &mut Vec::new());
+        assert_eq!(p.buffered(), 0);
+        p.gap();
+        assert_eq!(
+            p.feed(&ch, &mut Vec::new()),
+            Feed::Continue,
+            "inert even after a gap"
+        );
+    }
+
+    #[test]
+    fn zero_length_records_are_harmless() {
+        let ch = hex(TLS13_CLIENT_HELLO);
+        let bytes = [
+            record(22, &[]),
+            ch.clone(),
+            record(22, &[]),
+            record(21, &[]),
+            record(24, &[]),
+            record(20, &[]),
+        ]
+        .concat();
+        let expected = [
+            ch_event(&first_message(&ch)),
+            HandshakeEvent::ChangeCipherSpec,
+        ];
+        assert_any_split(&bytes, &expected, Feed::Continue);
+    }
+
+    #[test]
+    fn gap_resyncs_on_the_next_record_header() {
+        let ch = hex(TLS13_CLIENT_HELLO);
+        let expected = vec![ch_event(&first_message(&ch))];
+        let junk = [0xee_u8; 37];
+        let mut p = DirectionParser::new();
+        let mut out = Vec::new();
+        assert_eq!(p.feed(&ch[..100], &mut out), Feed::Continue);
+        assert_eq!(p.buffered(), 95);
+        p.gap();
+        assert_eq!(p.buffered(), 0);
+        // The tail of the lost record, junk, then a whole ClientHello record.
+        for chunk in [&ch[150..], &junk[..], &ch[..]] {
+            assert_eq!(p.feed(chunk, &mut out), Feed::Continue);
+        }
+        assert_eq!(out, expected);
+
+        // A gap before the first byte: no first-record rule, any record type resyncs.
+        let bytes = [&junk[..], &record(22, &[0xfe, 0, 0, 1, 0])[..], &ch[..]].concat();
+        for split in [0, 1, 20, 40, 45, bytes.len()] {
+            let mut p = DirectionParser::new();
+            p.gap();
+            let (a, b) = bytes.split_at(split);
+            assert_eq!(
+                feed_chunks(&mut p, [a, b]),
+                (expected.clone(), Feed::Continue)
+            );
+        }
+        let mut p = DirectionParser::new();
+        p.gap();
+        assert_eq!(
+            feed_chunks(&mut p, bytes.chunks(1)),
+            (expected.clone(), Feed::Continue)
+        );
+    }
+
+    #[test]
+    fn false_header_found_by_resync_resumes_the_scan() {
+        let ch = hex(TLS13_CLIENT_HELLO);
+        let expected = vec![ch_event(&first_message(&ch))];
+        // A plausible handshake header in the junk: its 3-byte "record" feeds a partial
+        // message header; the next header is impossible, so the scan resumes and the partial
+        // message is forgotten.
+        let bytes = [
+            &[0x16, 0x03, 0x03, 0x00, 0x03, 0x01, 0x00, 0x00][..],
+            b"\x99\x98junk",
+            &ch[..],
+        ]
+        .concat();
+        let mut p = DirectionParser::new();
+        p.gap();
+        assert_eq!(
+            feed_chunks(&mut p, [&bytes[..]]),
+            (expected.clone(), Feed::Continue)
+        );
+        let mut p = DirectionParser::new();
+        p.gap();
+        assert_eq!(
+            feed_chunks(&mut p, bytes.chunks(1)),
+            (expected.clone(), Feed::Continue)
+        );
+
+        // Once a second valid header confirmed the resync, a bad header is an error again.
+        let bytes = [&ch[..], &record(22, &[])[..], &[0x99, 3, 3, 0, 0][..]].concat();
+        let mut p = DirectionParser::new();
+        p.gap();
+        let (events, feed) = feed_chunks(&mut p, [&bytes[..]]);
+        assert_eq!((events, feed), (expected, Feed::NotTls(NotTls::BadRecord)));
+    }
+
+    #[test]
+    fn gap_inside_a_hello_is_silent() {
+        let ch = first_message(&hex(TLS13_CLIENT_HELLO));
+        let records = [
+            record(22, &ch[..100]),
+            record(22, &ch[100..250]),
+            record(22, &ch[250..]),
+        ];
+        for lost in 0..3 {
+            let mut p = DirectionParser::new();
+            let mut out = Vec::new();
+            for (i, r) in records.iter().enumerate() {
+                if i == lost {
+                    p.gap();
+                } else {
+                    assert_eq!(p.feed(r, &mut out), Feed::Continue, "lost {lost}");
+                }
+            }
+            // The continuation bytes look like a message header with garbage type/length:
+            // nothing is reported, and no error either.
+            assert!(out.is_empty(), "lost {lost}: {out:?}");
+        }
+    }
+
+    #[test]
+    fn sslv2_compatible_client_hello_then_tls_records() {
+        let hello = sslv2_client_hello(0x0301, &[[0, 0, 0x39], [0x07, 0, 0xc0], [0, 0, 0x2f]]);
+        let ch = crate::tls::sslv2::parse_client_hello(&hello).unwrap();
+        assert!(ch.sslv2_framed);
+        let bytes = [
+            hello,
+            record_v(22, 0x0301, &handshake(16, &[0x77; 130])),
+            record_v(20, 0x0301, &[1]),
+        ]
+        .concat();
+        let expected = [
+            HandshakeEvent::ClientHello(Box::new(ch)),
+            HandshakeEvent::ChangeCipherSpec,
+        ];
+        assert_any_split(&bytes, &expected, Feed::Continue);
+        let ch = client_hello_of(&expected[..1]);
+        assert_eq!(ch.max_offered(), TlsVersion::TLS10);
+        assert_eq!(ch.cipher_suites, [0x0039, 0x002f]);
+    }
+
+    #[test]
+    fn sslv2_records_after_an_sslv2_hello_turn_the_direction_inert() {
+        let hello = sslv2_client_hello(0x0002, &[[0x07, 0, 0xc0]]);
+        let ch = crate::tls::sslv2::parse_client_hello(&hello).unwrap();
+        // CLIENT-MASTER-KEY (type 2) in SSLv2 framing: SSLv2 was chosen.
+        let master_key =
+            sslv2_record(&[2, 0x07, 0, 0xc0, 0, 0, 0, 8, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        let bytes = [hello, master_key, record(22, &[0; 10])].concat();
+        assert_any_split(
+            &bytes,
+            &[HandshakeEvent::ClientHello(Box::new(ch))],
+            Feed::Continue,
+        );
+    }
+
+    #[test]
+    fn sslv2_server_hello_makes_the_direction_inert() {
+        let hello = sslv2_server_hello(0x0002);
+        let sh = crate::tls::sslv2::parse_server_hello(&hello).unwrap();
+        assert_eq!(sh.negotiated(), TlsVersion::SSL2);
+        let bytes = [hello, vec![0x80, 0x11, 0x99, 0x98]].concat();
+        assert_any_split(
+            &bytes,
+            &[HandshakeEvent::ServerHello(Box::new(sh))],
+            Feed::Continue,
+        );
+    }
+
+    #[test]
+    fn malformed_sslv2_hello_is_malformed() {
+        // Probe passes (type 1, version 3.1, length 9+), cipher_spec_length 0 does not.
+        let bytes = sslv2_record(&[
+            1, 3, 1, 0, 0, 0, 0, 0, 16, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        ]);
+        assert_any_split(&bytes, &[], Feed::NotTls(NotTls::MalformedHello));
+    }
+
+    #[test]
+    fn buffered_counts_partial_headers_and_the_hello_buffer() {
+        let ch = hex(TLS13_CLIENT_HELLO);
+        let mut p = DirectionParser::new();
+        let mut out = Vec::new();
+        p.feed(&ch[..3], &mut out);
+        assert_eq!(p.buffered(), 3, "partial record header");
+        p.feed(&ch[3..7], &mut out);
+        assert_eq!(p.buffered(), 2, "partial handshake header");
+        p.feed(&ch[7..300], &mut out);
+        assert_eq!(p.buffered(), 295, "message so far");
+        p.feed(&ch[300..], &mut out);
+        assert_eq!((p.buffered(), out.len()), (0, 1));
+        // An alert split across feeds.
+        let mut p = DirectionParser::new();
+        p.feed(&[21, 3, 3, 0, 2, 2], &mut out);
+        assert_eq!(p.buffered(), 1);
+    }
+
+    #[test]
+    fn empty_feeds_change_nothing() {
+        let mut p = DirectionParser::new();
+        let mut out = Vec::new();
+        assert_eq!(p.feed(&[], &mut out), Feed::Continue);
+        p.feed(&[22, 3], &mut out);
+        assert_eq!(p.feed(&[], &mut out), Feed::Continue);
+        assert_eq!(p.buffered(), 2);
+        let mut p = DirectionParser::default();
+        p.feed(b"GET", &mut out);
+        assert_eq!(p.feed(&[], &mut out), Feed::NotTls(NotTls::NotARecord));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn mutated_streams_never_panic() {
+        let seeds = [
+            [
+                hex(TLS13_CLIENT_HELLO),
+                record(20, &[1]),
+                record(23, &[0; 8]),
+            ]
+            .concat(),
+            [hex(HRR_SERVER_FLIGHT), hex(HRR_SERVER_SECOND_FLIGHT_START)].concat(),
+            [hex(TLS10_SERVER_HELLO), hex(TLS10_CLIENT_HELLO)].concat(),
+            hex(HRR_CLIENT_SECOND_FLIGHT),
+            sslv2_client_hello(0x0301, &[[0, 0, 0x39]]),
+        ];
+        let mut rng = Rng(0x0123_4567_89ab_cdef);
+        for round in 0..4000 {
+            let mut bytes = seeds[round % seeds.len()].clone();
+            for _ in 0..rng.below(6) {
+                let at = rng.below(bytes.len());
+                bytes[at] = rng.next() as u8;
+            }
+            let mut p = DirectionParser::new();
+            let mut out = Vec::new();
+            let mut rest = &bytes[..];
+            while !rest.is_empty() {
+                let n = 1 + rng.below(rest.len().min(64));
+                let (chunk, tail) = rest.split_at(n);
+                if rng.below(50) == 0 {
+                    p.gap();
+                }
+                let _ = p.feed(chunk, &mut out);
+                assert!(p.buffered() <= MAX_HANDSHAKE_MESSAGE + 16);
+                rest = tail;
+            }
+        }
+    }
 }

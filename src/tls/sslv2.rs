@@ -145,3 +145,166 @@ pub fn parse_server_hello(record: &[u8]) -> Result<ServerHelloInfo, NotTls> {
     info.selected_version = Some(TlsVersion::SSL2);
     Ok(info)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::testdata::{
+        sslv2_client_hello as client_hello, sslv2_server_hello as server_hello,
+    };
+
+    fn head(record: &[u8]) -> [u8; 5] {
+        record[..5].try_into().unwrap()
+    }
+
+    #[test]
+    fn compatible_client_hello_maps_tls_suites_and_drops_sslv2_specs() {
+        let rec = client_hello(
+            0x0301,
+            &[
+                [0x00, 0x00, 0x39],
+                [0x07, 0x00, 0xc0],
+                [0x00, 0xc0, 0x14],
+                [0x01, 0x00, 0x80],
+            ],
+        );
+        assert_eq!(probe(head(&rec)), Some((Sslv2Hello::Client, rec.len())));
+        let ch = parse_client_hello(&rec).unwrap();
+        assert!(ch.sslv2_framed);
+        assert_eq!(ch.legacy_version, TlsVersion::TLS10);
+        assert_eq!(ch.max_offered(), TlsVersion::TLS10);
+        assert_eq!(ch.cipher_suites, [0x0039, 0xc014]);
+        assert!(ch.extensions.is_empty() && ch.offered_versions.is_empty() && ch.sni.is_none());
+        assert_eq!(ch.session_id_len, 0);
+    }
+
+    #[test]
+    fn pure_sslv2_client_hello() {
+        let rec = client_hello(0x0002, &[[0x01, 0x00, 0x80], [0x07, 0x00, 0xc0]]);
+        let ch = parse_client_hello(&rec).unwrap();
+        assert_eq!(ch.max_offered(), TlsVersion::SSL2);
+        assert!(ch.max_offered().is_legacy());
+        assert!(ch.cipher_suites.is_empty());
+    }
+
+    #[test]
+    fn server_hello_negotiates_sslv2() {
+        let rec = server_hello(0x0002);
+        assert_eq!(probe(head(&rec)), Some((Sslv2Hello::Server, rec.len())));
+        let sh = parse_server_hello(&rec).unwrap();
+        assert_eq!(sh.legacy_version, TlsVersion::SSL2);
+        assert_eq!(sh.negotiated(), TlsVersion::SSL2);
+        assert_eq!(sh.cipher_suite, 0);
+        assert!(sh.extensions.is_empty());
+    }
+
+    #[test]
+    fn probe_rejects_what_is_not_an_sslv2_hello() {
+        let ch = client_hello(0x0301, &[[0, 0, 0x39]]);
+        // 3-byte header form (high bit clear), TLS record, ASCII.
+        assert_eq!(probe([0x00, 0x2e, 0x01, 0x03, 0x01]), None);
+        assert_eq!(probe([0x16, 0x03, 0x01, 0x00, 0x2e]), None);
+        assert_eq!(probe(*b"GET /"), None);
+        // Version not SSLv2..TLS 1.2 (0x0304 is forbidden in this form, RFC 8446 D.5).
+        for version in [0x0000u16, 0x0001, 0x0200, 0x0304, 0x0401, 0xffff] {
+            let mut h = head(&ch);
+            h[3..5].copy_from_slice(&version.to_be_bytes());
+            assert_eq!(probe(h), None, "{version:#06x}");
+        }
+        // CLIENT-MASTER-KEY (2), unknown types, a record too short for its message.
+        assert_eq!(probe([0x80, 0x20, 0x02, 0x03, 0x01]), None);
+        assert_eq!(probe([0x80, 0x20, 0x07, 0x03, 0x01]), None);
+        assert_eq!(probe([0x80, 0x08, 0x01, 0x03, 0x01]), None);
+        assert_eq!(probe([0x80, 0x0a, 0x04, 0x00, 0x01]), None);
+        // SERVER-HELLO with session_id_hit / certificate_type out of range.
+        assert_eq!(probe([0x80, 0x40, 0x04, 0x02, 0x01]), None);
+        assert_eq!(probe([0x80, 0x40, 0x04, 0x00, 0x05]), None);
+        // Largest length the header can say.
+        assert_eq!(
+            probe([0xff, 0xff, 0x01, 0x03, 0x01]),
+            Some((Sslv2Hello::Client, 0x7fff + 2))
+        );
+    }
+
+    #[test]
+    fn truncated_at_every_offset_is_malformed() {
+        let ch = client_hello(0x0301, &[[0, 0, 0x39], [0, 0, 0x35]]);
+        for cut in 0..ch.len() {
+            assert_eq!(
+                parse_client_hello(&ch[..cut]),
+                Err(NotTls::MalformedHello),
+                "{cut}"
+            );
+        }
+        let sh = server_hello(0x0002);
+        for cut in 0..sh.len() {
+            assert_eq!(
+                parse_server_hello(&sh[..cut]),
+                Err(NotTls::MalformedHello),
+                "{cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn impossible_lengths_are_malformed() {
+        let good = client_hello(0x0301, &[[0, 0, 0x39]]);
+        let with = |at: usize, value: u16| {
+            let mut rec = good.clone();
+            rec[at..at + 2].copy_from_slice(&value.to_be_bytes());
+            parse_client_hello(&rec)
+        };
+        assert!(with(5, 3).is_ok());
+        assert_eq!(with(5, 0), Err(NotTls::MalformedHello), "no cipher specs");
+        assert_eq!(
+            with(5, 2),
+            Err(NotTls::MalformedHello),
+            "specs not a multiple of 3"
+        );
+        assert_eq!(
+            with(5, 300),
+            Err(NotTls::MalformedHello),
+            "specs past the record"
+        );
+        assert_eq!(
+            with(7, 1),
+            Err(NotTls::MalformedHello),
+            "session id past the record"
+        );
+        assert_eq!(
+            with(9, 15),
+            Err(NotTls::MalformedHello),
+            "challenge below 16"
+        );
+        assert_eq!(
+            with(9, 33),
+            Err(NotTls::MalformedHello),
+            "challenge above 32"
+        );
+        assert_eq!(
+            with(0, 0x0010),
+            Err(NotTls::MalformedHello),
+            "3-byte header form"
+        );
+        assert_eq!(
+            with(0, 0x8000 | 0x7fff),
+            Err(NotTls::MalformedHello),
+            "record past end"
+        );
+        // The header's length cuts the message: the challenge ends up past the record.
+        assert_eq!(with(0, 0x8000 | 12), Err(NotTls::MalformedHello));
+        // Wrong message types for each parser.
+        assert_eq!(parse_server_hello(&good), Err(NotTls::MalformedHello));
+        assert_eq!(
+            parse_client_hello(&server_hello(2)),
+            Err(NotTls::MalformedHello)
+        );
+    }
+
+    #[test]
+    fn bytes_after_the_record_are_ignored() {
+        let mut rec = client_hello(0x0300, &[[0, 0, 0x0a]]);
+        rec.extend_from_slice(b"trailing");
+        assert_eq!(parse_client_hello(&rec).unwrap().cipher_suites, [0x000a]);
+    }
+}
