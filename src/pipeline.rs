@@ -600,10 +600,10 @@ fn absorb_events(
         return true;
     }
     if let Some((ch_dir, ..)) = &hs.client_hello {
-        // Refused by the server, or the client is already sending encrypted data (the server's
-        // side is not in the capture).
-        let refused = hs.alert.is_some_and(|(d, _)| d != *ch_dir);
-        if refused || hs.dirs[ch_dir.index()].app_data {
+        // Refused by the server. A client already sending encrypted data decides nothing: it
+        // may be 0-RTT early data before the ServerHello; a one-sided capture is decided when
+        // the connection ends.
+        if hs.alert.is_some_and(|(d, _)| d != *ch_dir) {
             return true;
         }
     } else if hs.dirs.iter().any(|d| d.app_data) {

@@ -163,7 +163,13 @@ fn ip_layer(ip: &[u8], cut: u32) -> Result<Layer<'_>, SkipReason> {
     };
     // When the IP payload is incomplete, the bytes not captured all belong to this TCP payload
     // (the cut happened at the end of the frame).
-    let missing = if payload.incomplete { cut.max(1) } else { 0 };
+    // An IP length beyond the captured bytes with nothing cut by the snap length is a lying
+    // header (or TSO), not lost bytes.
+    let missing = if payload.incomplete && !tcp.syn() {
+        cut
+    } else {
+        0
+    };
     Ok(Layer::Tcp(TcpSegment {
         src: ip.source_addr(),
         dst: ip.destination_addr(),
