@@ -30,6 +30,12 @@ pub struct Cli {
 pub enum Command {
     /// Analyse saved captures (pcap/pcapng files, or - for standard input).
     Read(ReadArgs),
+    /// Show the Microsoft 365 endpoint data in use, or look up an address or host name in it.
+    ///
+    /// Without a subcommand: the instance, the source, and the counts of endpoint sets,
+    /// prefixes and host-name patterns of the data `read` would use (the embedded snapshot,
+    /// or the file given with --endpoints).
+    Endpoints(EndpointsArgs),
 }
 
 /// Which servers the census is about.
@@ -78,6 +84,59 @@ pub struct ReadArgs {
     /// Track at most N connections at once; the least recently seen are evicted beyond it.
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_connections: usize,
+
+    /// Use this Microsoft 365 endpoint data (JSON from Microsoft's web service).
+    ///
+    /// A file saved from https://endpoints.office.com/endpoints/<instance>?clientrequestid=<guid>
+    /// (Worldwide, USGovDoD, USGovGCCHigh or China), used instead of the embedded worldwide
+    /// snapshot. It is checked before any packet is read.
+    #[arg(long, value_name = "FILE")]
+    pub endpoints: Option<PathBuf>,
+
+    /// Also count servers matching RULE: a CIDR prefix, an address, or a host name pattern.
+    ///
+    /// A prefix or address matches the server IP; a host name or pattern (`*` matches any
+    /// characters, dots included: *.contoso.com) matches the SNI. Repeatable.
+    #[arg(long, value_name = "RULE")]
+    pub include: Vec<String>,
+
+    /// Leave out servers matching RULE (as --include), whatever else matches them.
+    ///
+    /// A connection whose server IP or SNI matches an exclude rule is out of scope even when
+    /// Microsoft's data or an --include also matches it. Repeatable.
+    #[arg(long, value_name = "RULE")]
+    pub exclude: Vec<String>,
+
+    /// Add the rules in FILE, one per line, as --include does; # starts a comment. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub ranges: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EndpointsArgs {
+    #[command(subcommand)]
+    pub action: Option<EndpointsAction>,
+
+    /// Use this endpoint data file (JSON from Microsoft's web service), not the embedded one.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub endpoints: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EndpointsAction {
+    /// Print each endpoint set that an address or host name matches, one line per set.
+    ///
+    /// An address is matched against the published prefixes, a host name against the
+    /// published host names and wildcard patterns (as SNI is). Exit code 1 when some query
+    /// matches no endpoint set.
+    Lookup(LookupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LookupArgs {
+    /// IPv4/IPv6 addresses and host names to look up.
+    #[arg(required = true, value_name = "ADDRESS|HOSTNAME")]
+    pub queries: Vec<String>,
 }
 
 #[cfg(test)]
@@ -113,7 +172,9 @@ mod tests {
             "1000",
         ])
         .unwrap();
-        let Command::Read(r) = cli.command;
+        let Command::Read(r) = cli.command else {
+            panic!("not read")
+        };
         assert_eq!(
             r.files,
             [PathBuf::from("a.pcap"), PathBuf::from("b.pcapng")]
@@ -126,6 +187,76 @@ mod tests {
             (r.top, r.idle_timeout, r.max_connections),
             (Some(5), 30, 1000)
         );
+    }
+
+    #[test]
+    fn read_scope_flags_parse_and_repeat() {
+        let cli = Cli::try_parse_from([
+            "tlscensus",
+            "read",
+            "a.pcap",
+            "--endpoints",
+            "china.json",
+            "--include",
+            "198.51.100.0/24",
+            "--include",
+            "*.contoso.com",
+            "--exclude",
+            "40.96.0.0/13",
+            "--ranges",
+            "r1.txt",
+            "--ranges",
+            "r2.txt",
+        ])
+        .unwrap();
+        let Command::Read(r) = cli.command else {
+            panic!("not read")
+        };
+        assert_eq!(r.endpoints, Some(PathBuf::from("china.json")));
+        assert_eq!(r.include, ["198.51.100.0/24", "*.contoso.com"]);
+        assert_eq!(r.exclude, ["40.96.0.0/13"]);
+        assert_eq!(r.ranges, [PathBuf::from("r1.txt"), PathBuf::from("r2.txt")]);
+        // Values are checked in settings, not by clap.
+        let Command::Read(r) =
+            Cli::try_parse_from(["tlscensus", "read", "a.pcap", "--include", "nonsense!"])
+                .unwrap()
+                .command
+        else {
+            panic!("not read")
+        };
+        assert_eq!(r.include, ["nonsense!"]);
+        assert!(r.endpoints.is_none() && r.exclude.is_empty() && r.ranges.is_empty());
+    }
+
+    #[test]
+    fn endpoints_flags_parse() {
+        let endpoints = |args: &[&str]| -> EndpointsArgs {
+            let mut all = vec!["tlscensus", "endpoints"];
+            all.extend_from_slice(args);
+            match Cli::try_parse_from(all).unwrap().command {
+                Command::Endpoints(e) => e,
+                other => panic!("{other:?}"),
+            }
+        };
+        let e = endpoints(&[]);
+        assert!(e.action.is_none() && e.endpoints.is_none());
+        let e = endpoints(&["--endpoints", "dod.json"]);
+        assert!(e.action.is_none());
+        assert_eq!(e.endpoints, Some(PathBuf::from("dod.json")));
+        // --endpoints before or after `lookup`.
+        for args in [
+            &["--endpoints", "dod.json", "lookup", "40.96.0.0", "a.com"][..],
+            &["lookup", "40.96.0.0", "--endpoints", "dod.json", "a.com"][..],
+        ] {
+            let e = endpoints(args);
+            assert_eq!(e.endpoints, Some(PathBuf::from("dod.json")), "{args:?}");
+            let Some(EndpointsAction::Lookup(l)) = e.action else {
+                panic!("no lookup")
+            };
+            assert_eq!(l.queries, ["40.96.0.0", "a.com"]);
+        }
+        assert!(Cli::try_parse_from(["tlscensus", "endpoints", "lookup"]).is_err());
+        assert!(Cli::try_parse_from(["tlscensus", "endpoints", "x"]).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Glue between the command line and the stages; one file per subcommand.
 //! Exit codes are decided here and nowhere else.
 
+pub mod endpoints;
 pub mod read;
 
 use std::process::ExitCode;
@@ -30,6 +31,7 @@ impl From<Exit> for ExitCode {
 pub fn run(cli: Cli) -> Exit {
     let result = match cli.command {
         Command::Read(args) => read::run(args),
+        Command::Endpoints(args) => endpoints::run(args),
     };
     match result {
         Ok(exit) => exit,

@@ -7,7 +7,6 @@ use anyhow::anyhow;
 use crate::capture::offline::{OfflineReader, ReadError};
 use crate::cli::ReadArgs;
 use crate::commands::Exit;
-use crate::m365::{EndpointData, Scope};
 use crate::pipeline::{Pipeline, RecordSink};
 use crate::progress::Progress;
 use crate::report::atomic::Output;
@@ -31,7 +30,7 @@ impl RecordSink for Connections {
 
 pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
     let settings = ReadSettings::from_args(args).map_err(|e| anyhow!(e))?;
-    let scope = Scope::new(EndpointData::embedded(), &[], &[]);
+    let scope = &settings.scope;
     // Outputs are opened before any packet is read: an unwritable path fails now.
     let csv_out = settings
         .csv
@@ -47,7 +46,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
         .map_err(|e| anyhow!(e))?;
     let sink = Connections(conn_out.map(ConnectionsWriter::new));
 
-    let mut pipeline = Pipeline::new(&scope, settings.config, sink);
+    let mut pipeline = Pipeline::new(scope, settings.config, sink);
     let total: u64 = settings.inputs.iter().map(|(_, s)| s).sum();
     let mut progress = Progress::new(total, settings.quiet);
     let mut errors: Vec<ReadError> = Vec::new();
