@@ -34,4 +34,5 @@ pub mod reassembly;
 pub mod report;
 pub mod settings;
 pub mod stats;
+pub mod synth;
 pub mod tls;

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 
 use crate::capture::{Frame, Timestamp};
 use crate::census::{Census, ConnectionRecord};
-use crate::decode::{self, TcpSegment};
+use crate::decode::ipfrag::{self, Defragmenter};
+use crate::decode::{self, Decoded, TcpFlags, TcpSegment};
 use crate::flow::{Dir, FlowKey};
 use crate::m365::Scope;
 use crate::reassembly::{Limits, StreamChunk, StreamReassembler};
@@ -47,6 +48,8 @@ pub struct Config {
     /// Bytes of one direction looked at for a hello at most.
     pub max_inspect: usize,
     pub reassembly: Limits,
+    /// Bytes held out of order over all flows at most; past it, segments are not queued.
+    pub max_reassembly_bytes: usize,
     /// Report every TLS connection, not only those toward Microsoft 365.
     pub scope_all: bool,
 }
@@ -58,6 +61,7 @@ impl Default for Config {
             max_flows: 1_000_000,
             max_inspect: 512 * 1024,
             reassembly: Limits::default(),
+            max_reassembly_bytes: 256 * 1024 * 1024,
             scope_all: false,
         }
     }
@@ -153,8 +157,11 @@ pub struct Pipeline<'s, S: RecordSink> {
     stats: RunStats,
     sink: S,
     events: Vec<HandshakeEvent>,
+    defrag: Defragmenter,
     now: Timestamp,
     next_sweep: Timestamp,
+    /// Bytes held in out-of-order queues over all flows.
+    queued: usize,
 }
 
 impl<'s, S: RecordSink> Pipeline<'s, S> {
@@ -167,8 +174,10 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             stats: RunStats::default(),
             sink,
             events: Vec::new(),
+            defrag: Defragmenter::new(ipfrag::Limits::default()),
             now: Timestamp(i64::MIN),
             next_sweep: Timestamp(i64::MIN),
+            queued: 0,
         }
     }
 
@@ -193,14 +202,53 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         self.flows.len()
     }
 
+    /// Bytes held in out-of-order queues over all flows.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued
+    }
+
     /// Handles one captured packet.
     pub fn handle_frame(&mut self, frame: &Frame<'_>) {
         self.stats.packets += 1;
         self.stats.bytes += frame.data.len() as u64;
-        match decode::decode(frame) {
-            Ok(seg) => self.handle_segment(frame.ts, &seg),
+        match decode::decode_or_fragment(frame) {
+            Ok(Decoded::Segment(seg)) => self.handle_segment(frame.ts, &seg),
+            Ok(Decoded::Fragment(frag)) => self.handle_fragment(frame.ts, &frag),
             Err(reason) => self.stats.skip(reason),
         }
+    }
+
+    /// An IP fragment: once its datagram is whole, its TCP segment takes the usual path.
+    fn handle_fragment(&mut self, ts: Timestamp, frag: &ipfrag::Fragment<'_>) {
+        let done = self.defrag.add(ts, frag);
+        self.stats.fragments = self.defrag.stats;
+        let Some((key, datagram)) = done else {
+            return;
+        };
+        if key.proto != 6 {
+            self.stats.skip(decode::SkipReason::NotTcp);
+            return;
+        }
+        let Ok(tcp) = etherparse::TcpSlice::from_slice(&datagram) else {
+            self.stats.skip(decode::SkipReason::Malformed);
+            return;
+        };
+        let seg = TcpSegment {
+            src: key.src,
+            dst: key.dst,
+            src_port: tcp.source_port(),
+            dst_port: tcp.destination_port(),
+            seq: tcp.sequence_number(),
+            flags: TcpFlags {
+                syn: tcp.syn(),
+                ack: tcp.ack(),
+                fin: tcp.fin(),
+                rst: tcp.rst(),
+            },
+            payload: tcp.payload(),
+            missing: 0,
+        };
+        self.handle_segment(ts, &seg);
     }
 
     /// Handles one decoded TCP segment.
@@ -267,9 +315,13 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             return;
         }
         let hs = hs.get_or_insert_with(Handshake::new);
-        let limits = self.config.reassembly;
+        let mut limits = self.config.reassembly;
+        if self.queued >= self.config.max_reassembly_bytes {
+            limits.max_buffered = 0;
+        }
         let max_inspect = self.config.max_inspect;
         let d = &mut hs.dirs[dir.index()];
+        let queued_before = d.reasm.buffered();
         if seg.flags.syn {
             d.reasm.syn(seg.seq);
         }
@@ -329,6 +381,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 d.reasm.clear();
             }
         }
+        self.queued = self.queued - queued_before + d.reasm.buffered();
         let rst = seg.flags.rst;
         let both_fin = flow.fin[0] && flow.fin[1];
         let syn_dir = flow.syn_dir;
@@ -339,6 +392,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 Phase::Open(Some(hs)) => hs,
                 _ => return,
             };
+            self.queued -= queued(&hs);
             self.decide(key, syn_dir, hs);
         }
     }
@@ -411,6 +465,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         let Phase::Open(Some(mut hs)) = flow.phase else {
             return;
         };
+        self.queued -= queued(&hs);
         let ts = flow.last_seen;
         for i in 0..2 {
             let dir = if i == 0 { Dir::LoToHi } else { Dir::HiToLo };
@@ -496,6 +551,11 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
     }
 }
 
+/// Bytes a flow's handshake holds in its out-of-order queues.
+fn queued(hs: &Handshake) -> usize {
+    hs.dirs.iter().map(|d| d.reasm.buffered()).sum()
+}
+
 /// Feeds TLS bytes; when a direction turns out not to start with TLS, switches to looking for
 /// a hello record further on (the handshake after a plaintext phase).
 fn feed_or_scan(
@@ -506,6 +566,12 @@ fn feed_or_scan(
 ) -> Feed {
     if !*scanning {
         match tls.feed(bytes, events) {
+            Feed::NotTls(NotTls::NotARecord) if matches!(bytes, [23, 3, 0..=4, ..]) => {
+                // Encrypted records with no handshake before them: the capture started after
+                // the handshake.
+                events.push(HandshakeEvent::ApplicationData);
+                return Feed::NotTls(NotTls::NotARecord);
+            }
             Feed::NotTls(NotTls::NotARecord | NotTls::BadRecord) => {
                 *scanning = true;
                 return Feed::Continue;

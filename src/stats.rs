@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use crate::decode::ipfrag::FragStats;
 use crate::decode::SkipReason;
 
 /// Counters of one run (over all inputs).
@@ -49,6 +50,8 @@ pub struct RunStats {
     pub flows_expired: u64,
     /// Clients not tallied because the census table was full.
     pub clients_dropped: u64,
+    /// IP fragments and their reassembly.
+    pub fragments: FragStats,
 }
 
 impl RunStats {
@@ -100,6 +103,14 @@ impl RunStats {
         line("connections evicted (table full)", self.flows_evicted);
         line("connections expired (idle)", self.flows_expired);
         line("clients dropped (census full)", self.clients_dropped);
+        line("IP fragments", self.fragments.fragments);
+        line("  datagrams reassembled", self.fragments.reassembled);
+        line(
+            "  fragments dropped (caps)",
+            self.fragments.dropped_over_cap,
+        );
+        line("  datagrams expired incomplete", self.fragments.expired);
+        line("  fragments invalid", self.fragments.invalid);
         s
     }
 
@@ -121,6 +132,10 @@ impl RunStats {
             "unparsable hellos",
         );
         add(self.clients_dropped, "clients over cap");
+        add(
+            self.fragments.dropped_over_cap + self.fragments.expired,
+            "IP fragments dropped",
+        );
         if parts.is_empty() {
             None
         } else {

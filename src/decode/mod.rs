@@ -5,6 +5,7 @@
 //! than rejected), and TCP. A payload cut short by the snap length is reported as such
 //! (`missing` bytes), never passed on as if it were whole.
 
+pub mod ipfrag;
 pub mod link;
 pub mod tunnel;
 
@@ -91,18 +92,43 @@ impl fmt::Display for SkipReason {
     }
 }
 
-/// Decodes a frame down to its TCP segment, through any tunnels.
+/// Decodes a frame down to its TCP segment, through any tunnels. An IP fragment is a skip
+/// here; [`decode_or_fragment`] hands it out for reassembly instead.
 pub fn decode<'a>(frame: &Frame<'a>) -> Result<TcpSegment<'a>, SkipReason> {
+    match decode_or_fragment(frame)? {
+        Decoded::Segment(seg) => Ok(seg),
+        Decoded::Fragment(_) => Err(SkipReason::IpFragment),
+    }
+}
+
+/// What a frame carries once decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoded<'a> {
+    Segment(TcpSegment<'a>),
+    /// One fragment of an IP datagram (to be put together by [`ipfrag::Defragmenter`]).
+    Fragment(ipfrag::Fragment<'a>),
+}
+
+/// Decodes a frame down to its TCP segment or IP fragment, through any tunnels.
+pub fn decode_or_fragment<'a>(frame: &Frame<'a>) -> Result<Decoded<'a>, SkipReason> {
     let ip = link::ip_payload(frame.link, frame.data)?;
-    tcp_in_ip(ip, frame.orig_len.saturating_sub(frame.data.len() as u32))
+    walk(ip, frame.orig_len.saturating_sub(frame.data.len() as u32))
 }
 
 /// Decodes an IP packet; `cut` is how many bytes of the frame the snap length removed.
 pub fn tcp_in_ip(ip: &[u8], cut: u32) -> Result<TcpSegment<'_>, SkipReason> {
+    match walk(ip, cut)? {
+        Decoded::Segment(seg) => Ok(seg),
+        Decoded::Fragment(_) => Err(SkipReason::IpFragment),
+    }
+}
+
+fn walk(ip: &[u8], cut: u32) -> Result<Decoded<'_>, SkipReason> {
     let mut ip = ip;
     for _ in 0..=MAX_TUNNEL_DEPTH {
         match ip_layer(ip, cut)? {
-            Layer::Tcp(seg) => return Ok(seg),
+            Layer::Tcp(seg) => return Ok(Decoded::Segment(seg)),
+            Layer::Fragment(f) => return Ok(Decoded::Fragment(f)),
             Layer::Inner(tunnel::Inner::Ip(inner)) => ip = inner,
             Layer::Inner(tunnel::Inner::Ethernet(frame)) => {
                 ip = link::ip_payload(crate::capture::LinkType::ETHERNET, frame)?
@@ -115,6 +141,7 @@ pub fn tcp_in_ip(ip: &[u8], cut: u32) -> Result<TcpSegment<'_>, SkipReason> {
 
 enum Layer<'a> {
     Tcp(TcpSegment<'a>),
+    Fragment(ipfrag::Fragment<'a>),
     Inner(tunnel::Inner<'a>),
 }
 
@@ -128,7 +155,9 @@ fn ip_layer(ip: &[u8], cut: u32) -> Result<Layer<'_>, SkipReason> {
     };
     let payload = ip.payload();
     if payload.fragmented {
-        return Err(SkipReason::IpFragment);
+        return ipfrag::Fragment::of(&ip)
+            .map(Layer::Fragment)
+            .ok_or(SkipReason::Malformed);
     }
     match payload.ip_number {
         IpNumber::TCP => {}

@@ -1,0 +1,423 @@
+//! Reassembly under real-network pathologies, driven by synthetic captures made with
+//! `tlscensus::synth` around the real hello bytes of the recorded fixtures.
+
+use std::path::Path;
+
+use tlscensus::capture::{Frame, LinkType, Timestamp};
+use tlscensus::census::ConnectionRecord;
+use tlscensus::m365::{EndpointData, Scope};
+use tlscensus::pipeline::{Config, Pipeline};
+use tlscensus::stats::RunStats;
+use tlscensus::synth::{self, ack, Conn, Flags, From, Packet};
+
+/// The client's and the server's stream bytes of a recorded fixture (clean captures, so the
+/// payloads in capture order are the streams).
+fn streams(fixture: &str) -> (Vec<u8>, Vec<u8>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(fixture);
+    let mut cap = pcap::Capture::from_file(&path).unwrap();
+    let link = LinkType(cap.get_datalink().0);
+    let (mut client, mut server) = (vec![], vec![]);
+    while let Ok(p) = cap.next_packet() {
+        let frame = Frame {
+            number: 0,
+            ts: Timestamp(0),
+            link,
+            data: p.data,
+            orig_len: p.header.len,
+        };
+        if let Ok(seg) = tlscensus::decode::decode(&frame) {
+            if seg.dst_port == 443 {
+                client.extend_from_slice(seg.payload);
+            } else {
+                server.extend_from_slice(seg.payload);
+            }
+        }
+    }
+    (client, server)
+}
+
+/// Runs frames through the pipeline with every server in scope.
+fn run_with(frames: &[Vec<u8>], config: Config) -> (Vec<ConnectionRecord>, RunStats) {
+    let scope = Scope::new(EndpointData::embedded(), &[], &[]);
+    let mut p = Pipeline::new(
+        &scope,
+        Config {
+            scope_all: true,
+            ..config
+        },
+        Vec::new(),
+    );
+    for (i, f) in frames.iter().enumerate() {
+        p.handle_frame(&Frame {
+            number: i as u64 + 1,
+            ts: Timestamp(1_700_000_000_000_000_000 + i as i64 * 1_000_000),
+            link: LinkType::ETHERNET,
+            data: f,
+            orig_len: f.len() as u32,
+        });
+    }
+    let (_, stats, records) = p.finish();
+    (records, stats)
+}
+
+fn run(frames: &[Vec<u8>]) -> (Vec<ConnectionRecord>, RunStats) {
+    run_with(frames, Config::default())
+}
+
+/// (client, negotiated, offered) of each record.
+fn summary(records: &[ConnectionRecord]) -> Vec<(String, String, String)> {
+    records
+        .iter()
+        .map(|r| {
+            (
+                format!("{}:{}", r.client.ip, r.client.port),
+                r.negotiated.map(|v| v.to_string()).unwrap_or_default(),
+                r.offered_max.map(|v| v.to_string()).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn conn() -> Conn {
+    Conn::new("10.9.0.1", 40001, "40.97.10.20", 443)
+}
+
+fn one(client: &str, negotiated: &str, offered: &str) -> Vec<(String, String, String)> {
+    vec![(client.into(), negotiated.into(), offered.into())]
+}
+
+/// Client stream in `mss`-byte segments in the given order, then the server's reply.
+fn scripted(order: &[usize], mss: usize, with_syn: bool) -> Vec<Vec<u8>> {
+    let (client, server) = streams("tls13-teams.pcap");
+    let c = conn();
+    let mut frames = if with_syn { c.handshake() } else { vec![] };
+    let segs = Conn::segments(&client, mss, 0);
+    for &i in order {
+        let (off, bytes) = &segs[i];
+        frames.push(c.frame(From::Client, *off, bytes, ack()));
+    }
+    for (off, bytes) in Conn::segments(&server, 1400, 0) {
+        frames.push(c.frame(From::Server, off, &bytes, ack()));
+    }
+    frames
+}
+
+#[test]
+fn three_segment_client_hello_in_reverse_order() {
+    let (client, _) = streams("tls13-teams.pcap");
+    let mss = client.len().div_ceil(3);
+    let (records, stats) = run(&scripted(&[2, 1, 0], mss, true));
+    assert_eq!(
+        summary(&records),
+        one("10.9.0.1:40001", "TLSv1.3", "TLSv1.3")
+    );
+    assert_eq!(records[0].sni.as_deref(), Some(&b"teams.microsoft.com"[..]));
+    assert_eq!(stats.handshake_gaps, 0);
+}
+
+#[test]
+fn reverse_order_without_syn() {
+    let (client, _) = streams("tls13-teams.pcap");
+    let mss = client.len().div_ceil(3);
+    let (records, _) = run(&scripted(&[2, 1, 0], mss, false));
+    assert_eq!(
+        summary(&records),
+        one("10.9.0.1:40001", "TLSv1.3", "TLSv1.3")
+    );
+}
+
+#[test]
+fn tiny_segments_shuffled_and_duplicated() {
+    let (client, _) = streams("tls10-exchange.pcap");
+    let n = client.len().div_ceil(40);
+    // Interleave from both ends, with every third segment sent twice.
+    let mut order = vec![];
+    let (mut lo, mut hi) = (0, n - 1);
+    while lo <= hi {
+        order.push(hi);
+        if hi % 3 == 0 {
+            order.push(hi);
+        }
+        if lo != hi {
+            order.push(lo);
+        }
+        lo += 1;
+        hi = hi.saturating_sub(1);
+        if hi < lo {
+            break;
+        }
+    }
+    let (client_all, server) = streams("tls10-exchange.pcap");
+    let c = conn();
+    let mut frames = c.handshake();
+    let segs = Conn::segments(&client_all, 40, 0);
+    for i in order {
+        frames.push(c.frame(From::Client, segs[i].0, &segs[i].1, ack()));
+    }
+    for (off, bytes) in Conn::segments(&server, 1400, 0) {
+        frames.push(c.frame(From::Server, off, &bytes, ack()));
+    }
+    let (records, stats) = run(&frames);
+    assert_eq!(
+        summary(&records),
+        one("10.9.0.1:40001", "TLSv1.0", "TLSv1.0")
+    );
+    assert!(stats.retransmitted_segments > 0);
+}
+
+#[test]
+fn conflicting_overlap_keeps_the_first_bytes() {
+    let (client, server) = streams("tls12-sharepoint.pcap");
+    let c = conn();
+    let mut frames = c.handshake();
+    // The second half arrives first, then a forged copy of it, then the first half.
+    let half = client.len() / 2;
+    frames.push(c.frame(From::Client, half as u32, &client[half..], ack()));
+    let forged = vec![0x41; client.len() - half];
+    frames.push(c.frame(From::Client, half as u32, &forged, ack()));
+    frames.push(c.frame(From::Client, 0, &client[..half], ack()));
+    for (off, bytes) in Conn::segments(&server, 1400, 0) {
+        frames.push(c.frame(From::Server, off, &bytes, ack()));
+    }
+    let (records, stats) = run(&frames);
+    assert_eq!(
+        summary(&records),
+        one("10.9.0.1:40001", "TLSv1.2", "TLSv1.2")
+    );
+    assert_eq!(
+        records[0].sni.as_deref(),
+        Some(&b"contoso.sharepoint.com"[..])
+    );
+    assert_eq!(stats.conflicting_overlaps, 1);
+}
+
+#[test]
+fn lost_server_hello_is_no_version_never_a_wrong_one() {
+    let (client, server) = streams("tls12-sharepoint.pcap");
+    let c = conn();
+    let mut frames = c.handshake();
+    frames.push(c.frame(From::Client, 0, &client, ack()));
+    // The server's first segment (its ServerHello) is lost; later ones arrive.
+    for (off, bytes) in Conn::segments(&server, 60, 0).into_iter().skip(1) {
+        frames.push(c.frame(From::Server, off, &bytes, ack()));
+    }
+    let (records, stats) = run(&frames);
+    assert_eq!(summary(&records), one("10.9.0.1:40001", "", "TLSv1.2"));
+    assert_eq!(stats.no_server_hello, 1);
+    assert!(stats.handshake_gaps >= 1);
+}
+
+#[test]
+fn a_gap_after_both_hellos_changes_nothing() {
+    let (client, server) = streams("tls12-sharepoint.pcap");
+    let c = conn();
+    let mut frames = c.handshake();
+    let segs = Conn::segments(&client, 100, 0);
+    for (off, bytes) in segs.iter() {
+        frames.push(c.frame(From::Client, *off, bytes, ack()));
+    }
+    let ssegs = Conn::segments(&server, 100, 0);
+    for (i, (off, bytes)) in ssegs.iter().enumerate() {
+        if i != 3 {
+            frames.push(c.frame(From::Server, *off, bytes, ack()));
+        }
+    }
+    let (records, _) = run(&frames);
+    assert_eq!(
+        summary(&records),
+        one("10.9.0.1:40001", "TLSv1.2", "TLSv1.2")
+    );
+}
+
+#[test]
+fn capture_started_after_the_handshake() {
+    let c = conn();
+    // Only encrypted application data: 23 03 03 records.
+    let mut rec = vec![0x17, 0x03, 0x03, 0x00, 0x20];
+    rec.extend_from_slice(&[0xab; 32]);
+    let frames = vec![
+        c.frame(From::Client, 5000, &rec, ack()),
+        c.frame(From::Server, 9000, &rec, ack()),
+    ];
+    let (records, stats) = run(&frames);
+    assert!(records.is_empty());
+    assert_eq!(stats.started_before_capture, 1);
+}
+
+#[test]
+fn one_sided_captures() {
+    let (client, server) = streams("tls13-teams.pcap");
+    let c = conn();
+    // Client to server only (asymmetric routing): what the ClientHello says, no version.
+    let frames: Vec<Vec<u8>> = Conn::segments(&client, 1400, 0)
+        .iter()
+        .map(|(o, b)| c.frame(From::Client, *o, b, ack()))
+        .collect();
+    let (records, _) = run(&frames);
+    assert_eq!(summary(&records), one("10.9.0.1:40001", "", "TLSv1.3"));
+    // Server to client only: the ServerHello's version, the client from the addresses.
+    let frames: Vec<Vec<u8>> = Conn::segments(&server, 1400, 0)
+        .iter()
+        .map(|(o, b)| c.frame(From::Server, *o, b, ack()))
+        .collect();
+    let (records, _) = run(&frames);
+    assert_eq!(summary(&records), one("10.9.0.1:40001", "TLSv1.3", ""));
+}
+
+#[test]
+fn ip_fragments_out_of_order() {
+    let (client, server) = streams("tls12-gnutls.pcap");
+    let c = conn();
+    let mut frames = c.handshake();
+    let ip = c.ip_packet(From::Client, 0, &client, ack());
+    let mut frags = synth::fragment_ipv4(&ip, 128);
+    assert!(frags.len() >= 3);
+    frags.reverse();
+    frames.extend(frags.iter().map(|f| synth::ethernet(f)));
+    frames.push(c.frame(From::Server, 0, &server, ack()));
+    let (records, stats) = run(&frames);
+    assert_eq!(
+        summary(&records),
+        one("10.9.0.1:40001", "TLSv1.2", "TLSv1.2")
+    );
+    assert_eq!(stats.fragments.reassembled, 1);
+    assert_eq!(stats.fragments.fragments, frags.len() as u64);
+}
+
+#[test]
+fn tunnels_report_the_inner_client() {
+    let (client, server) = streams("tls11-exchange.pcap");
+    let c = conn();
+    let gre =
+        |from, data: &[u8]| synth::ethernet(&synth::gre_ipv4(&c.ip_packet(from, 0, data, ack())));
+    let (records, _) = run(&[gre(From::Client, &client), gre(From::Server, &server)]);
+    assert_eq!(
+        summary(&records),
+        one("10.9.0.1:40001", "TLSv1.1", "TLSv1.1")
+    );
+    let vx =
+        |from, data: &[u8]| synth::ethernet(&synth::vxlan_ipv4(&c.frame(from, 0, data, ack())));
+    let (records, _) = run(&[vx(From::Client, &client), vx(From::Server, &server)]);
+    assert_eq!(
+        summary(&records),
+        one("10.9.0.1:40001", "TLSv1.1", "TLSv1.1")
+    );
+}
+
+#[test]
+fn port_reuse_is_a_new_connection() {
+    let (c10, s10) = streams("tls10-exchange.pcap");
+    let (c12, s12) = streams("tls12-sharepoint.pcap");
+    let mut c = conn();
+    let fin = Flags {
+        fin: true,
+        ack: true,
+        ..Flags::default()
+    };
+    let mut frames = c.handshake();
+    frames.push(c.frame(From::Client, 0, &c10, ack()));
+    frames.push(c.frame(From::Server, 0, &s10, ack()));
+    frames.push(c.frame(From::Client, c10.len() as u32, b"", fin));
+    frames.push(c.frame(From::Server, s10.len() as u32, b"", fin));
+    c.client_isn = 777_777;
+    c.server_isn = 888_888;
+    frames.extend(c.handshake());
+    frames.push(c.frame(From::Client, 0, &c12, ack()));
+    frames.push(c.frame(From::Server, 0, &s12, ack()));
+    let (records, stats) = run(&frames);
+    let mut want = one("10.9.0.1:40001", "TLSv1.0", "TLSv1.0");
+    want.extend(one("10.9.0.1:40001", "TLSv1.2", "TLSv1.2"));
+    assert_eq!(summary(&records), want);
+    assert_eq!(stats.tcp_flows, 2);
+}
+
+#[test]
+fn syn_flood_stays_bounded_and_the_real_handshake_is_found() {
+    let cap = 50_000;
+    let (client, server) = streams("tls13-teams.pcap");
+    let real = conn();
+    let mut frames = Vec::with_capacity(1_000_010);
+    let syn = Flags {
+        syn: true,
+        ..Flags::default()
+    };
+    let flooder = Conn::new("203.0.113.9", 1, "40.97.10.20", 443);
+    let template = flooder.frame(From::Client, 0, b"", syn);
+    for i in 0..1_000_000u32 {
+        if i == 500_000 {
+            frames.extend(real.handshake());
+            frames.push(real.frame(From::Client, 0, &client, ack()));
+            frames.push(real.frame(From::Server, 0, &server, ack()));
+        }
+        // Distinct source ports and addresses: patch the TCP source port and address bytes.
+        let mut f = template.clone();
+        f[14 + 12..14 + 16].copy_from_slice(&(0xcb00_0000u32 | (i >> 16)).to_be_bytes());
+        f[14 + 20..14 + 22].copy_from_slice(&((i & 0xffff) as u16).to_be_bytes());
+        frames.push(f);
+    }
+    let scope = Scope::new(EndpointData::embedded(), &[], &[]);
+    let mut p = Pipeline::new(
+        &scope,
+        Config {
+            scope_all: true,
+            max_flows: cap,
+            ..Config::default()
+        },
+        Vec::new(),
+    );
+    let mut peak = 0;
+    for (i, f) in frames.iter().enumerate() {
+        p.handle_frame(&Frame {
+            number: i as u64 + 1,
+            ts: Timestamp(1_700_000_000_000_000_000 + i as i64 * 1_000),
+            link: LinkType::ETHERNET,
+            data: f,
+            orig_len: f.len() as u32,
+        });
+        peak = peak.max(p.flow_count());
+    }
+    assert!(peak <= cap, "peak {peak}");
+    let (_, stats, records) = p.finish();
+    assert_eq!(
+        summary(&records),
+        one("10.9.0.1:40001", "TLSv1.3", "TLSv1.3")
+    );
+    assert_eq!(stats.tcp_flows, 1_000_001);
+    assert!(stats.flows_evicted >= 1_000_001 - cap as u64);
+}
+
+#[test]
+fn synthetic_capture_through_the_binary() {
+    let (client, server) = streams("tls11-exchange.pcap");
+    let c = conn();
+    let mut frames = c.handshake();
+    let segs = Conn::segments(&client, 50, 0);
+    for (off, bytes) in segs.iter().rev() {
+        frames.push(c.frame(From::Client, *off, bytes, ack()));
+    }
+    frames.push(c.frame(From::Server, 0, &server, ack()));
+    let packets: Vec<Packet> = frames
+        .into_iter()
+        .enumerate()
+        .map(|(i, frame)| Packet {
+            ts_nanos: 1_741_078_800_000_000_000 + i as i64 * 1_000,
+            frame,
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reversed.pcap");
+    synth::write_pcap(&mut std::fs::File::create(&path).unwrap(), &packets).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tlscensus"))
+        .args(["read", "-q", "--csv", "-", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    let row = text.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with("10.9.0.1,1,0,0,1,0,0,0,TLSv1.1,2025-03-04T09:00:00.000010Z,"),
+        "{row}"
+    );
+}
