@@ -131,6 +131,9 @@ struct Flow {
     /// Initial sequence number of the bare SYN, to tell port reuse from a retransmitted SYN.
     syn_isn: u32,
     fin: [bool; 2],
+    /// First SYN ISN seen per direction, kept here so that a flow with no data yet needs no
+    /// handshake state (a SYN flood costs one small entry per connection).
+    isn: [Option<u32>; 2],
     phase: Phase,
 }
 
@@ -143,6 +146,7 @@ impl Flow {
             syn_dir: None,
             syn_isn: 0,
             fin: [false; 2],
+            isn: [None; 2],
             phase: Phase::Open(None),
         }
     }
@@ -311,10 +315,30 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             flow.syn_isn = seg.seq;
         }
         let has_data = !seg.payload.is_empty() || seg.missing > 0;
+        if seg.flags.syn && flow.isn[dir.index()].is_none() {
+            flow.isn[dir.index()] = Some(seg.seq);
+        }
+        if !has_data && hs.is_none() {
+            // Nothing to look at yet: no handshake state. A reset or a full close ends it.
+            if seg.flags.rst || (flow.fin[0] && flow.fin[1]) {
+                flow.phase = Phase::Decided;
+                self.stats.not_tls_flows += 1;
+            }
+            return;
+        }
         if !has_data && !seg.flags.syn && !seg.flags.rst && !seg.flags.fin {
             return;
         }
-        let hs = hs.get_or_insert_with(Handshake::new);
+        let isn = flow.isn;
+        let hs = hs.get_or_insert_with(|| {
+            let mut hs = Handshake::new();
+            for (d, isn) in hs.dirs.iter_mut().zip(isn) {
+                if let Some(isn) = isn {
+                    d.reasm.syn(isn);
+                }
+            }
+            hs
+        });
         let mut limits = self.config.reassembly;
         if self.queued >= self.config.max_reassembly_bytes {
             limits.max_buffered = 0;
