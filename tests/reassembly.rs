@@ -421,3 +421,42 @@ fn synthetic_capture_through_the_binary() {
         "{row}"
     );
 }
+
+#[test]
+fn idle_connections_expire_in_capture_time() {
+    let (client, _) = streams("tls12-sharepoint.pcap");
+    let c = conn();
+    let other = Conn::new("10.9.0.2", 40002, "40.97.10.20", 443);
+    let scope = Scope::new(EndpointData::embedded(), &[], &[]);
+    let mut p = Pipeline::new(
+        &scope,
+        Config {
+            scope_all: true,
+            idle_timeout_secs: 60,
+            ..Config::default()
+        },
+        Vec::new(),
+    );
+    let t0 = 1_700_000_000_000_000_000i64;
+    let feed = |p: &mut Pipeline<'_, Vec<ConnectionRecord>>, secs: i64, f: &[u8]| {
+        p.handle_frame(&Frame {
+            number: 1,
+            ts: Timestamp(t0 + secs * 1_000_000_000),
+            link: LinkType::ETHERNET,
+            data: f,
+            orig_len: f.len() as u32,
+        })
+    };
+    for f in c.handshake() {
+        feed(&mut p, 0, &f);
+    }
+    feed(&mut p, 1, &c.frame(From::Client, 0, &client, ack()));
+    assert_eq!(p.flow_count(), 1);
+    // Another connection's packet 10 minutes later: the first one has been idle too long.
+    feed(&mut p, 600, &other.handshake()[0]);
+    assert_eq!(p.flow_count(), 1);
+    assert_eq!(p.stats().flows_expired, 1);
+    let (_, stats, records) = p.finish();
+    assert_eq!(summary(&records), one("10.9.0.1:40001", "", "TLSv1.2"));
+    assert_eq!(stats.no_server_hello, 1);
+}
