@@ -14,6 +14,7 @@
 //! - [`flow`]: [`flow::FlowKey`] shared by both directions, [`flow::Dir`], [`flow::Side`].
 //! - [`reassembly`]: per-direction in-order bytes with a bounded out-of-order queue.
 //! - [`tls`]: records and handshake messages → ClientHello / ServerHello facts.
+//! - [`fingerprint`]: JA4 and JA3 of a ClientHello, JA3S of a ServerHello.
 //! - [`m365`]: Microsoft 365 endpoint data, prefix and host-name matching, scope.
 //! - [`pipeline`]: the per-packet path; decides each connection into a record.
 //! - [`census`]: records → per-client summaries and verdicts.
@@ -25,6 +26,7 @@ pub mod census;
 pub mod cli;
 pub mod commands;
 pub mod decode;
+pub mod fingerprint;
 pub mod flow;
 pub mod logging;
 pub mod m365;

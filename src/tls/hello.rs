@@ -67,6 +67,10 @@ pub struct ClientHelloInfo {
     /// ALPN protocol names in order, at most [`MAX_ALPN_PROTOCOLS`], each at most
     /// [`MAX_ALPN_LEN`] bytes.
     pub alpn: Vec<Vec<u8>>,
+    /// First and last byte of the first ALPN protocol name as sent, even when [`Self::alpn`]
+    /// cut it to [`MAX_ALPN_LEN`] bytes (the JA4 fingerprint reads them); `None` without an
+    /// ALPN name or when the first name is empty.
+    pub alpn_first_ends: Option<(u8, u8)>,
     /// Cipher suites in wire order, GREASE kept (fingerprints need to know; filter later).
     pub cipher_suites: Vec<u16>,
     /// Extension types in wire order, GREASE kept. A final extension cut short by the end of
@@ -92,6 +96,7 @@ impl ClientHelloInfo {
             offered_versions: Vec::new(),
             sni: None,
             alpn: Vec::new(),
+            alpn_first_ends: None,
             cipher_suites: Vec::new(),
             extensions: Vec::new(),
             supported_groups: Vec::new(),
@@ -337,6 +342,9 @@ fn client_extension(info: &mut ClientHelloInfo, ty: u16, body: &[u8]) {
                 let Some(name) = list.take(usize::from(len)) else {
                     break;
                 };
+                if info.alpn.is_empty() {
+                    info.alpn_first_ends = name.first().zip(name.last()).map(|(f, l)| (*f, *l));
+                }
                 info.alpn.push(truncated(name, MAX_ALPN_LEN));
             }
         }
@@ -485,6 +493,7 @@ mod tests {
         assert_eq!(ch.max_offered(), TlsVersion::TLS13);
         assert_eq!(ch.sni.as_deref(), Some(&b"outlook.office365.com"[..]));
         assert_eq!(ch.alpn, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+        assert_eq!(ch.alpn_first_ends, Some((b'h', b'2')));
         assert_eq!(ch.cipher_suites, TLS13_SUITES);
         assert_eq!(ch.extensions, [0, 11, 10, 35, 16, 22, 23, 13, 43, 45, 51]);
         assert_eq!(
@@ -906,11 +915,17 @@ mod tests {
     fn alpn_is_capped_in_count_and_length() {
         let names: Vec<Vec<u8>> = (0..20u8).map(|i| vec![b'p', i]).collect();
         let mut refs: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
-        let long = vec![b'x'; 200];
+        let mut long = vec![b'x'; 200];
+        long[199] = b'z';
         refs.insert(0, &long);
         let ch = parse_client_hello(&client_hello(0x0303, &[1], &[ext_alpn(&refs)])).unwrap();
         assert_eq!(ch.alpn.len(), MAX_ALPN_PROTOCOLS);
         assert_eq!(ch.alpn[0], vec![b'x'; MAX_ALPN_LEN]);
+        assert_eq!(
+            ch.alpn_first_ends,
+            Some((b'x', b'z')),
+            "the cut name's real last byte"
+        );
         assert_eq!(ch.alpn[1], b"p\0");
     }
 
