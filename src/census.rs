@@ -10,7 +10,52 @@ use std::net::IpAddr;
 use crate::capture::Timestamp;
 use crate::flow::Endpoint;
 use crate::m365::ServiceArea;
+use crate::starttls::StartTls;
 use crate::tls::TlsVersion;
+
+/// How a connection's handshake ended, as far as the capture shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// A ServerHello, then the client's ChangeCipherSpec or encrypted data: the handshake went
+    /// through.
+    Established,
+    /// A plaintext alert (its description) ended the handshake.
+    Alert(u8),
+    /// A TCP reset before the handshake went through.
+    Reset,
+    /// A TCP FIN before the handshake went through.
+    Closed,
+    /// The server sent nothing back to the ClientHello.
+    NoReply,
+    /// The capture does not show how it ended (gap, one direction only, capture ended).
+    Incomplete,
+    /// The server refused the STARTTLS command: no TLS at all.
+    StartTlsRefused,
+}
+
+impl Outcome {
+    /// Whether this is a failed attempt (not established, and not just unseen).
+    pub fn failed(self) -> bool {
+        !matches!(self, Outcome::Established | Outcome::Incomplete)
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Established => f.write_str("established"),
+            Outcome::Alert(d) => match crate::tls::alert_name(*d) {
+                Some(name) => write!(f, "alert:{name}"),
+                None => write!(f, "alert:{d}"),
+            },
+            Outcome::Reset => f.write_str("reset"),
+            Outcome::Closed => f.write_str("closed"),
+            Outcome::NoReply => f.write_str("no_reply"),
+            Outcome::Incomplete => f.write_str("incomplete"),
+            Outcome::StartTlsRefused => f.write_str("starttls_refused"),
+        }
+    }
+}
 
 /// One TLS connection: what its hellos said and where it went. A `--connections` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +81,20 @@ pub struct ConnectionRecord {
     pub service_areas: Vec<ServiceArea>,
     /// Ids of the matching endpoint sets.
     pub endpoint_ids: Vec<u32>,
+    pub outcome: Outcome,
+    /// The versions the ClientHello offered: supported_versions (GREASE removed), else its
+    /// legacy_version alone.
+    pub offered_versions: Vec<TlsVersion>,
+    /// The ServerHello resumed a session (session id echo, ticket, or TLS 1.3 PSK).
+    pub resumed: bool,
+    /// The STARTTLS command that preceded the handshake.
+    pub starttls: Option<StartTls>,
+    /// JA4 of the ClientHello.
+    pub ja4: Option<String>,
+    /// JA3 (MD5) of the ClientHello.
+    pub ja3: Option<String>,
+    /// JA3S (MD5) of the ServerHello.
+    pub ja3s: Option<String>,
 }
 
 /// Negotiated-version counters.
@@ -78,20 +137,28 @@ impl VersionCounts {
 /// What a client's connections mean for the move to TLS 1.2+.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Verdict {
-    /// At least one connection negotiated SSL or TLS 1.0/1.1: it will break.
-    Legacy,
-    /// Everything negotiated TLS 1.2 or later (or nothing was negotiated).
+    /// Its handshakes failed and it never offered anything above TLS 1.1: it is already
+    /// refused, or will be.
+    Broken,
+    /// Some connection negotiated, or offered at most, TLS 1.1 or below: it will break when
+    /// TLS 1.0/1.1 is refused, unless it can be updated or reconfigured.
+    AtRisk,
+    /// Everything offered and negotiated TLS 1.2 or later.
     Ok,
 }
 
 impl Verdict {
     pub fn as_str(self) -> &'static str {
         match self {
-            Verdict::Legacy => "legacy",
+            Verdict::Broken => "broken",
+            Verdict::AtRisk => "at-risk",
             Verdict::Ok => "ok",
         }
     }
 }
+
+/// At most this many distinct JA4 fingerprints are kept per client.
+pub const MAX_JA4: usize = 16;
 
 /// At most this many distinct SNIs are kept per client.
 pub const MAX_SNIS: usize = 32;
@@ -114,6 +181,14 @@ pub struct ClientSummary {
     pub snis_dropped: u64,
     /// Connections per service area.
     pub service_areas: BTreeMap<ServiceArea, u64>,
+    /// Connections that failed (alert, reset, closed, no reply, STARTTLS refused).
+    pub failed: u64,
+    /// The lowest version negotiated on any connection.
+    pub lowest_negotiated: Option<TlsVersion>,
+    /// Connections with a ClientHello whose highest offered version was below TLS 1.2.
+    pub offered_legacy_only: u64,
+    /// Distinct JA4 fingerprints with their connection counts, at most [`MAX_JA4`].
+    pub ja4: BTreeMap<String, u64>,
 }
 
 impl ClientSummary {
@@ -129,12 +204,19 @@ impl ClientSummary {
             snis: Vec::new(),
             snis_dropped: 0,
             service_areas: BTreeMap::new(),
+            failed: 0,
+            lowest_negotiated: None,
+            offered_legacy_only: 0,
+            ja4: BTreeMap::new(),
         }
     }
 
     pub fn verdict(&self) -> Verdict {
-        if self.negotiated.legacy() > 0 {
-            Verdict::Legacy
+        let offers_legacy_only = self.max_offered.is_some_and(|v| v.is_legacy());
+        if self.failed > 0 && offers_legacy_only {
+            Verdict::Broken
+        } else if self.negotiated.legacy() > 0 || self.offered_legacy_only > 0 {
+            Verdict::AtRisk
         } else {
             Verdict::Ok
         }
@@ -143,8 +225,26 @@ impl ClientSummary {
     fn add(&mut self, rec: &ConnectionRecord) {
         self.connections += 1;
         match rec.negotiated {
-            Some(v) => self.negotiated.add(v),
+            Some(v) => {
+                self.negotiated.add(v);
+                if self.lowest_negotiated.is_none_or(|l| v.rank() < l.rank()) {
+                    self.lowest_negotiated = Some(v);
+                }
+            }
             None => self.no_server_hello += 1,
+        }
+        if rec.outcome.failed() {
+            self.failed += 1;
+        }
+        if rec.offered_max.is_some_and(|v| v.is_legacy()) {
+            self.offered_legacy_only += 1;
+        }
+        if let Some(ja4) = &rec.ja4 {
+            if let Some(n) = self.ja4.get_mut(ja4) {
+                *n += 1;
+            } else if self.ja4.len() < MAX_JA4 {
+                self.ja4.insert(ja4.clone(), 1);
+            }
         }
         if let Some(o) = rec.offered_max {
             if self.max_offered.is_none_or(|m| o.rank() > m.rank()) {
@@ -258,6 +358,17 @@ mod tests {
             m365_match: "ip",
             service_areas: vec![ServiceArea::Exchange],
             endpoint_ids: vec![1, 2],
+            outcome: if neg.is_some() {
+                Outcome::Established
+            } else {
+                Outcome::Alert(70)
+            },
+            offered_versions: vec![TlsVersion(offered)],
+            resumed: false,
+            starttls: None,
+            ja4: Some(format!("ja4-{offered:x}")),
+            ja3: None,
+            ja3s: None,
         }
     }
 
@@ -272,7 +383,10 @@ mod tests {
         c.add(&rec("10.1.0.53", Some(0x0304), 0x0304, "x", 6));
         let s = c.sorted();
         assert_eq!(s[0].client.to_string(), "10.1.0.50");
-        assert_eq!(s[0].verdict(), Verdict::Legacy);
+        assert_eq!(s[0].verdict(), Verdict::AtRisk);
+        assert_eq!(s[0].failed, 1);
+        assert_eq!(s[0].lowest_negotiated, Some(TlsVersion::TLS10));
+        assert_eq!(s[0].ja4.len(), 2);
         assert_eq!(s[0].connections, 3);
         assert_eq!(s[0].negotiated.tls10, 1);
         assert_eq!(s[0].negotiated.tls12, 1);
@@ -293,6 +407,42 @@ mod tests {
         assert_eq!(s[1].verdict(), Verdict::Ok);
         let (conns, t, nosh) = c.totals();
         assert_eq!((conns, t.tls13, t.legacy(), nosh), (6, 3, 1, 1));
+    }
+
+    #[test]
+    fn verdicts() {
+        let verdict = |recs: &[ConnectionRecord]| {
+            let mut c = Census::new();
+            for r in recs {
+                c.add(r);
+            }
+            c.sorted()[0].verdict()
+        };
+        // Refused, offering only TLS 1.0: broken.
+        assert_eq!(
+            verdict(&[rec("10.0.0.1", None, 0x0301, "x", 1)]),
+            Verdict::Broken
+        );
+        // Refused once, but also offered TLS 1.2 elsewhere: at risk, not broken.
+        assert_eq!(
+            verdict(&[
+                rec("10.0.0.1", None, 0x0301, "x", 1),
+                rec("10.0.0.1", Some(0x0303), 0x0303, "x", 2)
+            ]),
+            Verdict::AtRisk
+        );
+        // Offered at most TLS 1.1 and got it: at risk.
+        assert_eq!(
+            verdict(&[rec("10.0.0.1", Some(0x0302), 0x0302, "x", 1)]),
+            Verdict::AtRisk
+        );
+        // Offered 1.3, negotiated 1.2: ok.
+        assert_eq!(
+            verdict(&[rec("10.0.0.1", Some(0x0303), 0x0304, "x", 1)]),
+            Verdict::Ok
+        );
+        assert_eq!(Outcome::Alert(70).to_string(), "alert:protocol_version");
+        assert_eq!(Outcome::Alert(250).to_string(), "alert:250");
     }
 
     #[test]

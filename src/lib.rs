@@ -35,6 +35,7 @@ pub mod progress;
 pub mod reassembly;
 pub mod report;
 pub mod settings;
+pub mod starttls;
 pub mod stats;
 pub mod synth;
 pub mod tls;

@@ -9,13 +9,16 @@
 use std::collections::HashMap;
 
 use crate::capture::{Frame, Timestamp};
-use crate::census::{Census, ConnectionRecord};
+use crate::census::{Census, ConnectionRecord, Outcome};
 use crate::decode::ipfrag::{self, Defragmenter};
 use crate::decode::{self, Decoded, TcpFlags, TcpSegment};
+use crate::fingerprint;
 use crate::flow::{Dir, FlowKey};
 use crate::m365::Scope;
 use crate::reassembly::{Limits, StreamChunk, StreamReassembler};
+use crate::starttls::{self, PlaintextPhase};
 use crate::stats::RunStats;
+use crate::tls;
 use crate::tls::{ClientHelloInfo, DirectionParser, Feed, HandshakeEvent, NotTls, ServerHelloInfo};
 
 const NANOS: i64 = 1_000_000_000;
@@ -101,7 +104,12 @@ struct Handshake {
     dirs: [DirState; 2],
     client_hello: Option<(Dir, Timestamp, Box<ClientHelloInfo>)>,
     server_hello: Option<(Dir, Timestamp, Box<ServerHelloInfo>)>,
-    alert: Option<(Dir, u8)>,
+    /// The first plaintext alert: direction, level, description.
+    alert: Option<(Dir, u8, u8)>,
+    /// A ChangeCipherSpec went this way.
+    ccs: [bool; 2],
+    /// The plaintext phase, when a direction did not start with TLS (STARTTLS).
+    plain: Option<Box<PlaintextPhase>>,
 }
 
 impl Handshake {
@@ -111,8 +119,21 @@ impl Handshake {
             client_hello: None,
             server_hello: None,
             alert: None,
+            ccs: [false; 2],
+            plain: None,
         })
     }
+}
+
+/// How the TCP side of a flow looked when it was decided.
+#[derive(Debug, Clone, Copy, Default)]
+struct Ending {
+    rst: bool,
+    fin: [bool; 2],
+    /// Packets were seen in this direction.
+    seen: [bool; 2],
+    /// Payload bytes were seen in this direction.
+    data: [bool; 2],
 }
 
 enum Phase {
@@ -131,6 +152,9 @@ struct Flow {
     /// Initial sequence number of the bare SYN, to tell port reuse from a retransmitted SYN.
     syn_isn: u32,
     fin: [bool; 2],
+    rst: bool,
+    seen: [bool; 2],
+    data: [bool; 2],
     /// First SYN ISN seen per direction, kept here so that a flow with no data yet needs no
     /// handshake state (a SYN flood costs one small entry per connection).
     isn: [Option<u32>; 2],
@@ -138,6 +162,15 @@ struct Flow {
 }
 
 impl Flow {
+    fn ending(&self) -> Ending {
+        Ending {
+            rst: self.rst,
+            fin: self.fin,
+            seen: self.seen,
+            data: self.data,
+        }
+    }
+
     fn new(ts: Timestamp) -> Flow {
         Flow {
             first_seen: ts,
@@ -146,6 +179,9 @@ impl Flow {
             syn_dir: None,
             syn_isn: 0,
             fin: [false; 2],
+            rst: false,
+            seen: [false; 2],
+            data: [false; 2],
             isn: [None; 2],
             phase: Phase::Open(None),
         }
@@ -310,6 +346,9 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         let Phase::Open(hs) = &mut flow.phase else {
             return;
         };
+        flow.seen[dir.index()] = true;
+        flow.rst |= seg.flags.rst;
+        flow.data[dir.index()] |= !seg.payload.is_empty() || seg.missing > 0;
         if seg.flags.syn && !seg.flags.ack && flow.syn_dir.is_none() {
             flow.syn_dir = Some(dir);
             flow.syn_isn = seg.seq;
@@ -357,6 +396,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             let tls = &mut d.tls;
             let inspected = &mut d.inspected;
             let scanning = &mut d.scanning;
+            let plain = &mut hs.plain;
             // TCP Fast Open: data on the SYN starts at isn + 1 as well.
             let seq = if seg.flags.syn {
                 seg.seq.wrapping_add(1)
@@ -375,7 +415,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                     match chunk {
                         StreamChunk::Data(bytes) => {
                             *inspected += bytes.len();
-                            feed_result = feed_or_scan(tls, scanning, bytes, events);
+                            feed_result = feed_or_scan(tls, scanning, plain, dir, bytes, events);
                             if *scanning && *inspected > MAX_PLAINTEXT_SCAN {
                                 feed_result = Feed::NotTls(NotTls::NotARecord);
                             }
@@ -409,6 +449,12 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         let rst = seg.flags.rst;
         let both_fin = flow.fin[0] && flow.fin[1];
         let syn_dir = flow.syn_dir;
+        let ending = Ending {
+            rst: flow.rst,
+            fin: flow.fin,
+            seen: flow.seen,
+            data: flow.data,
+        };
         let decided = absorb_events(hs, dir, ts, &mut self.events, &mut self.stats);
         let closing = rst || both_fin;
         if decided || closing || hs.dirs.iter().all(|d| d.stopped) {
@@ -417,44 +463,78 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 _ => return,
             };
             self.queued -= queued(&hs);
-            self.decide(key, syn_dir, hs);
+            self.decide(key, syn_dir, ending, hs);
         }
     }
 
     /// Turns what a flow's handshake showed into a record (or a counted non-result).
-    fn decide(&mut self, key: FlowKey, syn_dir: Option<Dir>, hs: Box<Handshake>) {
+    fn decide(&mut self, key: FlowKey, syn_dir: Option<Dir>, ending: Ending, hs: Box<Handshake>) {
         let Handshake {
             client_hello,
             server_hello,
             dirs,
-            ..
+            alert,
+            ccs,
+            plain,
         } = *hs;
-        // Who is the client: the ClientHello's sender; else the ServerHello's receiver; the SYN
-        // sender is only a presumption.
+        let starttls = plain.as_ref().and_then(|p| p.protocol());
+        let refused = plain
+            .as_ref()
+            .is_some_and(|p| p.reply() == Some(starttls::Reply::Refused));
+        // Who is the client: the ClientHello's sender; else the ServerHello's receiver; else
+        // the sender of the STARTTLS command. The SYN sender is only a presumption.
         let client_dir = match (&client_hello, &server_hello) {
             (Some((d, ..)), _) => *d,
             (None, Some((d, ..))) => d.reverse(),
-            (None, None) => {
-                if dirs.iter().any(|d| d.app_data) {
-                    self.stats.started_before_capture += 1;
-                } else {
-                    self.stats.not_tls_flows += 1;
+            (None, None) => match plain.as_ref().and_then(|p| p.client_dir()) {
+                Some(d) if refused => d,
+                _ => {
+                    if dirs.iter().any(|d| d.app_data) {
+                        self.stats.started_before_capture += 1;
+                    } else {
+                        self.stats.not_tls_flows += 1;
+                    }
+                    return;
                 }
-                return;
-            }
+            },
         };
         if syn_dir.is_some_and(|s| s != client_dir) {
             self.stats.role_mismatch += 1;
         }
+        let server_dir = client_dir.reverse();
         let client = key.sender(client_dir);
-        let server = key.sender(client_dir.reverse());
+        let server = key.sender(server_dir);
         let ts = client_hello
             .as_ref()
             .map(|(_, t, _)| *t)
             .or(server_hello.as_ref().map(|(_, t, _)| *t))
-            .unwrap_or_default();
+            .unwrap_or_else(|| self.now.max(Timestamp(0)));
         let ch = client_hello.map(|(_, _, ch)| ch);
         let sh = server_hello.map(|(_, _, sh)| sh);
+        // A close_notify is a close, not a failure.
+        let fatal_alert = alert.filter(|(_, _, desc)| *desc != 0);
+        let client_done = ccs[client_dir.index()] || dirs[client_dir.index()].app_data;
+        let outcome = if refused {
+            Outcome::StartTlsRefused
+        } else if let Some((_, _, desc)) = fatal_alert {
+            Outcome::Alert(desc)
+        } else if sh.is_some() && client_done {
+            Outcome::Established
+        } else if ending.rst {
+            Outcome::Reset
+        } else if ending.fin[server_dir.index()]
+            || ending.fin[client_dir.index()]
+            || alert.is_some()
+        {
+            Outcome::Closed
+        } else if sh.is_none()
+            && ending.seen[server_dir.index()]
+            && !ending.data[server_dir.index()]
+        {
+            Outcome::NoReply
+        } else {
+            Outcome::Incomplete
+        };
         let sni = ch.as_ref().and_then(|c| c.sni.clone());
         let class = self.scope.classify(server.ip, sni.as_deref());
         let rec = ConnectionRecord {
@@ -468,6 +548,24 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             m365_match: class.match_label(),
             service_areas: class.service_areas.clone(),
             endpoint_ids: class.set_ids.clone(),
+            outcome,
+            offered_versions: ch
+                .as_ref()
+                .map(|c| {
+                    if c.offered_versions.is_empty() {
+                        vec![c.legacy_version]
+                    } else {
+                        c.offered_versions.clone()
+                    }
+                })
+                .unwrap_or_default(),
+            resumed: sh
+                .as_ref()
+                .is_some_and(|s| tls::is_resumption(ch.as_deref(), s)),
+            starttls,
+            ja4: ch.as_ref().map(|c| fingerprint::ja4(c)),
+            ja3: ch.as_ref().map(|c| fingerprint::ja3(c).1),
+            ja3s: sh.as_ref().map(|s| fingerprint::ja3s(s).1),
             sni,
         };
         self.stats.tls_connections += 1;
@@ -486,6 +584,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
     /// A flow leaves the table undecided (idle, evicted, port reuse, end of input): salvage
     /// what its queues hold, then decide it.
     fn decide_on_removal(&mut self, key: FlowKey, flow: Flow) {
+        let ending = flow.ending();
         let Phase::Open(Some(mut hs)) = flow.phase else {
             return;
         };
@@ -495,7 +594,8 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             let dir = if i == 0 { Dir::LoToHi } else { Dir::HiToLo };
             let events = &mut self.events;
             events.clear();
-            let d = &mut hs.dirs[i];
+            let Handshake { dirs, plain, .. } = &mut *hs;
+            let d = &mut dirs[i];
             if !d.stopped && d.reasm.buffered() > 0 {
                 let tls = &mut d.tls;
                 let scanning = &mut d.scanning;
@@ -506,7 +606,10 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                     }
                     match chunk {
                         StreamChunk::Data(b) => {
-                            go = matches!(feed_or_scan(tls, scanning, b, events), Feed::Continue)
+                            go = matches!(
+                                feed_or_scan(tls, scanning, plain, dir, b, events),
+                                Feed::Continue
+                            )
                         }
                         StreamChunk::Gap(_) => tls.gap(),
                     }
@@ -515,7 +618,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             }
             absorb_events(&mut hs, dir, ts, &mut self.events, &mut self.stats);
         }
-        self.decide(key, flow.syn_dir, hs);
+        self.decide(key, flow.syn_dir, ending, hs);
     }
 
     /// Removes flows idle for longer than the timeout (capture time).
@@ -581,10 +684,13 @@ fn queued(hs: &Handshake) -> usize {
 }
 
 /// Feeds TLS bytes; when a direction turns out not to start with TLS, switches to looking for
-/// a hello record further on (the handshake after a plaintext phase).
+/// a hello record further on (the handshake after a plaintext phase), handing the plaintext to
+/// the STARTTLS tracker.
 fn feed_or_scan(
     tls: &mut DirectionParser,
     scanning: &mut bool,
+    plain: &mut Option<Box<PlaintextPhase>>,
+    dir: Dir,
     bytes: &[u8],
     events: &mut Vec<HandshakeEvent>,
 ) -> Feed {
@@ -596,15 +702,14 @@ fn feed_or_scan(
                 events.push(HandshakeEvent::ApplicationData);
                 return Feed::NotTls(NotTls::NotARecord);
             }
-            Feed::NotTls(NotTls::NotARecord | NotTls::BadRecord) => {
-                *scanning = true;
-                return Feed::Continue;
-            }
+            Feed::NotTls(NotTls::NotARecord | NotTls::BadRecord) => *scanning = true,
             other => return other,
         }
     }
+    let plain = plain.get_or_insert_with(|| Box::new(PlaintextPhase::new()));
     match find_hello_record(bytes) {
         Some(at) => {
+            plain.feed(dir, bytes.get(..at).unwrap_or_default());
             *scanning = false;
             *tls = DirectionParser::new();
             let rest = bytes.get(at..).unwrap_or_default();
@@ -616,7 +721,10 @@ fn feed_or_scan(
                 other => other,
             }
         }
-        None => Feed::Continue,
+        None => {
+            plain.feed(dir, bytes);
+            Feed::Continue
+        }
     }
 }
 
@@ -677,28 +785,33 @@ fn absorb_events(
                 }
             }
             HandshakeEvent::HelloRetryRequest(_) => stats.hello_retry_requests += 1,
-            HandshakeEvent::Alert { description, .. } => {
+            HandshakeEvent::Alert { level, description } => {
                 if hs.alert.is_none() {
-                    hs.alert = Some((dir, description));
+                    hs.alert = Some((dir, level, description));
                 }
             }
-            HandshakeEvent::ChangeCipherSpec => {}
+            HandshakeEvent::ChangeCipherSpec => hs.ccs[dir.index()] = true,
             HandshakeEvent::ApplicationData => hs.dirs[dir.index()].app_data = true,
         }
     }
-    if hs.server_hello.is_some() {
+    if hs.alert.is_some() {
         return true;
     }
-    if let Some((ch_dir, ..)) = &hs.client_hello {
-        // Refused by the server. A client already sending encrypted data decides nothing: it
-        // may be 0-RTT early data before the ServerHello; a one-sided capture is decided when
-        // the connection ends.
-        if hs.alert.is_some_and(|(d, _)| d != *ch_dir) {
+    if let Some((sh_dir, ..)) = &hs.server_hello {
+        // The client went on (its ChangeCipherSpec or encrypted data): established.
+        let client = sh_dir.reverse().index();
+        return hs.ccs[client] || hs.dirs[client].app_data;
+    }
+    if hs.client_hello.is_none() {
+        if hs.dirs.iter().any(|d| d.app_data) {
+            // Encrypted data with no hello: the handshake happened before the capture.
             return true;
         }
-    } else if hs.dirs.iter().any(|d| d.app_data) {
-        // Encrypted data with no hello: the handshake happened before the capture.
-        return true;
+        // The server refused STARTTLS: no handshake will follow.
+        return hs
+            .plain
+            .as_ref()
+            .is_some_and(|p| p.reply() == Some(starttls::Reply::Refused));
     }
     false
 }

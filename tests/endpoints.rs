@@ -528,9 +528,8 @@ fn exclude_by_ip_wins_over_a_matching_sni() {
         Vec::<String>::new()
     );
     let o = run(&["read", "--exclude", "40.96.0.0/13", &file], 0);
-    assert!(stdout(&o).starts_with(
-        "TLS census toward Microsoft 365: 0 clients, 0 with legacy TLS (below 1.2)\n"
-    ));
+    assert!(stdout(&o)
+        .starts_with("TLS census toward Microsoft 365: 0 clients: 0 broken, 0 at risk, 0 ok\n"));
     // With --scope all it is listed, not Microsoft 365; the other columns still say what the
     // data matched.
     assert_eq!(
@@ -705,7 +704,7 @@ fn service_areas_fixture_csv_and_table() {
     assert_eq!(
         got,
         [
-            "10.3.0.1 legacy Exchange=1",
+            "10.3.0.1 at-risk Exchange=1",
             "10.3.0.2 ok SharePoint=1",
             "10.3.0.3 ok ",
         ]

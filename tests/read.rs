@@ -41,8 +41,8 @@ fn rows(csv_text: &str, header: &str) -> Vec<std::collections::BTreeMap<String, 
         .collect()
 }
 
-const CONN_HEADER: &str = "ts,client_ip,client_port,server_ip,server_port,sni,offered_max,negotiated,cipher,m365,m365_match,service_area,endpoint_ids";
-const CLIENT_HEADER: &str = "client_ip,connections,sslv3,tlsv1_0,tlsv1_1,tlsv1_2,tlsv1_3,no_server_hello,max_offered,first_seen,last_seen,snis,verdict,service_areas";
+const CONN_HEADER: &str = "ts,client_ip,client_port,server_ip,server_port,sni,offered_max,negotiated,cipher,m365,m365_match,service_area,endpoint_ids,outcome,offered_versions,resumed,starttls,ja4,ja3,ja3s";
+const CLIENT_HEADER: &str = "client_ip,connections,sslv3,tlsv1_0,tlsv1_1,tlsv1_2,tlsv1_3,no_server_hello,max_offered,first_seen,last_seen,snis,verdict,service_areas,failed,lowest_negotiated,ja4_seen";
 
 /// The connections of a fixture, as (client_ip, server_ip, sni, offered_max, negotiated, m365).
 fn connections(file: &str, scope: &str) -> Vec<[String; 6]> {
@@ -243,7 +243,9 @@ fn connection_row_has_every_field() {
         format!(
             "{CONN_HEADER}\n2025-03-04T09:03:00.000279Z,10.1.0.13,50013,52.112.1.5,443,\
              teams.microsoft.com,TLSv1.3,TLSv1.3,TLS_AES_256_GCM_SHA384,true,ip+sni,\
-             Teams;Common,11;12;50;78\n"
+             Teams;Common,11;12;50;78,established,TLSv1.3,false,,\
+             t13d041000_16476d049b0b_78f1d400d464,f146948b4a599d4d7ddf071b74696983,\
+             15af977ce25de452b96affa2addb1036\n"
         )
     );
 }
@@ -288,6 +290,8 @@ fn sample_census_per_client() {
                 "snis",
                 "verdict",
                 "service_areas",
+                "failed",
+                "lowest_negotiated",
             ]
             .map(|k| r[k].as_str())
             .join(",")
@@ -296,29 +300,42 @@ fn sample_census_per_client() {
     assert_eq!(
         got,
         [
-            "10.1.0.50,2,0,2,0,0,0,0,TLSv1.0,outlook.office365.com,legacy,Exchange=2;Common=2",
-            "10.1.0.51,1,0,0,1,0,0,0,TLSv1.1,contoso.sharepoint.com,legacy,SharePoint=1",
-            "10.1.0.52,2,0,0,0,1,1,0,TLSv1.3,outlook.office365.com;teams.microsoft.com,ok,Exchange=1;Teams=1;Common=2",
-            "10.1.0.53,1,0,0,0,0,0,1,TLSv1.0,outlook.office365.com,ok,Exchange=1;Common=1",
-            "fd00:1::55,1,0,0,0,1,0,0,TLSv1.2,outlook.office365.com,ok,Exchange=1;Common=1",
+            "10.1.0.53,1,0,0,0,0,0,1,TLSv1.0,outlook.office365.com,broken,Exchange=1;Common=1,1,",
+            "10.1.0.50,2,0,2,0,0,0,0,TLSv1.0,outlook.office365.com,at-risk,Exchange=2;Common=2,0,TLSv1.0",
+            "10.1.0.51,1,0,0,1,0,0,0,TLSv1.1,contoso.sharepoint.com,at-risk,SharePoint=1,0,TLSv1.1",
+            "10.1.0.52,2,0,0,0,1,1,0,TLSv1.3,outlook.office365.com;teams.microsoft.com,ok,Exchange=1;Teams=1;Common=2,0,TLSv1.2",
+            "fd00:1::55,1,0,0,0,1,0,0,TLSv1.2,outlook.office365.com,ok,Exchange=1;Common=1,0,TLSv1.2",
         ]
     );
-    let first = &rows(&text, CLIENT_HEADER)[0];
+    let first = &rows(&text, CLIENT_HEADER)[1];
     assert_eq!(first["first_seen"], "2025-03-04T09:30:00.000139Z");
     assert_eq!(first["last_seen"], "2025-03-04T09:45:00.000146Z");
     // The outside client is not in the default scope: 7 of 8 connections.
     let conns = std::fs::read_to_string(&conns_path).unwrap();
     assert_eq!(rows(&conns, CONN_HEADER).len(), 7);
-    // The table: legacy clients first, then totals.
+    let outcomes: Vec<String> = rows(&conns, CONN_HEADER)
+        .iter()
+        .map(|r| format!("{} {}", r["client_ip"], r["outcome"]))
+        .collect();
+    assert!(outcomes.contains(&"10.1.0.53 alert:protocol_version".to_string()));
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| o.ends_with(" established"))
+            .count(),
+        6
+    );
+    // The table: broken clients first, then at risk, then ok; then totals.
     let table = stdout(&o);
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(
         lines[0],
-        "TLS census toward Microsoft 365: 5 clients, 2 with legacy TLS (below 1.2)"
+        "TLS census toward Microsoft 365: 5 clients: 1 broken, 2 at risk, 2 ok"
     );
     assert!(lines[1].starts_with("CLIENT "), "{table}");
-    assert!(lines[2].starts_with("10.1.0.50 ") && lines[2].contains(" legacy "));
-    assert!(lines[3].starts_with("10.1.0.51 "));
+    assert!(lines[2].starts_with("10.1.0.53 ") && lines[2].contains(" broken "));
+    assert!(lines[3].starts_with("10.1.0.50 ") && lines[3].contains(" at-risk "));
+    assert!(lines[4].starts_with("10.1.0.51 "));
     assert!(table.contains(
         "total: 7 connections; SSL 0, TLS1.0 2, TLS1.1 1, TLS1.2 2, TLS1.3 1, other 0, no ServerHello 1"
     ));
@@ -342,7 +359,7 @@ fn several_files_make_one_census_and_stdin_reads_a_capture() {
         .collect();
     assert_eq!(
         clients,
-        ["10.1.0.10 legacy", "10.1.0.11 legacy", "10.1.0.18 ok"]
+        ["10.1.0.10 at-risk", "10.1.0.11 at-risk", "10.1.0.18 ok"]
     );
 
     let o = Command::new(env!("CARGO_BIN_EXE_tlscensus"))

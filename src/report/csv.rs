@@ -10,7 +10,7 @@ use crate::report::escape::{csv_cell, visible};
 use crate::tls::TlsVersion;
 
 /// Columns of `--csv`.
-pub const CLIENT_COLUMNS: [&str; 14] = [
+pub const CLIENT_COLUMNS: [&str; 17] = [
     "client_ip",
     "connections",
     "sslv3",
@@ -25,10 +25,13 @@ pub const CLIENT_COLUMNS: [&str; 14] = [
     "snis",
     "verdict",
     "service_areas",
+    "failed",
+    "lowest_negotiated",
+    "ja4_seen",
 ];
 
 /// Columns of `--connections`.
-pub const CONNECTION_COLUMNS: [&str; 13] = [
+pub const CONNECTION_COLUMNS: [&str; 20] = [
     "ts",
     "client_ip",
     "client_port",
@@ -42,6 +45,13 @@ pub const CONNECTION_COLUMNS: [&str; 13] = [
     "m365_match",
     "service_area",
     "endpoint_ids",
+    "outcome",
+    "offered_versions",
+    "resumed",
+    "starttls",
+    "ja4",
+    "ja3",
+    "ja3s",
 ];
 
 /// A version as the CSV spells it; empty when unknown.
@@ -79,6 +89,9 @@ fn client_row(c: &ClientSummary) -> Vec<String> {
         csv_cell(&snis.join(";")).into_owned(),
         c.verdict().as_str().to_string(),
         areas.join(";"),
+        c.failed.to_string(),
+        version_cell(c.lowest_negotiated),
+        c.ja4.keys().cloned().collect::<Vec<_>>().join(";"),
     ]
 }
 
@@ -137,6 +150,20 @@ pub fn connection_row(r: &ConnectionRecord) -> Vec<String> {
         r.m365_match.to_string(),
         areas.join(";"),
         ids.join(";"),
+        r.outcome.to_string(),
+        r.offered_versions
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(";"),
+        r.resumed.to_string(),
+        r.starttls
+            .map(|p| p.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        r.ja4.clone().unwrap_or_default(),
+        r.ja3.clone().unwrap_or_default(),
+        r.ja3s.clone().unwrap_or_default(),
     ]
 }
 
@@ -174,6 +201,13 @@ mod tests {
             m365_match: "ip+sni",
             service_areas: vec![ServiceArea::Exchange],
             endpoint_ids: vec![1, 2, 71],
+            outcome: crate::census::Outcome::Established,
+            offered_versions: vec![TlsVersion::TLS13, TlsVersion::TLS12],
+            resumed: false,
+            starttls: Some(crate::starttls::StartTls::Smtp),
+            ja4: Some("t13d1516h2_8daaf6152771_e5627efa2ab1".into()),
+            ja3: Some("0123".into()),
+            ja3s: Some("4567".into()),
         }
     }
 
@@ -188,7 +222,8 @@ mod tests {
         assert_eq!(
             lines[1],
             "2026-11-28T21:41:16.000005Z,fd00:1::10,50000,40.97.10.20,443,outlook.office365.com,\
-             TLSv1.3,TLSv1.0,TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,true,ip+sni,Exchange,1;2;71"
+             TLSv1.3,TLSv1.0,TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,true,ip+sni,Exchange,1;2;71,\
+             established,TLSv1.3;TLSv1.2,false,smtp,t13d1516h2_8daaf6152771_e5627efa2ab1,0123,4567"
         );
         assert!(
             lines[2].contains(",\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\\x1b[2J\","),

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::census::{Census, ClientSummary};
+use crate::census::{Census, ClientSummary, Verdict};
 use crate::report::escape::{ellipsize, visible};
 use crate::stats::RunStats;
 
@@ -22,7 +22,7 @@ fn count(n: u64) -> String {
     }
 }
 
-fn row(c: &ClientSummary) -> [String; 12] {
+fn row(c: &ClientSummary) -> [String; 13] {
     let snis: Vec<String> = c.snis.iter().map(|s| visible(s)).collect();
     let mut sni = snis.join(" ");
     if c.snis_dropped > 0 {
@@ -39,13 +39,14 @@ fn row(c: &ClientSummary) -> [String; 12] {
         count(c.negotiated.tls12),
         count(c.negotiated.tls13),
         count(c.no_server_hello),
+        count(c.failed),
         c.max_offered.map(|v| v.to_string()).unwrap_or("?".into()),
         areas.join(","),
         ellipsize(&sni, 60).into_owned(),
     ]
 }
 
-const HEAD: [&str; 12] = [
+const HEAD: [&str; 13] = [
     "CLIENT",
     "VERDICT",
     "CONNS",
@@ -55,6 +56,7 @@ const HEAD: [&str; 12] = [
     "TLS1.2",
     "TLS1.3",
     "NO-SH",
+    "FAILED",
     "MAX-OFFERED",
     "SERVICES",
     "SNI",
@@ -64,7 +66,7 @@ const HEAD: [&str; 12] = [
 pub fn render(census: &Census, stats: &RunStats, ctx: &TableContext<'_>) -> String {
     let clients = census.sorted();
     let shown = ctx.top.unwrap_or(usize::MAX).min(clients.len());
-    let rows: Vec<[String; 12]> = clients.iter().take(shown).map(|c| row(c)).collect();
+    let rows: Vec<[String; 13]> = clients.iter().take(shown).map(|c| row(c)).collect();
     let mut widths = HEAD.map(|h| h.chars().count());
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
@@ -72,13 +74,15 @@ pub fn render(census: &Census, stats: &RunStats, ctx: &TableContext<'_>) -> Stri
         }
     }
     let mut out = String::new();
-    let legacy = clients.iter().filter(|c| c.negotiated.legacy() > 0).count();
+    let with = |v: Verdict| clients.iter().filter(|c| c.verdict() == v).count();
     let _ = writeln!(
         out,
-        "TLS census toward {}: {} clients, {} with legacy TLS (below 1.2)",
+        "TLS census toward {}: {} clients: {} broken, {} at risk, {} ok",
         ctx.scope_label,
         clients.len(),
-        legacy
+        with(Verdict::Broken),
+        with(Verdict::AtRisk),
+        with(Verdict::Ok)
     );
     if clients.is_empty() {
         let _ = writeln!(out, "(no TLS connections in scope)");
@@ -88,7 +92,7 @@ pub fn render(census: &Census, stats: &RunStats, ctx: &TableContext<'_>) -> Stri
             for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
                 if i + 1 == cells.len() {
                     l.push_str(cell);
-                } else if (2..=8).contains(&i) {
+                } else if (2..=9).contains(&i) {
                     let _ = write!(l, "{cell:>w$}  ");
                 } else {
                     let _ = write!(l, "{cell:<w$}  ");

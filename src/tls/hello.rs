@@ -84,6 +84,8 @@ pub struct ClientHelloInfo {
     pub signature_algorithms: Vec<u16>,
     /// Length of legacy_session_id (0..=32; an SSLv2 session id length is clamped to 255).
     pub session_id_len: u8,
+    /// legacy_session_id itself (at most 32 bytes): resumption is told by the server's echo.
+    pub session_id: Vec<u8>,
     /// Came as an SSLv2-compatible CLIENT-HELLO (RFC 5246 Appendix E.2).
     pub sslv2_framed: bool,
 }
@@ -103,6 +105,7 @@ impl ClientHelloInfo {
             ec_point_formats: Vec::new(),
             signature_algorithms: Vec::new(),
             session_id_len: 0,
+            session_id: Vec::new(),
             sslv2_framed: false,
         }
     }
@@ -136,6 +139,8 @@ pub struct ServerHelloInfo {
     pub extensions: Vec<u16>,
     /// Length of legacy_session_id_echo (0 for TLS 1.3 drafts up to 21 and SSLv2).
     pub session_id_len: u8,
+    /// legacy_session_id_echo itself (at most 32 bytes).
+    pub session_id: Vec<u8>,
     /// The ALPN protocol the server selected, at most 255 bytes (its wire limit).
     pub alpn: Option<Vec<u8>>,
 }
@@ -149,6 +154,7 @@ impl ServerHelloInfo {
             cipher_suite: 0,
             extensions: Vec::new(),
             session_id_len: 0,
+            session_id: Vec::new(),
             alpn: None,
         }
     }
@@ -177,6 +183,13 @@ pub fn parse_client_hello(body_with_4_byte_header: &[u8]) -> Result<ClientHelloI
     let sid_len = ch.session_id.map_or(0, <[u8]>::len);
     // tls-parser checked sid_len <= 32; `min` keeps the cast lossless regardless.
     info.session_id_len = sid_len.min(usize::from(u8::MAX)) as u8;
+    info.session_id = ch
+        .session_id
+        .unwrap_or_default()
+        .iter()
+        .take(32)
+        .copied()
+        .collect();
     info.cipher_suites = ch.ciphers.iter().map(|c| c.0).collect();
 
     // RFC 8446 §4.1.2: version(2) random(32) session_id<0..32> cipher_suites<2..2^16-2>
@@ -208,6 +221,13 @@ pub fn parse_server_hello(msg: &[u8]) -> Result<(ServerHelloInfo, bool), NotTls>
             let mut info = ServerHelloInfo::empty(TlsVersion(sh.version.0));
             let sid_len = sh.session_id.map_or(0, <[u8]>::len);
             info.session_id_len = sid_len.min(usize::from(u8::MAX)) as u8;
+            info.session_id = sh
+                .session_id
+                .unwrap_or_default()
+                .iter()
+                .take(32)
+                .copied()
+                .collect();
             info.cipher_suite = sh.cipher.0;
             // RFC 5246 §7.4.1.3: version(2) random(32) session_id<0..32> cipher(2) comp(1).
             // SSLv3 has no extensions (tls-parser does not look), so neither do we.

@@ -51,3 +51,56 @@ pub enum NotTls {
     /// tls-parser rejected the bytes of a complete hello message.
     MalformedHello,
 }
+
+/// The name of an alert description (RFC 8446 §6, RFC 5246 §7.2, RFC 6101 §5.4.2), as IANA
+/// spells it.
+pub fn alert_name(description: u8) -> Option<&'static str> {
+    Some(match description {
+        0 => "close_notify",
+        10 => "unexpected_message",
+        20 => "bad_record_mac",
+        21 => "decryption_failed",
+        22 => "record_overflow",
+        30 => "decompression_failure",
+        40 => "handshake_failure",
+        41 => "no_certificate",
+        42 => "bad_certificate",
+        43 => "unsupported_certificate",
+        44 => "certificate_revoked",
+        45 => "certificate_expired",
+        46 => "certificate_unknown",
+        47 => "illegal_parameter",
+        48 => "unknown_ca",
+        49 => "access_denied",
+        50 => "decode_error",
+        51 => "decrypt_error",
+        60 => "export_restriction",
+        70 => "protocol_version",
+        71 => "insufficient_security",
+        80 => "internal_error",
+        86 => "inappropriate_fallback",
+        90 => "user_canceled",
+        100 => "no_renegotiation",
+        109 => "missing_extension",
+        110 => "unsupported_extension",
+        111 => "certificate_unobtainable",
+        112 => "unrecognized_name",
+        113 => "bad_certificate_status_response",
+        114 => "bad_certificate_hash_value",
+        115 => "unknown_psk_identity",
+        116 => "certificate_required",
+        120 => "no_application_protocol",
+        121 => "ech_required",
+        _ => return None,
+    })
+}
+
+/// Whether the ServerHello resumed a session: TLS 1.3 by a pre_shared_key extension in the
+/// ServerHello (RFC 8446 §4.2.11); earlier versions by the server echoing the client's non-empty
+/// session id (RFC 5246 §7.4.1.3; RFC 5077 §3.4 for tickets).
+pub fn is_resumption(ch: Option<&ClientHelloInfo>, sh: &ServerHelloInfo) -> bool {
+    if sh.negotiated().family() == TlsVersion::TLS13 {
+        return sh.extensions.contains(&41);
+    }
+    ch.is_some_and(|ch| !ch.session_id.is_empty() && ch.session_id == sh.session_id)
+}
