@@ -2,7 +2,12 @@
 //!
 //! The reader owns the packet buffer and lends each packet to the pipeline until the next read
 //! (push, not pull). Nothing here interprets packet bytes beyond the link type.
+//!
+//! - [`offline`]: saved captures through libpcap; [`offline::Source`] and [`offline::ReadError`].
+//! - [`native`]: saved captures parsed in Rust (`pcap-parser`), with per-interface link types
+//!   and timestamp resolutions in one pcapng, and byte offsets in its errors.
 
+pub mod native;
 pub mod offline;
 
 use std::fmt;

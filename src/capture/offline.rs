@@ -50,14 +50,44 @@ pub enum ReadError {
         after_packet: u64,
         reason: String,
     },
+    /// The capture ends inside a header, record or block (native reader): the packets before
+    /// it are good. `what` names the piece, e.g. `16-byte record header + 66-byte packet`.
+    CutShort {
+        source: String,
+        after_packet: u64,
+        /// File offset where the unfinished piece starts.
+        start: u64,
+        /// File offset where the input ends.
+        end: u64,
+        what: String,
+    },
+    /// A header, record or block makes no sense (native reader): the packets before it are
+    /// good, nothing after it is read.
+    Damaged {
+        source: String,
+        after_packet: u64,
+        /// File offset of the damaged piece.
+        offset: u64,
+        what: String,
+    },
+    /// Reading the input itself failed (native reader).
+    Io {
+        source: String,
+        after_packet: u64,
+        offset: u64,
+        reason: String,
+    },
 }
 
 impl ReadError {
     /// Whether packets of this input were read before the error.
     pub fn after_packets(&self) -> u64 {
         match self {
-            ReadError::Truncated { after_packet, .. } => *after_packet,
-            _ => 0,
+            ReadError::Truncated { after_packet, .. }
+            | ReadError::CutShort { after_packet, .. }
+            | ReadError::Damaged { after_packet, .. }
+            | ReadError::Io { after_packet, .. } => *after_packet,
+            ReadError::Open { .. } | ReadError::UnsupportedLink { .. } => 0,
         }
     }
 }
@@ -78,6 +108,50 @@ impl fmt::Display for ReadError {
                 f,
                 "{source}: capture is damaged or cut short after packet {after_packet}: {reason}"
             ),
+            ReadError::CutShort {
+                source,
+                after_packet,
+                start,
+                end,
+                what,
+            } => write!(
+                f,
+                "{source}: capture is cut short {} (it ends at byte {end}, inside the {what} that \
+                 starts at byte {start})",
+                Position(*after_packet)
+            ),
+            ReadError::Damaged {
+                source,
+                after_packet,
+                offset,
+                what,
+            } => write!(
+                f,
+                "{source}: capture is damaged at byte {offset} ({}): {what}",
+                Position(*after_packet)
+            ),
+            ReadError::Io {
+                source,
+                after_packet,
+                offset,
+                reason,
+            } => write!(
+                f,
+                "{source}: read error at byte {offset} ({}): {reason}",
+                Position(*after_packet)
+            ),
+        }
+    }
+}
+
+/// Where in the capture something happened, counted in good packets before it.
+struct Position(u64);
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => f.write_str("before the first packet"),
+            n => write!(f, "after packet {n}"),
         }
     }
 }
