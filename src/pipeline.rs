@@ -155,9 +155,10 @@ struct Flow {
     rst: bool,
     seen: [bool; 2],
     data: [bool; 2],
-    /// First SYN ISN seen per direction, kept here so that a flow with no data yet needs no
-    /// handshake state (a SYN flood costs one small entry per connection).
-    isn: [Option<u32>; 2],
+    /// First and latest SYN ISN seen per direction, kept here so that a flow with no data yet
+    /// needs no handshake state (a SYN flood costs one small entry per connection). Two,
+    /// because middleboxes send SYN/ACKs with different ISNs and the data tells which counts.
+    isn: [[Option<u32>; 2]; 2],
     phase: Phase,
 }
 
@@ -182,7 +183,7 @@ impl Flow {
             rst: false,
             seen: [false; 2],
             data: [false; 2],
-            isn: [None; 2],
+            isn: [[None; 2]; 2],
             phase: Phase::Open(None),
         }
     }
@@ -354,8 +355,13 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             flow.syn_isn = seg.seq;
         }
         let has_data = !seg.payload.is_empty() || seg.missing > 0;
-        if seg.flags.syn && flow.isn[dir.index()].is_none() {
-            flow.isn[dir.index()] = Some(seg.seq);
+        if seg.flags.syn {
+            let isn = &mut flow.isn[dir.index()];
+            if isn[0].is_none() {
+                isn[0] = Some(seg.seq);
+            } else {
+                isn[1] = Some(seg.seq);
+            }
         }
         if !has_data && hs.is_none() {
             // Nothing to look at yet: no handshake state. A reset or a full close ends it.
@@ -371,8 +377,8 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         let isn = flow.isn;
         let hs = hs.get_or_insert_with(|| {
             let mut hs = Handshake::new();
-            for (d, isn) in hs.dirs.iter_mut().zip(isn) {
-                if let Some(isn) = isn {
+            for (d, isns) in hs.dirs.iter_mut().zip(isn) {
+                for isn in isns.into_iter().flatten() {
                     d.reasm.syn(isn);
                 }
             }

@@ -460,3 +460,27 @@ fn idle_connections_expire_in_capture_time() {
     assert_eq!(summary(&records), one("10.9.0.1:40001", "", "TLSv1.2"));
     assert_eq!(stats.no_server_hello, 1);
 }
+
+#[test]
+fn synacks_with_different_isns_before_any_data() {
+    let (client, server) = streams("tls12-gnutls.pcap");
+    let mut c = conn();
+    let synack = Flags {
+        syn: true,
+        ack: true,
+        ..Flags::default()
+    };
+    let mut frames = vec![c.handshake()[0].clone()];
+    // A middlebox answers first with other ISNs; the real server's SYN/ACK comes last.
+    for isn in [238_755_595, 2_859_879_429, 2_829_651_200] {
+        c.server_isn = isn;
+        frames.push(c.frame(From::Server, 0, b"", synack));
+    }
+    frames.push(c.frame(From::Client, 0, &client, ack()));
+    frames.push(c.frame(From::Server, 0, &server, ack()));
+    let (records, _) = run(&frames);
+    assert_eq!(
+        summary(&records),
+        one("10.9.0.1:40001", "TLSv1.2", "TLSv1.2")
+    );
+}
