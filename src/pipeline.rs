@@ -713,7 +713,11 @@ fn feed_or_scan(
         }
     }
     let plain = plain.get_or_insert_with(|| Box::new(PlaintextPhase::new()));
-    match find_hello_record(bytes) {
+    let start = match (find_hello_record(bytes), find_alert_record(bytes)) {
+        (Some(h), Some(a)) => Some(h.min(a)),
+        (h, a) => h.or(a),
+    };
+    match start {
         Some(at) => {
             plain.feed(dir, bytes.get(..at).unwrap_or_default());
             *scanning = false;
@@ -766,6 +770,15 @@ pub fn find_hello_record(bytes: &[u8]) -> Option<usize> {
         from = at + 1;
     }
     None
+}
+
+/// Offset of the first plaintext TLS alert record (a server refusing a ClientHello right after
+/// a STARTTLS exchange): content type 21, version 3.x, length 2, level 1 or 2, a known
+/// description (RFC 8446 §6).
+fn find_alert_record(bytes: &[u8]) -> Option<usize> {
+    bytes.windows(7).position(|w| {
+        matches!(w, [21, 3, 0..=4, 0, 2, 1 | 2, _]) && tls::alert_name(w[6]).is_some()
+    })
 }
 
 /// Takes the events one direction produced; returns whether the handshake is decided.
@@ -849,5 +862,21 @@ mod tests {
         );
         assert_eq!(find_hello_record(&[0x16, 0x03]), None);
         assert_eq!(find_hello_record(b""), None);
+    }
+
+    #[test]
+    fn finds_an_alert_after_plaintext() {
+        let mut b = b"220 2.0.0 Ready to start TLS\r\n".to_vec();
+        let at = b.len();
+        b.extend_from_slice(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]);
+        assert_eq!(find_alert_record(&b), Some(at));
+        assert_eq!(
+            find_alert_record(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0xff]),
+            None
+        );
+        assert_eq!(
+            find_alert_record(&[0x15, 0x03, 0x01, 0x00, 0x03, 0x02, 0x46]),
+            None
+        );
     }
 }
