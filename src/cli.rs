@@ -2,6 +2,7 @@
 //! What the values mean, checked, is in [`crate::settings`].
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -30,6 +31,15 @@ pub struct Cli {
 pub enum Command {
     /// Analyse saved captures (pcap/pcapng files, or - for standard input).
     Read(ReadArgs),
+    /// Capture on a network interface and keep the census up to date until stopped.
+    ///
+    /// Runs the same analysis as `read` on packets as they arrive. Every --every interval the
+    /// --csv file is rewritten with the census so far and a summary goes to stderr. Ctrl-C,
+    /// SIGTERM, --duration or --count stop it: the final census is then printed and written,
+    /// connections still open included. A second Ctrl-C exits at once (code 130).
+    Live(LiveArgs),
+    /// List the interfaces `live` can capture on, with their addresses.
+    Interfaces,
     /// Show the Microsoft 365 endpoint data in use, or look up an address or host name in it.
     ///
     /// Without a subcommand: the instance, the source, and the counts of endpoint sets,
@@ -77,6 +87,16 @@ pub struct ReadArgs {
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
 
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
+
+    #[command(flatten)]
+    pub rules: ScopeRuleArgs,
+}
+
+/// Connection tracking limits (`read` and `live`).
+#[derive(Debug, Args)]
+pub struct TrackingArgs {
     /// Forget a connection after this many seconds without packets (capture time).
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub idle_timeout: u64,
@@ -84,7 +104,11 @@ pub struct ReadArgs {
     /// Track at most N connections at once; the least recently seen are evicted beyond it.
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_connections: usize,
+}
 
+/// Which endpoint data and which extra rules decide the scope (`read` and `live`).
+#[derive(Debug, Args)]
+pub struct ScopeRuleArgs {
     /// Use this Microsoft 365 endpoint data (JSON from Microsoft's web service).
     ///
     /// A file saved from https://endpoints.office.com/endpoints/<instance>?clientrequestid=<guid>
@@ -110,6 +134,126 @@ pub struct ReadArgs {
     /// Add the rules in FILE, one per line, as --include does; # starts a comment. Repeatable.
     #[arg(long, value_name = "FILE")]
     pub ranges: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Interface to capture on (`tlscensus interfaces` lists them).
+    #[arg(short, long, value_name = "IFACE")]
+    pub interface: String,
+
+    /// Capture only the packets this BPF filter (tcpdump syntax) matches, e.g. "not port 22".
+    #[arg(short, long, value_name = "BPF")]
+    pub filter: Option<String>,
+
+    /// Bytes kept of each packet; the default keeps whole hellos even on jumbo frames.
+    #[arg(long, value_name = "BYTES", default_value_t = 262_144,
+          value_parser = clap::value_parser!(u32).range(64..=262_144))]
+    pub snaplen: u32,
+
+    /// Do not put the interface in promiscuous mode (then only the host's own traffic is seen).
+    #[arg(long)]
+    pub no_promisc: bool,
+
+    /// Kernel capture buffer, in MiB; a larger one rides out longer bursts without drops.
+    #[arg(long, value_name = "MiB", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..=2047))]
+    pub buffer_size: u32,
+
+    /// Stop after this long, e.g. 90s, 5m, 24h, 1h30m.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Stop after capturing N packets.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Rewrite the --csv file and print a summary line this often, e.g. 30s, 5m.
+    #[arg(long, value_name = "TIME", default_value = "1m", value_parser = parse_duration)]
+    pub every: Duration,
+
+    /// Which servers to count.
+    #[arg(long, value_enum, default_value_t = ScopeArg::M365)]
+    pub scope: ScopeArg,
+
+    /// Keep the per-client census as CSV in FILE, rewritten every --every and at the end.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+
+    /// Write one CSV row per TLS connection to FILE as connections are decided (- for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub connections: Option<PathBuf>,
+
+    /// Also save the captured packets to FILE, a pcap that `read` gives the same census for.
+    #[arg(short, long, value_name = "FILE.pcap")]
+    pub write: Option<PathBuf>,
+
+    /// After opening the interface, run as this user instead of root (as tcpdump -Z does).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// No status lines and no table; errors and warnings still go to stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Print the run summary (packets, skips by reason, connections, drops) on stderr at the end.
+    #[arg(long)]
+    pub stats: bool,
+
+    /// Show at most N clients in the final table (CSV files always have all).
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
+
+    #[command(flatten)]
+    pub rules: ScopeRuleArgs,
+}
+
+/// A time span as typed: a number with a unit (`ms`, `s`, `m`, `h`, `d`), several in a row
+/// (`1h30m`), or a bare number of seconds. Zero is refused.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("\"{text}\" is not a time span like 90s, 5m, 24h or 1h30m");
+    let mut total = Duration::ZERO;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(secs) = rest.parse::<u64>() {
+        total = Duration::from_secs(secs);
+        rest = "";
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let unit_len = rest[digits..]
+            .bytes()
+            .take_while(u8::is_ascii_alphabetic)
+            .count();
+        if digits == 0 || unit_len == 0 {
+            return Err(bad());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        let unit_ms: u64 = match &rest[digits..digits + unit_len] {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => return Err(bad()),
+        };
+        let ms = n.checked_mul(unit_ms).ok_or_else(bad)?;
+        total = total
+            .checked_add(Duration::from_millis(ms))
+            .ok_or_else(bad)?;
+        rest = &rest[digits + unit_len..];
+    }
+    if total.is_zero() {
+        return Err(format!(
+            "\"{text}\" is zero: give a time span longer than 0"
+        ));
+    }
+    Ok(total)
 }
 
 #[derive(Debug, Args)]
@@ -184,7 +328,7 @@ mod tests {
         assert_eq!(r.connections, Some(PathBuf::from("-")));
         assert!(r.quiet && r.stats);
         assert_eq!(
-            (r.top, r.idle_timeout, r.max_connections),
+            (r.top, r.tracking.idle_timeout, r.tracking.max_connections),
             (Some(5), 30, 1000)
         );
     }
@@ -212,6 +356,7 @@ mod tests {
         let Command::Read(r) = cli.command else {
             panic!("not read")
         };
+        let r = r.rules;
         assert_eq!(r.endpoints, Some(PathBuf::from("china.json")));
         assert_eq!(r.include, ["198.51.100.0/24", "*.contoso.com"]);
         assert_eq!(r.exclude, ["40.96.0.0/13"]);
@@ -224,6 +369,7 @@ mod tests {
         else {
             panic!("not read")
         };
+        let r = r.rules;
         assert_eq!(r.include, ["nonsense!"]);
         assert!(r.endpoints.is_none() && r.exclude.is_empty() && r.ranges.is_empty());
     }
@@ -263,5 +409,137 @@ mod tests {
     fn read_needs_a_file_and_a_valid_scope() {
         assert!(Cli::try_parse_from(["tlscensus", "read"]).is_err());
         assert!(Cli::try_parse_from(["tlscensus", "read", "x", "--scope", "aws"]).is_err());
+    }
+
+    fn live(args: &[&str]) -> Result<LiveArgs, clap::Error> {
+        let mut all = vec!["tlscensus", "live"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).map(|c| match c.command {
+            Command::Live(l) => l,
+            other => panic!("{other:?}"),
+        })
+    }
+
+    #[test]
+    fn live_flags_parse() {
+        let l = live(&[
+            "-i",
+            "eth1",
+            "--filter",
+            "not port 22",
+            "--snaplen",
+            "1600",
+            "--no-promisc",
+            "--buffer-size",
+            "64",
+            "--duration",
+            "24h",
+            "--count",
+            "1000",
+            "--every",
+            "5m",
+            "--scope",
+            "all",
+            "--csv",
+            "c.csv",
+            "--connections",
+            "-",
+            "--write",
+            "raw.pcap",
+            "--user",
+            "nobody",
+            "-q",
+            "--stats",
+            "--top",
+            "3",
+            "--idle-timeout",
+            "60",
+            "--max-connections",
+            "500",
+            "--include",
+            "127.0.0.0/8",
+            "--exclude",
+            "127.0.0.2",
+            "--ranges",
+            "r.txt",
+            "--endpoints",
+            "e.json",
+        ])
+        .unwrap();
+        assert_eq!(l.interface, "eth1");
+        assert_eq!(l.filter.as_deref(), Some("not port 22"));
+        assert_eq!((l.snaplen, l.no_promisc, l.buffer_size), (1600, true, 64));
+        assert_eq!(l.duration, Some(Duration::from_secs(86_400)));
+        assert_eq!((l.count, l.every), (Some(1000), Duration::from_secs(300)));
+        assert_eq!(l.scope, ScopeArg::All);
+        assert_eq!(l.csv, Some(PathBuf::from("c.csv")));
+        assert_eq!(l.connections, Some(PathBuf::from("-")));
+        assert_eq!(l.write, Some(PathBuf::from("raw.pcap")));
+        assert_eq!(l.user.as_deref(), Some("nobody"));
+        assert!(l.quiet && l.stats);
+        assert_eq!(l.top, Some(3));
+        assert_eq!(
+            (l.tracking.idle_timeout, l.tracking.max_connections),
+            (60, 500)
+        );
+        assert_eq!(l.rules.include, ["127.0.0.0/8"]);
+        assert_eq!(l.rules.exclude, ["127.0.0.2"]);
+        assert_eq!(l.rules.ranges, [PathBuf::from("r.txt")]);
+        assert_eq!(l.rules.endpoints, Some(PathBuf::from("e.json")));
+    }
+
+    #[test]
+    fn live_defaults_and_limits() {
+        let l = live(&["--interface", "lo"]).unwrap();
+        assert_eq!(
+            (l.snaplen, l.no_promisc, l.buffer_size),
+            (262_144, false, 32)
+        );
+        assert_eq!((l.duration, l.count), (None, None));
+        assert_eq!(l.every, Duration::from_secs(60));
+        assert_eq!(l.scope, ScopeArg::M365);
+        assert!(l.csv.is_none() && l.connections.is_none() && l.write.is_none());
+        assert!(l.user.is_none() && !l.quiet);
+        assert!(live(&[]).is_err(), "an interface is required");
+        for bad in [
+            &["-i", "lo", "--snaplen", "0"][..],
+            &["-i", "lo", "--snaplen", "262145"],
+            &["-i", "lo", "--buffer-size", "0"],
+            &["-i", "lo", "--buffer-size", "2048"],
+            &["-i", "lo", "--count", "0"],
+            &["-i", "lo", "--duration", "0s"],
+            &["-i", "lo", "--every", "soon"],
+        ] {
+            assert!(live(bad).is_err(), "{bad:?}");
+        }
+        assert!(matches!(
+            Cli::try_parse_from(["tlscensus", "interfaces"])
+                .unwrap()
+                .command,
+            Command::Interfaces
+        ));
+    }
+
+    #[test]
+    fn durations() {
+        let d = |s: &str| parse_duration(s);
+        assert_eq!(d("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(d("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(d("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(d("2d"), Ok(Duration::from_secs(172_800)));
+        assert_eq!(d("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(d("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(d("45"), Ok(Duration::from_secs(45)));
+        assert_eq!(
+            d("5 min"),
+            Err("\"5 min\" is not a time span like 90s, 5m, 24h or 1h30m".into())
+        );
+        assert_eq!(
+            d("0m"),
+            Err("\"0m\" is zero: give a time span longer than 0".into())
+        );
+        for bad in ["", "m", "5x", "1.5h", "-5s", "s5", "99999999999999999999d"] {
+            assert!(d(bad).is_err(), "{bad:?}");
+        }
     }
 }

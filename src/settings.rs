@@ -6,8 +6,13 @@ use std::fs::File;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
+use crate::capture::live::{CaptureOptions, TargetUser};
 use crate::capture::offline::Source;
-use crate::cli::{EndpointsAction, EndpointsArgs, ReadArgs, ScopeArg};
+use crate::cli::{
+    EndpointsAction, EndpointsArgs, LiveArgs, ReadArgs, ScopeArg, ScopeRuleArgs, TrackingArgs,
+};
 use crate::m365::{load_rules, EndpointData, HostName, RuleError, Scope, ScopeRule};
 use crate::pipeline::Config;
 use crate::report::atomic::io_reason;
@@ -58,46 +63,13 @@ impl ReadSettings {
             };
             inputs.push((source, size));
         }
-        if a.idle_timeout == 0 {
-            return Err("--idle-timeout must be at least 1 second".into());
-        }
-        if a.max_connections == 0 {
-            return Err("--max-connections must be at least 1".into());
-        }
-        let is_stdout = |p: &Option<PathBuf>| p.as_ref().is_some_and(|p| p.as_os_str() == "-");
-        if is_stdout(&a.csv) && is_stdout(&a.connections) {
-            return Err("--csv and --connections cannot both write to standard output".into());
-        }
-        if let (Some(x), Some(y)) = (&a.csv, &a.connections) {
-            if x == y && x.as_os_str() != "-" {
-                return Err(format!(
-                    "--csv and --connections name the same file: {}",
-                    x.display()
-                ));
-            }
-        }
-        let table = !a.quiet && !is_stdout(&a.csv) && !is_stdout(&a.connections);
-        let mut include = rules("--include", &a.include)?;
-        for file in &a.ranges {
-            include.extend(load_rules(file).map_err(|e| format!("--ranges {e}"))?);
-        }
-        let exclude = rules("--exclude", &a.exclude)?;
-        let data = endpoint_data(a.endpoints.as_deref())?;
-        log::debug!(
-            "scope: {}; {} include and {} exclude rules",
-            data.summary(),
-            include.len(),
-            exclude.len()
-        );
-        let scope = Scope::new(data, &include, &exclude);
+        let config = pipeline_config(&a.tracking, a.scope)?;
+        let to_stdout = check_outputs(&[("--csv", &a.csv), ("--connections", &a.connections)])?;
+        let table = !a.quiet && !to_stdout;
+        let scope = load_scope(&a.rules)?;
         Ok(ReadSettings {
             inputs,
-            config: Config {
-                idle_timeout_secs: i64::try_from(a.idle_timeout).unwrap_or(i64::MAX),
-                max_flows: a.max_connections,
-                scope_all: a.scope == ScopeArg::All,
-                ..Config::default()
-            },
+            config,
             csv: a.csv,
             connections: a.connections,
             quiet: a.quiet,
@@ -107,6 +79,141 @@ impl ReadSettings {
             scope,
         })
     }
+}
+
+/// A `live` run, validated. The interface itself is checked when it is opened.
+#[derive(Debug)]
+pub struct LiveSettings {
+    pub capture: CaptureOptions,
+    pub duration: Option<Duration>,
+    pub count: Option<u64>,
+    pub every: Duration,
+    pub csv: Option<PathBuf>,
+    pub connections: Option<PathBuf>,
+    /// `--write`: raw packets to a pcap file (`-` = stdout).
+    pub write: Option<PathBuf>,
+    /// `--user`: whom to run as once the interface is open.
+    pub user: Option<TargetUser>,
+    pub quiet: bool,
+    pub stats: bool,
+    pub top: Option<usize>,
+    pub config: Config,
+    /// The final table goes to stdout unless an output does.
+    pub table: bool,
+    pub scope: Scope,
+}
+
+impl LiveSettings {
+    pub fn from_args(a: LiveArgs) -> Result<LiveSettings, String> {
+        if a.every < Duration::from_secs(1) {
+            return Err("--every must be at least 1s".into());
+        }
+        if a.interface.is_empty() {
+            return Err("--interface: empty name; `tlscensus interfaces` lists them".into());
+        }
+        if let Some(f) = &a.filter {
+            if f.contains('\0') {
+                return Err("--filter: the expression contains a NUL character".into());
+            }
+        }
+        if let Some(w) = &a.write {
+            // libpcap takes the name as a C string.
+            if w.to_str().is_none_or(|s| s.contains('\0')) {
+                return Err(format!("--write {}: name is not valid UTF-8", w.display()));
+            }
+            if w.is_dir() {
+                return Err(format!("--write {}: is a directory", w.display()));
+            }
+        }
+        let user = a
+            .user
+            .as_deref()
+            .map(|name| TargetUser::lookup(name).map_err(|e| format!("--user {e}")))
+            .transpose()?;
+        let config = pipeline_config(&a.tracking, a.scope)?;
+        let to_stdout = check_outputs(&[
+            ("--csv", &a.csv),
+            ("--connections", &a.connections),
+            ("--write", &a.write),
+        ])?;
+        let scope = load_scope(&a.rules)?;
+        Ok(LiveSettings {
+            capture: CaptureOptions {
+                interface: a.interface,
+                filter: a.filter,
+                snaplen: a.snaplen,
+                promisc: !a.no_promisc,
+                buffer_mib: a.buffer_size,
+            },
+            duration: a.duration,
+            count: a.count,
+            every: a.every,
+            csv: a.csv,
+            connections: a.connections,
+            write: a.write,
+            user,
+            quiet: a.quiet,
+            stats: a.stats,
+            top: a.top,
+            config,
+            table: !a.quiet && !to_stdout,
+            scope,
+        })
+    }
+}
+
+/// The pipeline's tunables from `--idle-timeout`, `--max-connections` and `--scope`.
+pub fn pipeline_config(t: &TrackingArgs, scope: ScopeArg) -> Result<Config, String> {
+    if t.idle_timeout == 0 {
+        return Err("--idle-timeout must be at least 1 second".into());
+    }
+    if t.max_connections == 0 {
+        return Err("--max-connections must be at least 1".into());
+    }
+    Ok(Config {
+        idle_timeout_secs: i64::try_from(t.idle_timeout).unwrap_or(i64::MAX),
+        max_flows: t.max_connections,
+        scope_all: scope == ScopeArg::All,
+        ..Config::default()
+    })
+}
+
+/// At most one output may be standard output (`-`), and no two may name the same file.
+/// Returns whether one is standard output.
+fn check_outputs(outputs: &[(&str, &Option<PathBuf>)]) -> Result<bool, String> {
+    let is_stdout = |p: &Path| p.as_os_str() == "-";
+    let given: Vec<(&str, &PathBuf)> = outputs
+        .iter()
+        .filter_map(|(flag, p)| p.as_ref().map(|p| (*flag, p)))
+        .collect();
+    for (i, (a, x)) in given.iter().enumerate() {
+        for (b, y) in &given[i + 1..] {
+            if is_stdout(x) && is_stdout(y) {
+                return Err(format!("{a} and {b} cannot both write to standard output"));
+            }
+            if x == y && !is_stdout(x) {
+                return Err(format!("{a} and {b} name the same file: {}", x.display()));
+            }
+        }
+    }
+    Ok(given.iter().any(|(_, p)| is_stdout(p)))
+}
+
+/// Endpoint data (embedded or `--endpoints`), `--include` + `--ranges`, `--exclude`.
+pub fn load_scope(r: &ScopeRuleArgs) -> Result<Scope, String> {
+    let mut include = rules("--include", &r.include)?;
+    for file in &r.ranges {
+        include.extend(load_rules(file).map_err(|e| format!("--ranges {e}"))?);
+    }
+    let exclude = rules("--exclude", &r.exclude)?;
+    let data = endpoint_data(r.endpoints.as_deref())?;
+    log::debug!(
+        "scope: {}; {} include and {} exclude rules",
+        data.summary(),
+        include.len(),
+        exclude.len()
+    );
+    Ok(Scope::new(data, &include, &exclude))
 }
 
 /// The data `--endpoints FILE` names, or the embedded snapshot. The error names the flag,
@@ -384,5 +491,85 @@ mod tests {
         assert!(!s.from_file && s.lookup.is_none());
         let s = parse(&["lookup", "a.com", "1.2.3.4"]).unwrap();
         assert_eq!(s.lookup.map(|l| l.len()), Some(2));
+    }
+
+    fn live(extra: &[&str]) -> Result<LiveSettings, String> {
+        let mut args = vec!["tlscensus", "live", "-i", "eth1"];
+        args.extend_from_slice(extra);
+        let Command::Live(a) = Cli::try_parse_from(args).unwrap().command else {
+            panic!("not live")
+        };
+        LiveSettings::from_args(a)
+    }
+
+    #[test]
+    fn live_settings_share_reads_scope_and_limits() {
+        let s = live(&[
+            "--scope",
+            "all",
+            "--include",
+            "127.0.0.0/8",
+            "--idle-timeout",
+            "30",
+            "--max-connections",
+            "10",
+            "--no-promisc",
+            "--filter",
+            "tcp",
+        ])
+        .unwrap();
+        assert!(s.config.scope_all);
+        assert_eq!((s.config.idle_timeout_secs, s.config.max_flows), (30, 10));
+        assert!(s.scope.classify(ip("127.0.0.9"), None).in_scope());
+        assert_eq!(
+            s.capture,
+            CaptureOptions {
+                interface: "eth1".into(),
+                filter: Some("tcp".into()),
+                snaplen: 262_144,
+                promisc: false,
+                buffer_mib: 32,
+            }
+        );
+        assert!(s.table && s.user.is_none());
+        // Errors are read's, word for word.
+        assert_eq!(
+            live(&["--exclude", "10.0.0"]).unwrap_err(),
+            read(&["--exclude", "10.0.0"]).unwrap_err()
+        );
+        assert_eq!(
+            live(&["--max-connections", "0"]).unwrap_err(),
+            "--max-connections must be at least 1"
+        );
+    }
+
+    #[test]
+    fn live_outputs_do_not_collide() {
+        assert_eq!(
+            live(&["--connections", "-", "--write", "-"]).unwrap_err(),
+            "--connections and --write cannot both write to standard output"
+        );
+        assert_eq!(
+            live(&["--connections", "a.csv", "--write", "a.csv"]).unwrap_err(),
+            "--connections and --write name the same file: a.csv"
+        );
+        let s = live(&["--write", "-"]).unwrap();
+        assert!(!s.table, "no table when packets go to stdout");
+        assert!(!live(&["-q"]).unwrap().table);
+        let dir = tempfile::tempdir().unwrap();
+        let err = live(&["--write", dir.path().to_str().unwrap()]).unwrap_err();
+        assert!(err.ends_with(": is a directory"), "{err}");
+        assert_eq!(
+            live(&["--every", "999ms"]).unwrap_err(),
+            "--every must be at least 1s"
+        );
+        assert_eq!(
+            live(&["--user", "no-such-user-tlscensus"]).unwrap_err(),
+            "--user no-such-user-tlscensus: no such user"
+        );
+        assert_eq!(
+            live(&["--user", "root"]).unwrap().user.unwrap().name,
+            "root"
+        );
     }
 }

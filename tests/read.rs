@@ -387,9 +387,9 @@ fn truncated_capture_keeps_what_was_read() {
     assert_eq!(
         stderr(&o),
         format!(
-            "tlscensus: warning: {}: capture is damaged or cut short after packet 17: truncated \
-             dump file; tried to read 66 captured bytes, only got 46; results cover the packets \
-             before it\n",
+            "tlscensus: warning: {}: capture is cut short after packet 17 (it ends at byte \
+             2840, inside the 16-byte record header + 66-byte packet that starts at byte 2778); \
+             results cover the packets before it\n",
             fixture("truncated.pcap").display()
         )
     );
@@ -459,5 +459,44 @@ fn unsupported_link_type_is_named() {
              ETHERNET, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP\n",
             f.display()
         )
+    );
+}
+
+#[test]
+fn pcapng_with_interfaces_of_different_link_types() {
+    // Ethernet, Linux cooked v2 and BSD loopback interfaces, µs and ns resolutions, in one file.
+    let mut got = connections("mixed.pcapng", "all");
+    got.sort();
+    let o365 = "outlook.office365.com";
+    assert_eq!(
+        got,
+        [
+            conn("10.1.0.10", "40.97.10.20", o365, "TLSv1.0", "TLSv1.0", true),
+            conn(
+                "10.1.0.12",
+                "13.107.136.9",
+                "contoso.sharepoint.com",
+                "TLSv1.2",
+                "TLSv1.2",
+                true
+            ),
+            conn("10.1.0.18", "40.97.10.20", o365, "TLSv1.2", "TLSv1.2", true),
+            conn(
+                "10.1.0.20",
+                "52.112.1.5",
+                "teams.microsoft.com",
+                "TLSv1.2",
+                "TLSv1.2",
+                true
+            ),
+            conn(
+                "fd00:1::10",
+                "2603:1006:1::20",
+                o365,
+                "TLSv1.3",
+                "TLSv1.3",
+                true
+            ),
+        ]
     );
 }

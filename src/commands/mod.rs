@@ -2,6 +2,9 @@
 //! Exit codes are decided here and nowhere else.
 
 pub mod endpoints;
+pub mod interfaces;
+pub mod live;
+mod output;
 pub mod read;
 
 use std::process::ExitCode;
@@ -19,6 +22,8 @@ pub enum Exit {
     Usage = 2,
     /// Some input was damaged or unreadable: the results of what was read were still written.
     Damaged = 3,
+    /// `live` was interrupted a second time and quit at once, writing nothing more.
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {
@@ -31,6 +36,8 @@ impl From<Exit> for ExitCode {
 pub fn run(cli: Cli) -> Exit {
     let result = match cli.command {
         Command::Read(args) => read::run(args),
+        Command::Live(args) => live::run(args),
+        Command::Interfaces => interfaces::run(),
         Command::Endpoints(args) => endpoints::run(args),
     };
     match result {

@@ -1,17 +1,15 @@
 //! `tlscensus read`: saved captures → census, table and CSV files.
 
-use std::io::Write;
-
 use anyhow::anyhow;
 
-use crate::capture::offline::{OfflineReader, ReadError};
+use crate::capture::native::NativeReader;
+use crate::capture::offline::ReadError;
 use crate::cli::ReadArgs;
-use crate::commands::Exit;
+use crate::commands::{output, Exit};
 use crate::pipeline::{Pipeline, RecordSink};
 use crate::progress::Progress;
 use crate::report::atomic::Output;
-use crate::report::csv::{write_clients, ConnectionsWriter};
-use crate::report::table::{self, TableContext};
+use crate::report::csv::ConnectionsWriter;
 use crate::settings::ReadSettings;
 
 /// Packets between two progress updates.
@@ -51,7 +49,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
     let mut progress = Progress::new(total, settings.quiet);
     let mut errors: Vec<ReadError> = Vec::new();
     for (source, size) in &settings.inputs {
-        let mut reader = match OfflineReader::open(source) {
+        let mut reader = match NativeReader::open(source) {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("tlscensus: {e}");
@@ -98,38 +96,14 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
             }
         }
     }
-    if let Some(mut out) = csv_out {
-        let written = write_clients(census.sorted(), &mut out)
-            .map_err(|e| e.to_string())
-            .and_then(|()| out.commit());
-        if let Err(e) = written {
+    if let Some(out) = csv_out {
+        if let Err(e) = output::write_census(&census, out) {
             eprintln!("tlscensus: --csv: {e}");
             failed = true;
         }
     }
     if settings.table {
-        let scope_label = if settings.config.scope_all {
-            "all TLS servers"
-        } else {
-            "Microsoft 365"
-        };
-        let text = table::render(
-            &census,
-            &stats,
-            &TableContext {
-                scope_label,
-                top: settings.top,
-            },
-        );
-        let mut stdout = std::io::stdout().lock();
-        if let Err(e) = stdout
-            .write_all(text.as_bytes())
-            .and_then(|_| stdout.flush())
-        {
-            if e.kind() != std::io::ErrorKind::BrokenPipe {
-                return Err(anyhow!("<stdout>: {e}"));
-            }
-        }
+        output::print_table(&census, &stats, settings.config.scope_all, settings.top)?;
     }
     if settings.stats {
         eprint!("run summary:\n{}", stats.summary());

@@ -1,0 +1,521 @@
+//! `tlscensus live`: an interface → the same [`Pipeline`] as `read` → the census so far,
+//! rewritten every `--every`, and the final census when stopped.
+//!
+//! Order of a run, so that nothing is parsed with privileges and nothing is lost on a stop:
+//! 1. settings checked (scope data loaded, `--user` looked up);
+//! 2. the interface opened and the filter set (needs root or CAP_NET_RAW + CAP_NET_ADMIN);
+//! 3. `--user`: root dropped for good;
+//! 4. outputs opened as that user (`--write`, `--connections`, and a probe of `--csv`), the
+//!    stop handler installed, then `listening on IFACE` on stderr;
+//! 5. packets until Ctrl-C / SIGTERM (first one), `--duration`, `--count` or a capture error;
+//!    reads time out every 250 ms so a stop or a timer is never waited on for longer; after a
+//!    stop by signal or duration, reading goes on for [`DRAIN`] to take the packets the kernel
+//!    still holds (it hands them over a block at a time);
+//! 6. every connection still open decided, the final census written and printed.
+//!
+//! A second Ctrl-C / SIGTERM exits at once with code 130, from the signal thread: files
+//! already committed stay as they were, a `--write` pcap keeps what libpcap had buffered.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+
+use crate::capture::live::{drop_privileges, KernelStats, LiveCapture, DRAIN};
+use crate::census::{Census, ConnectionRecord};
+use crate::cli::LiveArgs;
+use crate::commands::{output, Exit};
+use crate::pipeline::{Pipeline, RecordSink};
+use crate::report::atomic::{io_reason, Output};
+use crate::report::csv::{connection_row, CONNECTION_COLUMNS};
+use crate::settings::LiveSettings;
+use crate::stats::RunStats;
+
+/// Streams are flushed and the terminal view redrawn this often.
+const HOUSEKEEPING: Duration = Duration::from_secs(1);
+/// Clients shown in the terminal view.
+const VIEW_TOP: usize = 10;
+
+/// Stop signals (SIGINT, SIGTERM, SIGHUP) received so far.
+static SIGNALS: AtomicU32 = AtomicU32::new(0);
+
+/// Why the capture loop ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Stopped {
+    Signal,
+    Duration,
+    Count,
+    /// The capture failed (interface gone, ...): what was read is still reported.
+    CaptureFailed(String),
+}
+
+impl Stopped {
+    fn reason(&self) -> &str {
+        match self {
+            Stopped::Signal => "interrupted",
+            Stopped::Duration => "--duration reached",
+            Stopped::Count => "--count reached",
+            Stopped::CaptureFailed(_) => "capture failed",
+        }
+    }
+}
+
+/// `--connections`: rows written as connections are decided, straight to the file (not
+/// renamed at the end), so `tail -f` follows it; flushed every second.
+struct LiveConnections {
+    w: Option<csv::Writer<Box<dyn Write>>>,
+    /// The first write error; rows after it are dropped.
+    error: Option<String>,
+}
+
+impl LiveConnections {
+    fn open(path: Option<&Path>) -> Result<LiveConnections, String> {
+        let w: Option<Box<dyn Write>> = match path {
+            None => None,
+            Some(p) if p.as_os_str() == "-" => Some(Box::new(io::stdout())),
+            Some(p) => {
+                let f = File::create(p)
+                    .map_err(|e| format!("--connections {}: {}", p.display(), io_reason(&e)))?;
+                Some(Box::new(BufWriter::new(f)))
+            }
+        };
+        let mut out = LiveConnections {
+            w: w.map(|w| {
+                csv::WriterBuilder::new()
+                    .buffer_capacity(64 * 1024)
+                    .from_writer(w)
+            }),
+            error: None,
+        };
+        if let Some(w) = &mut out.w {
+            w.write_record(CONNECTION_COLUMNS)
+                .and_then(|()| w.flush().map_err(Into::into))
+                .map_err(|e| format!("--connections: {e}"))?;
+        }
+        Ok(out)
+    }
+
+    /// Stops the stream after a write error. A closed pipe (`--connections - | head`) ends
+    /// it quietly; anything else is reported at the end.
+    fn failed(&mut self, e: &io::Error) {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            self.error.get_or_insert_with(|| io_reason(e));
+        }
+        self.w = None;
+    }
+
+    fn flush(&mut self) {
+        if let Some(w) = &mut self.w {
+            if let Err(e) = w.flush() {
+                self.failed(&e);
+            }
+        }
+    }
+}
+
+impl RecordSink for LiveConnections {
+    fn record(&mut self, rec: &ConnectionRecord) {
+        if let Some(w) = &mut self.w {
+            if let Err(e) = w.write_record(connection_row(rec)) {
+                let e = match e.into_kind() {
+                    csv::ErrorKind::Io(e) => e,
+                    other => io::Error::other(format!("{other:?}")),
+                };
+                self.failed(&e);
+            }
+        }
+    }
+}
+
+pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
+    let settings = LiveSettings::from_args(args).map_err(|e| anyhow!(e))?;
+    let mut capture = LiveCapture::open(&settings.capture).map_err(|e| anyhow!(e))?;
+    if let Some(user) = &settings.user {
+        drop_privileges(user).map_err(|e| anyhow!(e))?;
+    }
+    // Outputs are opened as the user they will be written as, before any packet is read.
+    if let Some(path) = &settings.csv {
+        drop(Output::create(path).map_err(|e| anyhow!("--csv {e}"))?);
+    }
+    let sink = LiveConnections::open(settings.connections.as_deref()).map_err(|e| anyhow!(e))?;
+    if let Some(path) = &settings.write {
+        capture.save_to(path).map_err(|e| anyhow!(e))?;
+    }
+    ctrlc::set_handler(|| {
+        if SIGNALS.fetch_add(1, Ordering::SeqCst) > 0 {
+            let _ = writeln!(
+                io::stderr(),
+                "tlscensus: interrupted again: exiting at once, final outputs not written"
+            );
+            std::process::exit(Exit::Interrupted as i32);
+        }
+    })
+    .map_err(|e| anyhow!("cannot handle Ctrl-C: {e}"))?;
+
+    let quiet = settings.quiet;
+    if !quiet {
+        eprintln!(
+            "tlscensus: listening on {}: link type {}, snap length {} bytes{}; Ctrl-C stops",
+            capture.interface(),
+            capture.link(),
+            capture.snaplen(),
+            if settings.capture.promisc {
+                ""
+            } else {
+                ", not promiscuous"
+            },
+        );
+    }
+
+    let mut pipeline = Pipeline::new(&settings.scope, settings.config, sink);
+    let mut status = Status::new(
+        capture.interface().to_string(),
+        !quiet && io::stderr().is_terminal(),
+    );
+    let started = Instant::now();
+    let deadline = settings.duration.map(|d| started + d);
+    let mut next_csv = started + settings.every;
+    let mut next_housekeeping = started + HOUSEKEEPING;
+    let mut next_view = next_housekeeping;
+    let mut csv_error: Option<String> = None;
+
+    let mut stopped = loop {
+        if SIGNALS.load(Ordering::SeqCst) > 0 {
+            break Stopped::Signal;
+        }
+        let now = Instant::now();
+        if deadline.is_some_and(|d| now >= d) {
+            break Stopped::Duration;
+        }
+        if now >= next_housekeeping {
+            next_housekeeping = now + HOUSEKEEPING;
+            pipeline.sink_mut().flush();
+            if let Err(e) = capture.flush_savefile() {
+                log::warn!("--write: {e}");
+            }
+            // Polled every second, the kernel's 32-bit counters cannot wrap unseen.
+            let kernel = capture.kernel_stats();
+            if status.terminal && now >= next_view {
+                status.view(pipeline.stats(), pipeline.census(), kernel, now);
+                // The view sorts the census: a huge one is redrawn less often.
+                let slower = u32::try_from(pipeline.census().len() / 50_000).unwrap_or(u32::MAX);
+                next_view = now + HOUSEKEEPING * slower.saturating_add(1);
+            }
+        }
+        if now >= next_csv {
+            while next_csv <= now {
+                next_csv += settings.every;
+            }
+            if let Some(path) = &settings.csv {
+                let written = Output::create(path)
+                    .and_then(|out| output::write_census(pipeline.census(), out));
+                match written {
+                    Ok(()) => csv_error = None,
+                    Err(e) => {
+                        // Said once until it recovers; capturing goes on.
+                        if csv_error.as_deref() != Some(e.as_str()) {
+                            eprintln!("tlscensus: warning: --csv {e}; retrying every --every");
+                        }
+                        csv_error = Some(e);
+                    }
+                }
+            }
+            if !quiet && !status.terminal {
+                let kernel = capture.kernel_stats();
+                eprintln!(
+                    "tlscensus: {}",
+                    status.line(pipeline.stats(), pipeline.census(), kernel, now)
+                );
+            }
+        }
+        match capture.next_frame() {
+            Ok(Some(frame)) => {
+                pipeline.handle_frame(&frame);
+                if settings.count.is_some_and(|c| frame.number >= c) {
+                    break Stopped::Count;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => break Stopped::CaptureFailed(e),
+        }
+    };
+
+    status.clear_view();
+    if !quiet && stopped == Stopped::Signal {
+        eprintln!(
+            "tlscensus: stopping: deciding open connections and writing the census \
+             (Ctrl-C again quits at once)"
+        );
+    }
+    if matches!(stopped, Stopped::Signal | Stopped::Duration) {
+        let until = Instant::now() + DRAIN;
+        while Instant::now() < until {
+            match capture.next_frame() {
+                Ok(Some(frame)) => {
+                    pipeline.handle_frame(&frame);
+                    if settings.count.is_some_and(|c| frame.number >= c) {
+                        break;
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    stopped = Stopped::CaptureFailed(e);
+                    break;
+                }
+            }
+        }
+    }
+    let end = Instant::now();
+    let kernel = capture.kernel_stats();
+    if let Err(e) = capture.flush_savefile() {
+        eprintln!("tlscensus: warning: --write: {e}");
+    }
+    drop(capture);
+    if let Stopped::CaptureFailed(e) = &stopped {
+        eprintln!("tlscensus: warning: {e}; results cover the packets before it");
+    }
+    let open_flows = pipeline.flow_count();
+    let (census, stats, mut sink) = pipeline.finish();
+    log::debug!("{open_flows} connections were open at the stop");
+
+    let mut failed = false;
+    sink.flush();
+    if let Some(e) = sink.error.take() {
+        eprintln!("tlscensus: --connections: {e}");
+        failed = true;
+    }
+    if let Some(path) = &settings.csv {
+        if let Err(e) = Output::create(path).and_then(|out| output::write_census(&census, out)) {
+            eprintln!("tlscensus: --csv {e}");
+            failed = true;
+        }
+    }
+    if !quiet {
+        eprintln!(
+            "tlscensus: {}: {}",
+            stopped.reason(),
+            status.line(&stats, &census, kernel, end)
+        );
+    }
+    if settings.table {
+        output::print_table(&census, &stats, settings.config.scope_all, settings.top)?;
+    }
+    if settings.stats {
+        eprint!(
+            "run summary:\n{}kernel:    {} packets received, {} dropped (buffer full), {} \
+             dropped by the interface\n",
+            stats.summary(),
+            kernel.received,
+            kernel.dropped,
+            kernel.if_dropped
+        );
+    }
+    Ok(if failed {
+        Exit::Error
+    } else if matches!(stopped, Stopped::CaptureFailed(_)) {
+        Exit::Damaged
+    } else {
+        Exit::Ok
+    })
+}
+
+/// The periodic summary: one line per `--every` on stderr, or on a terminal a view of the
+/// top clients redrawn every second.
+struct Status {
+    interface: String,
+    terminal: bool,
+    started: Instant,
+    /// Counters at the previous line, for rates.
+    last: (Instant, u64, u64),
+    /// Lines of the view on screen, to redraw over.
+    view_lines: usize,
+}
+
+impl Status {
+    fn new(interface: String, terminal: bool) -> Status {
+        let now = Instant::now();
+        Status {
+            interface,
+            terminal,
+            started: now,
+            last: (now, 0, 0),
+            view_lines: 0,
+        }
+    }
+
+    /// `[00:05:00] eth1: 1234 packets (41.1/s), 12 handshakes (0.0/s), 3 clients (1 legacy),
+    /// kernel drops 0`, rates since the previous line.
+    fn line(&mut self, stats: &RunStats, census: &Census, k: KernelStats, now: Instant) -> String {
+        let (at, packets, hellos) = self.last;
+        let secs = now.duration_since(at).as_secs_f64().max(1e-3);
+        let rate = |n: u64, before: u64| n.saturating_sub(before) as f64 / secs;
+        let legacy = census
+            .sorted()
+            .iter()
+            .filter(|c| c.negotiated.legacy() > 0)
+            .count();
+        let mut s = format!(
+            "[{}] {}: {} packets ({:.1}/s), {} handshakes ({:.1}/s), {} clients ({} legacy), \
+             kernel drops {}",
+            elapsed(now.duration_since(self.started)),
+            self.interface,
+            stats.packets,
+            rate(stats.packets, packets),
+            stats.client_hellos,
+            rate(stats.client_hellos, hellos),
+            census.len(),
+            legacy,
+            k.dropped
+        );
+        if k.if_dropped > 0 {
+            let _ = write!(s, ", interface drops {}", k.if_dropped);
+        }
+        self.last = (now, stats.packets, stats.client_hellos);
+        s
+    }
+
+    /// Redraws the terminal view: the summary line and the top clients.
+    fn view(&mut self, stats: &RunStats, census: &Census, k: KernelStats, now: Instant) {
+        let mut text = String::new();
+        let _ = writeln!(text, "{}", self.line(stats, census, k, now));
+        let clients = census.sorted();
+        if !clients.is_empty() {
+            let _ = writeln!(
+                text,
+                "  {:<39} {:<7} {:>6} {:>6} {:>6} {:>6} {:>6}",
+                "CLIENT", "VERDICT", "CONNS", "TLS1.0", "TLS1.1", "TLS1.2", "TLS1.3"
+            );
+        }
+        let dash = |n: u64| {
+            if n == 0 {
+                "-".to_string()
+            } else {
+                n.to_string()
+            }
+        };
+        for c in clients.iter().take(VIEW_TOP) {
+            let _ = writeln!(
+                text,
+                "  {:<39} {:<7} {:>6} {:>6} {:>6} {:>6} {:>6}",
+                c.client.to_string(),
+                c.verdict().as_str(),
+                c.connections,
+                dash(c.negotiated.tls10),
+                dash(c.negotiated.tls11),
+                dash(c.negotiated.tls12),
+                dash(c.negotiated.tls13)
+            );
+        }
+        if clients.len() > VIEW_TOP {
+            let _ = writeln!(text, "  ... {} more", clients.len() - VIEW_TOP);
+        }
+        let mut err = io::stderr().lock();
+        let _ = write!(err, "{}{text}", self.erase());
+        let _ = err.flush();
+        self.view_lines = text.lines().count();
+    }
+
+    /// Escape codes that move up over the view and clear it.
+    fn erase(&self) -> String {
+        if self.view_lines == 0 {
+            String::new()
+        } else {
+            format!("\r\x1b[{}A\x1b[J", self.view_lines)
+        }
+    }
+
+    fn clear_view(&mut self) {
+        if self.view_lines > 0 {
+            let mut err = io::stderr().lock();
+            let _ = write!(err, "{}", self.erase());
+            let _ = err.flush();
+            self.view_lines = 0;
+        }
+    }
+}
+
+/// `01:02:03`, with days in front past a day: `2d 01:02:03`.
+fn elapsed(d: Duration) -> String {
+    let s = d.as_secs();
+    let hms = format!("{:02}:{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60, s % 60);
+    match s / 86_400 {
+        0 => hms,
+        days => format!("{days}d {hms}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elapsed_time() {
+        assert_eq!(elapsed(Duration::from_secs(0)), "00:00:00");
+        assert_eq!(elapsed(Duration::from_secs(3661)), "01:01:01");
+        assert_eq!(elapsed(Duration::from_secs(2 * 86_400 + 59)), "2d 00:00:59");
+    }
+
+    #[test]
+    fn summary_line_has_rates_and_drops() {
+        let mut s = Status::new("lo".into(), false);
+        let stats = RunStats {
+            packets: 500,
+            client_hellos: 10,
+            ..RunStats::default()
+        };
+        let now = s.started + Duration::from_secs(5);
+        let line = s.line(
+            &stats,
+            &Census::new(),
+            KernelStats {
+                received: 500,
+                dropped: 2,
+                if_dropped: 1,
+            },
+            now,
+        );
+        assert_eq!(
+            line,
+            "[00:00:05] lo: 500 packets (100.0/s), 10 handshakes (2.0/s), 0 clients (0 legacy), \
+             kernel drops 2, interface drops 1"
+        );
+        // Rates are since the previous line.
+        let stats = RunStats {
+            packets: 600,
+            client_hellos: 10,
+            ..RunStats::default()
+        };
+        let line = s.line(
+            &stats,
+            &Census::new(),
+            KernelStats::default(),
+            now + Duration::from_secs(10),
+        );
+        assert!(
+            line.starts_with("[00:00:15] lo: 600 packets (10.0/s), 10 handshakes (0.0/s)"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn connections_stream_has_the_header_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("conns.csv");
+        let mut c = LiveConnections::open(Some(&path)).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.trim_end(), CONNECTION_COLUMNS.join(","));
+        c.flush();
+        assert!(c.error.is_none());
+        let err = LiveConnections::open(Some(Path::new("/nonexistent-dir/c.csv")))
+            .err()
+            .unwrap();
+        assert_eq!(
+            err,
+            "--connections /nonexistent-dir/c.csv: No such file or directory"
+        );
+    }
+}

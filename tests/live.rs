@@ -1,0 +1,739 @@
+//! End-to-end tests of `tlscensus live` on the loopback interface, with real OpenSSL
+//! handshakes (`openssl s_server` / `s_client`) on 127.0.0.1 only.
+//!
+//! Capturing needs root (CI runs as root): without it, and without `openssl`, the tests that
+//! need them print a note and pass without checking anything. Tests that capture run one at a
+//! time (a lock) and each filters on its own server port, so that other loopback traffic on
+//! the machine cannot change a census.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tlscensus");
+
+/// One capture on `lo` at a time.
+static CAPTURE: Mutex<()> = Mutex::new(());
+
+fn capture_lock() -> MutexGuard<'static, ()> {
+    CAPTURE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Why a test cannot run here, if it cannot.
+fn cannot_capture() -> Option<&'static str> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some("capturing on lo needs root");
+    }
+    let openssl = Command::new("openssl")
+        .arg("version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !openssl.is_ok_and(|s| s.success()) {
+        return Some("openssl is not installed");
+    }
+    None
+}
+
+macro_rules! require_capture {
+    ($name:expr) => {
+        if let Some(why) = cannot_capture() {
+            eprintln!("note: skipping {}: {why}", $name);
+            return;
+        }
+    };
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn tlscensus(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run tlscensus")
+}
+
+/// A running `tlscensus live`, its stderr collected line by line.
+struct Live {
+    child: Child,
+    stderr: Arc<Mutex<Vec<String>>>,
+    ready: mpsc::Receiver<()>,
+}
+
+impl Live {
+    /// Starts `tlscensus live ARGS` and waits until it says it is listening.
+    fn start(args: &[&str]) -> Live {
+        let mut child = Command::new(BIN)
+            .arg("live")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tlscensus live");
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let (tx, ready) = mpsc::channel();
+        let lines = BufReader::new(child.stderr.take().unwrap());
+        let keep = Arc::clone(&stderr);
+        thread::spawn(move || {
+            for line in lines.lines().map_while(Result::ok) {
+                if line.contains("listening on lo") {
+                    let _ = tx.send(());
+                }
+                keep.lock().unwrap().push(line);
+            }
+        });
+        let live = Live {
+            child,
+            stderr,
+            ready,
+        };
+        if live.ready.recv_timeout(Duration::from_secs(20)).is_err() {
+            panic!(
+                "tlscensus live did not start listening: {:?}",
+                live.stderr()
+            );
+        }
+        live
+    }
+
+    fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.id() as i32)
+    }
+
+    fn signal(&self, sig: Signal) {
+        kill(self.pid(), sig).unwrap();
+    }
+
+    fn stderr(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits for the exit (at most `limit`), returns the status, stdout and stderr.
+    fn wait(mut self, limit: Duration) -> (ExitStatus, String, Vec<String>) {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!(
+                    "tlscensus live still running after {limit:?}: {:?}",
+                    self.stderr()
+                );
+            }
+            thread::sleep(Duration::from_millis(50));
+        };
+        let mut stdout = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            use std::io::Read;
+            let _ = out.read_to_string(&mut stdout);
+        }
+        // Let the reader thread take the last lines.
+        thread::sleep(Duration::from_millis(100));
+        (status, stdout, self.stderr())
+    }
+}
+
+/// A throwaway self-signed P-256 certificate and key in `dir`.
+fn certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args([
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=x",
+            "-days",
+            "1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl req: {out:?}");
+    (cert, key)
+}
+
+/// `openssl s_server` on 127.0.0.1:port, accepting every version down to TLS 1.0, for
+/// `handshakes` connections; returns once it accepts.
+struct Server(Child);
+
+impl Server {
+    fn start(dir: &Path, port: u16, handshakes: u32) -> Server {
+        let (cert, key) = certificate(dir);
+        let mut child = Command::new("openssl")
+            .args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
+            .arg("-cert")
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .args(["-cipher", "DEFAULT@SECLEVEL=0", "-www"])
+            .args(["-naccept", &handshakes.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start openssl s_server");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let accepting = lines.any(|l| l.is_ok_and(|l| l.contains("ACCEPT")));
+        assert!(accepting, "openssl s_server did not start");
+        thread::spawn(move || lines.for_each(drop));
+        Server(child)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One full handshake with `openssl s_client` and the given version options.
+fn handshake(port: u16, version: &[&str]) {
+    let out = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .args(version)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "s_client {version:?}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+const TLS12: &[&str] = &["-tls1_2"];
+const TLS13: &[&str] = &["-tls1_3"];
+const TLS10: &[&str] = &["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"];
+
+/// CSV rows as column → value maps.
+fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let head = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            head.iter()
+                .map(String::from)
+                .zip(rec.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+/// The census row of 127.0.0.1: client and server share it, the client (ClientHello sender)
+/// is what the census is keyed by.
+fn loopback_client(csv: &Path) -> BTreeMap<String, String> {
+    let all = rows(csv);
+    assert_eq!(all.len(), 1, "one client expected: {all:?}");
+    assert_eq!(all[0]["client_ip"], "127.0.0.1");
+    all[0].clone()
+}
+
+fn versions(row: &BTreeMap<String, String>) -> [&str; 5] {
+    ["sslv3", "tlsv1_0", "tlsv1_1", "tlsv1_2", "tlsv1_3"].map(|c| row[c].as_str())
+}
+
+#[test]
+fn live_census_of_real_handshakes_on_loopback() {
+    require_capture!("live_census_of_real_handshakes_on_loopback");
+    let _lock = capture_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, conns) = (dir.path().join("clients.csv"), dir.path().join("conns.csv"));
+    let port = free_port();
+    let filter = format!("tcp port {port}");
+    let live = Live::start(&[
+        "-i",
+        "lo",
+        "--scope",
+        "all",
+        "--duration",
+        "8s",
+        "--filter",
+        &filter,
+        "--csv",
+        csv.to_str().unwrap(),
+        "--connections",
+        conns.to_str().unwrap(),
+    ]);
+    let server = Server::start(dir.path(), port, 3);
+    for version in [TLS12, TLS13, TLS10] {
+        handshake(port, version);
+    }
+    let (status, stdout, stderr) = live.wait(Duration::from_secs(30));
+    drop(server);
+    assert_eq!(status.code(), Some(0), "{stderr:?}");
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.starts_with("tlscensus: --duration reached: ")),
+        "{stderr:?}"
+    );
+    let client = loopback_client(&csv);
+    assert_eq!(client["connections"], "3");
+    assert_eq!(versions(&client), ["0", "1", "0", "1", "1"]);
+    assert_eq!(client["max_offered"], "TLSv1.3");
+    let conns = rows(&conns);
+    let mut seen: Vec<(&str, &str, &str)> = conns
+        .iter()
+        .map(|r| {
+            assert_eq!(
+                (r["client_ip"].as_str(), r["server_ip"].as_str()),
+                ("127.0.0.1", "127.0.0.1")
+            );
+            assert_eq!(r["server_port"], port.to_string());
+            (
+                r["offered_max"].as_str(),
+                r["negotiated"].as_str(),
+                r["m365"].as_str(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("TLSv1.0", "TLSv1.0", "false"),
+            ("TLSv1.2", "TLSv1.2", "false"),
+            ("TLSv1.3", "TLSv1.3", "false"),
+        ]
+    );
+    // The table on stdout has the client.
+    assert!(stdout.contains("127.0.0.1"), "{stdout}");
+}
+
+#[test]
+fn sigint_mid_run_still_writes_the_census() {
+    require_capture!("sigint_mid_run_still_writes_the_census");
+    let _lock = capture_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("clients.csv");
+    let port = free_port();
+    let filter = format!("tcp port {port}");
+    let live = Live::start(&[
+        "-i",
+        "lo",
+        "--include",
+        "127.0.0.0/8",
+        "--duration",
+        "10m",
+        "--filter",
+        &filter,
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    let server = Server::start(dir.path(), port, 1);
+    handshake(port, TLS12);
+    drop(server);
+    let asked = Instant::now();
+    live.signal(Signal::SIGINT);
+    let (status, stdout, stderr) = live.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{stderr:?}");
+    assert!(asked.elapsed() < Duration::from_secs(5), "slow to stop");
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.starts_with("tlscensus: interrupted: ")),
+        "{stderr:?}"
+    );
+    assert!(
+        stdout.starts_with("TLS census toward Microsoft 365: 1 client"),
+        "{stdout}"
+    );
+    let client = loopback_client(&csv);
+    assert_eq!(client["connections"], "1");
+    assert_eq!(versions(&client), ["0", "0", "0", "1", "0"]);
+}
+
+#[test]
+fn sigterm_stops_cleanly_and_the_csv_is_rewritten_every_interval() {
+    require_capture!("sigterm_stops_cleanly_and_the_csv_is_rewritten_every_interval");
+    let _lock = capture_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("clients.csv");
+    let port = free_port();
+    let filter = format!("tcp port {port}");
+    let live = Live::start(&[
+        "-i",
+        "lo",
+        "--scope",
+        "all",
+        "--every",
+        "1s",
+        "--filter",
+        &filter,
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    let server = Server::start(dir.path(), port, 1);
+    handshake(port, TLS13);
+    // The periodic rewrite shows the handshake before any stop.
+    let start = Instant::now();
+    loop {
+        if csv.exists() && rows(&csv).len() == 1 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no periodic CSV");
+        thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(versions(&loopback_client(&csv)), ["0", "0", "0", "0", "1"]);
+    drop(server);
+    live.signal(Signal::SIGTERM);
+    let (status, _, stderr) = live.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{stderr:?}");
+    // One summary line per interval while it ran, and the last one.
+    assert!(
+        stderr.iter().any(|l| l.starts_with("tlscensus: [00:00:0")
+            && l.contains(" lo: ")
+            && l.contains("kernel drops 0")),
+        "{stderr:?}"
+    );
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.starts_with("tlscensus: interrupted: ")),
+        "{stderr:?}"
+    );
+    assert_eq!(versions(&loopback_client(&csv)), ["0", "0", "0", "0", "1"]);
+}
+
+#[test]
+fn a_second_stop_signal_exits_at_once_with_130() {
+    require_capture!("a_second_stop_signal_exits_at_once_with_130");
+    let _lock = capture_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let filter = format!("tcp port {port}");
+    let live = Live::start(&["-i", "lo", "--filter", &filter, "--scope", "all"]);
+    // Two different stop signals made pending together cannot merge into one, and are
+    // delivered back to back on SIGCONT: the second arrives while the first is handled.
+    live.signal(Signal::SIGSTOP);
+    thread::sleep(Duration::from_millis(100));
+    live.signal(Signal::SIGINT);
+    live.signal(Signal::SIGTERM);
+    live.signal(Signal::SIGCONT);
+    let (status, _, stderr) = live.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(130), "{stderr:?}");
+    assert!(
+        stderr.iter().any(
+            |l| l == "tlscensus: interrupted again: exiting at once, final outputs not written"
+        ),
+        "{stderr:?}"
+    );
+    drop(dir);
+}
+
+#[test]
+fn written_pcap_reads_back_to_the_same_census() {
+    require_capture!("written_pcap_reads_back_to_the_same_census");
+    let _lock = capture_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let live_csv = dir.path().join("live.csv");
+    let read_csv = dir.path().join("read.csv");
+    let (live_conns, read_conns) = (dir.path().join("lc.csv"), dir.path().join("rc.csv"));
+    let pcap = dir.path().join("raw.pcap");
+    let port = free_port();
+    let filter = format!("tcp port {port}");
+    let live = Live::start(&[
+        "-i",
+        "lo",
+        "--scope",
+        "all",
+        "--count",
+        "1000000",
+        "--duration",
+        "6s",
+        "--filter",
+        &filter,
+        "--write",
+        pcap.to_str().unwrap(),
+        "--csv",
+        live_csv.to_str().unwrap(),
+        "--connections",
+        live_conns.to_str().unwrap(),
+    ]);
+    let server = Server::start(dir.path(), port, 4);
+    for version in [TLS10, TLS12, TLS13, TLS12] {
+        handshake(port, version);
+    }
+    let (status, _, stderr) = live.wait(Duration::from_secs(30));
+    drop(server);
+    assert_eq!(status.code(), Some(0), "{stderr:?}");
+    let out = tlscensus(&[
+        "read",
+        "-q",
+        "--scope",
+        "all",
+        "--csv",
+        read_csv.to_str().unwrap(),
+        "--connections",
+        read_conns.to_str().unwrap(),
+        pcap.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let live_text = std::fs::read_to_string(&live_csv).unwrap();
+    assert_eq!(live_text, std::fs::read_to_string(&read_csv).unwrap());
+    assert_eq!(
+        versions(&loopback_client(&live_csv)),
+        ["0", "1", "0", "2", "1"]
+    );
+    // Connections may be decided in another order live and at the end of a file; the rows
+    // are the same.
+    let sorted = |p: &Path| {
+        let mut r = rows(p);
+        r.sort();
+        r
+    };
+    assert_eq!(sorted(&live_conns), sorted(&read_conns));
+    assert_eq!(sorted(&live_conns).len(), 4);
+}
+
+#[test]
+fn count_stops_after_n_packets() {
+    require_capture!("count_stops_after_n_packets");
+    let _lock = capture_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("raw.pcap");
+    let port = free_port();
+    let filter = format!("tcp port {port}");
+    let live = Live::start(&[
+        "-i",
+        "lo",
+        "--count",
+        "3",
+        "--filter",
+        &filter,
+        "--write",
+        pcap.to_str().unwrap(),
+    ]);
+    let server = Server::start(dir.path(), port, 1);
+    handshake(port, TLS12);
+    drop(server);
+    let (status, _, stderr) = live.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{stderr:?}");
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.starts_with("tlscensus: --count reached: ") && l.contains(" 3 packets ")),
+        "{stderr:?}"
+    );
+    let mut cap = pcap::Capture::from_file(&pcap).unwrap();
+    let mut n = 0;
+    while cap.next_packet().is_ok() {
+        n += 1;
+    }
+    assert_eq!(n, 3);
+}
+
+#[test]
+fn user_drops_root_before_writing_and_parsing() {
+    require_capture!("user_drops_root_before_writing_and_parsing");
+    let Ok(Some(nobody)) = nix::unistd::User::from_name("nobody") else {
+        eprintln!("note: skipping: no user nobody");
+        return;
+    };
+    let _lock = capture_lock();
+    let dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    std::os::unix::fs::chown(&out_dir, Some(nobody.uid.as_raw()), None).unwrap();
+    let csv = out_dir.join("clients.csv");
+    let port = free_port();
+    let filter = format!("tcp port {port}");
+    let live = Live::start(&[
+        "-i",
+        "lo",
+        "--user",
+        "nobody",
+        "--scope",
+        "all",
+        "--duration",
+        "5s",
+        "--filter",
+        &filter,
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    let server = Server::start(dir.path(), port, 1);
+    handshake(port, TLS12);
+    let (status, _, stderr) = live.wait(Duration::from_secs(20));
+    drop(server);
+    assert_eq!(status.code(), Some(0), "{stderr:?}");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&csv).unwrap().uid(), nobody.uid.as_raw());
+    assert_eq!(versions(&loopback_client(&csv)), ["0", "0", "0", "1", "0"]);
+    // A directory only root may write to is refused once root is gone, before capturing.
+    let root_only = dir.path().join("root-only");
+    std::fs::create_dir(&root_only).unwrap();
+    let out = tlscensus(&[
+        "live",
+        "-i",
+        "lo",
+        "--user",
+        "nobody",
+        "--csv",
+        root_only.join("c.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("tlscensus: --csv ")
+            && err.ends_with(": cannot write here: Permission denied\n"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_filter_is_one_line_with_libpcaps_reason() {
+    require_capture!("bad_filter_is_one_line_with_libpcaps_reason");
+    let out = tlscensus(&["live", "-i", "lo", "--filter", "tcp and ("]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "tlscensus: --filter \"tcp and (\": can't parse filter expression: syntax error\n"
+    );
+    let out = tlscensus(&["live", "-i", "lo", "--filter", "port nonsense"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "tlscensus: --filter \"port nonsense\": unknown port 'nonsense'\n"
+    );
+}
+
+#[test]
+fn unknown_interface_lists_those_that_exist() {
+    let out = tlscensus(&["live", "-i", "nosuchif0"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("tlscensus: no interface named \"nosuchif0\"; interfaces: "),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let names: Vec<&str> = err
+        .trim_end()
+        .rsplit_once("interfaces: ")
+        .unwrap()
+        .1
+        .split(", ")
+        .collect();
+    assert!(names.contains(&"lo"), "{err}");
+    // The same names `tlscensus interfaces` lists, in its order.
+    let list = tlscensus(&["interfaces"]);
+    assert!(list.status.success());
+    let listed: Vec<String> = String::from_utf8(list.stdout)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert_eq!(names, listed);
+}
+
+#[test]
+fn without_privileges_one_line_says_what_is_needed() {
+    if !nix::unistd::geteuid().is_root() {
+        // Not root: this is the situation itself.
+        let out = tlscensus(&["live", "-i", "lo"]);
+        let err = String::from_utf8(out.stderr).unwrap();
+        if err.contains("no permission") {
+            assert_eq!(out.status.code(), Some(1));
+            assert!(
+                err.contains("setcap cap_net_raw,cap_net_admin=eip"),
+                "{err}"
+            );
+        } else {
+            eprintln!("note: this user may capture (capabilities?): {err}");
+        }
+        return;
+    }
+    // As root, run the binary as nobody.
+    let Ok(status) = Command::new("setpriv").arg("--version").output() else {
+        eprintln!("note: skipping: setpriv is not installed");
+        return;
+    };
+    assert!(status.status.success());
+    let out = Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", BIN])
+        .args(["live", "-i", "lo"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    if err.contains("Permission denied") && err.contains("setpriv") {
+        eprintln!("note: skipping: nobody cannot run {BIN}: {err}");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "tlscensus: lo: no permission to capture: run as root, or give the program \
+             CAP_NET_RAW and CAP_NET_ADMIN once with: sudo setcap \
+             cap_net_raw,cap_net_admin=eip {BIN}\n"
+        )
+    );
+}
+
+#[test]
+fn live_refuses_bad_values_before_capturing() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["-i", "lo", "--csv", "-", "--connections", "-"],
+            "tlscensus: --csv and --connections cannot both write to standard output\n",
+        ),
+        (
+            &["-i", "lo", "--csv", "x.csv", "--write", "x.csv"],
+            "tlscensus: --csv and --write name the same file: x.csv\n",
+        ),
+        (
+            &["-i", "lo", "--every", "500ms"],
+            "tlscensus: --every must be at least 1s\n",
+        ),
+        (
+            &["-i", "lo", "--user", "no-such-user-tlscensus"],
+            "tlscensus: --user no-such-user-tlscensus: no such user\n",
+        ),
+        (
+            &["-i", "lo", "--include", "127.0.0.0/33"],
+            "tlscensus: --include: \"127.0.0.0/33\" is not a CIDR prefix: prefix length out of \
+             range\n",
+        ),
+        (
+            &["-i", "lo", "--idle-timeout", "0"],
+            "tlscensus: --idle-timeout must be at least 1 second\n",
+        ),
+    ];
+    for (args, want) in cases {
+        let mut all = vec!["live"];
+        all.extend_from_slice(args);
+        let out = tlscensus(&all);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(String::from_utf8(out.stderr).unwrap(), *want, "{args:?}");
+    }
+    let out = tlscensus(&["live", "-i", "lo", "--duration", "soon"]);
+    assert_eq!(out.status.code(), Some(2), "a wrong command line is clap's");
+}
