@@ -4,6 +4,18 @@
 //! keeps per-client counters only, so its size grows with the number of clients, never with the
 //! number of connections or packets; the number of clients and of SNIs per client are capped.
 
+// Nothing read off the wire may panic: no unwrap, expect, panic or unchecked indexing in
+// the packet path (tests are exempt).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
@@ -157,6 +169,62 @@ impl Verdict {
     }
 }
 
+/// The verdict rule, the one used by the census and by `merge`: `broken` when some
+/// connection failed and the highest version the client ever offered is below TLS 1.2;
+/// otherwise `at-risk` when `legacy_seen` (some connection negotiated below TLS 1.2, or some
+/// ClientHello offered at most TLS 1.1); otherwise `ok`.
+pub fn verdict_of(failed: u64, max_offered: Option<TlsVersion>, legacy_seen: bool) -> Verdict {
+    if failed > 0 && max_offered.is_some_and(|v| v.is_legacy()) {
+        Verdict::Broken
+    } else if legacy_seen {
+        Verdict::AtRisk
+    } else {
+        Verdict::Ok
+    }
+}
+
+/// The order of clients in the table and in the per-client outputs (`--sort`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientOrder {
+    /// Broken, then at risk, then ok; within each, most connections first (the default).
+    #[default]
+    Verdict,
+    /// Most connections first.
+    Connections,
+    /// Most connections that negotiated below TLS 1.2 first, then as `Verdict`.
+    Legacy,
+    /// By address, IPv4 before IPv6.
+    Client,
+    /// Earliest first connection first.
+    FirstSeen,
+    /// Latest last connection first.
+    LastSeen,
+}
+
+impl ClientOrder {
+    /// Compares two clients; ties are broken by address, so the order is total.
+    pub fn compare(self, a: &ClientSummary, b: &ClientSummary) -> std::cmp::Ordering {
+        let by_verdict = || {
+            a.verdict()
+                .cmp(&b.verdict())
+                .then(b.connections.cmp(&a.connections))
+        };
+        match self {
+            ClientOrder::Verdict => by_verdict(),
+            ClientOrder::Connections => b.connections.cmp(&a.connections),
+            ClientOrder::Legacy => b
+                .negotiated
+                .legacy()
+                .cmp(&a.negotiated.legacy())
+                .then_with(by_verdict),
+            ClientOrder::Client => std::cmp::Ordering::Equal,
+            ClientOrder::FirstSeen => a.first_seen.cmp(&b.first_seen),
+            ClientOrder::LastSeen => b.last_seen.cmp(&a.last_seen),
+        }
+        .then(a.client.cmp(&b.client))
+    }
+}
+
 /// At most this many distinct JA4 fingerprints are kept per client.
 pub const MAX_JA4: usize = 16;
 
@@ -212,14 +280,11 @@ impl ClientSummary {
     }
 
     pub fn verdict(&self) -> Verdict {
-        let offers_legacy_only = self.max_offered.is_some_and(|v| v.is_legacy());
-        if self.failed > 0 && offers_legacy_only {
-            Verdict::Broken
-        } else if self.negotiated.legacy() > 0 || self.offered_legacy_only > 0 {
-            Verdict::AtRisk
-        } else {
-            Verdict::Ok
-        }
+        verdict_of(
+            self.failed,
+            self.max_offered,
+            self.negotiated.legacy() > 0 || self.offered_legacy_only > 0,
+        )
     }
 
     fn add(&mut self, rec: &ConnectionRecord) {
@@ -305,13 +370,13 @@ impl Census {
     /// Clients in report order: legacy first, then by connection count (most first), then by
     /// address.
     pub fn sorted(&self) -> Vec<&ClientSummary> {
+        self.sorted_by(ClientOrder::Verdict)
+    }
+
+    /// Clients in the given order.
+    pub fn sorted_by(&self, order: ClientOrder) -> Vec<&ClientSummary> {
         let mut v: Vec<&ClientSummary> = self.clients.values().collect();
-        v.sort_by(|a, b| {
-            a.verdict()
-                .cmp(&b.verdict())
-                .then(b.connections.cmp(&a.connections))
-                .then(a.client.cmp(&b.client))
-        });
+        v.sort_by(|a, b| order.compare(a, b));
         v
     }
 

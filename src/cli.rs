@@ -16,7 +16,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "tlscensus",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_long_help = EXIT_CODES_HELP
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -26,6 +27,19 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 }
+
+/// The exit codes, for `tlscensus --help` (the README has the same table).
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    everything read and written; `endpoints lookup`: every query matched
+  1    error: nothing could be analysed, an output could not be written, a value was refused
+       (`endpoints lookup`: some query matched no endpoint set)
+  2    wrong command line
+  3    some input was damaged, or a `live` capture failed while running: the results of what
+       was read were still written
+  4    --fail-on: a client with that verdict is in the census (outputs were written)
+  130  `live` was stopped a second time and quit at once without writing its final outputs
+When several apply, the first in this order wins: 1, 4, 3.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -46,6 +60,141 @@ pub enum Command {
     /// prefixes and host-name patterns of the data `read` would use (the embedded snapshot,
     /// or the file given with --endpoints).
     Endpoints(EndpointsArgs),
+    /// Combine per-client census CSVs (from `read`/`live --csv` on several sensors) into one.
+    ///
+    /// Counts add, first/last seen widen, the highest version offered takes the maximum and the
+    /// lowest negotiated the minimum, SNI and JA4 sets unite, and each verdict is recomputed
+    /// from the merged client. A file whose header is not exactly that of `--csv` is refused.
+    /// Without --csv or --json the merged CSV goes to standard output.
+    Merge(MergeArgs),
+    /// Print a shell completion script for tlscensus on standard output.
+    ///
+    /// bash: tlscensus completions bash > /etc/bash_completion.d/tlscensus;
+    /// zsh: tlscensus completions zsh > _tlscensus in a directory of $fpath;
+    /// fish: tlscensus completions fish > ~/.config/fish/completions/tlscensus.fish.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on standard output, or write all of them to a directory.
+    ///
+    /// `tlscensus man | man -l -` shows it; `tlscensus man read` is the page of `read`;
+    /// `tlscensus man --dir DIR` writes tlscensus.1 and one tlscensus-COMMAND.1 per command.
+    Man(ManArgs),
+}
+
+/// Which clients make `--fail-on` exit with code 4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnArg {
+    /// A client that is at risk or broken.
+    Legacy,
+    /// A client that is at risk (broken ones do not count: use legacy for both).
+    AtRisk,
+    /// A client that is broken.
+    Broken,
+}
+
+/// The order of clients in the table, --csv and --json.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortArg {
+    /// Broken, then at risk, then ok; within each, most connections first (the default).
+    Verdict,
+    /// Most connections first.
+    Connections,
+    /// Most connections that negotiated below TLS 1.2 first.
+    Legacy,
+    /// By client address, IPv4 before IPv6.
+    Client,
+    /// Earliest first connection first.
+    FirstSeen,
+    /// Most recent last connection first.
+    LastSeen,
+}
+
+/// When the table uses colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// When standard output is a terminal and NO_COLOR is not set (the default).
+    Auto,
+    /// Always, even into a pipe or with NO_COLOR set.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Machine-readable outputs and scripting (`read` and `live`).
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Write the census as one JSON document to FILE (- for stdout).
+    ///
+    /// The per-client census (the --csv columns, typed) with the run summary and the endpoint
+    /// data used. `live` rewrites it every --every and at the end, like --csv.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Write one JSON object per TLS connection to FILE as connections are decided (- for stdout).
+    ///
+    /// Newline-delimited JSON with the --connections columns as fields, typed, for Splunk,
+    /// Elastic or ClickHouse.
+    #[arg(long, value_name = "FILE")]
+    pub ndjson: Option<PathBuf>,
+
+    /// Exit with code 4 when a client with this verdict is in the census (after writing).
+    #[arg(long, value_enum, value_name = "VERDICT")]
+    pub fail_on: Option<FailOnArg>,
+
+    /// Order of the clients in the table, --csv and --json.
+    #[arg(long, value_enum, value_name = "ORDER", default_value_t = SortArg::Verdict)]
+    pub sort: SortArg,
+
+    /// Colour the table's VERDICT column.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Per-client census CSV files (written by `read --csv` or `live --csv`); - reads stdin.
+    #[arg(required = true, value_name = "CSV")]
+    pub files: Vec<PathBuf>,
+
+    /// Write the merged census as CSV to FILE (- for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+
+    /// Write the merged census as JSON to FILE (- for stdout).
+    ///
+    /// As `read --json`, without a run summary or endpoint data (a CSV does not carry them),
+    /// and with the JSON fingerprints' connection counts null (a CSV carries the set only).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Exit with code 4 when a client with this verdict is in the merged census.
+    #[arg(long, value_enum, value_name = "VERDICT")]
+    pub fail_on: Option<FailOnArg>,
+
+    /// Order of the clients in the outputs.
+    #[arg(long, value_enum, value_name = "ORDER", default_value_t = SortArg::Verdict)]
+    pub sort: SortArg,
+
+    /// No summary line on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (read, live, ...); none for the main page.
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+
+    /// Write every page (tlscensus.1, tlscensus-read.1, ...) into DIR instead.
+    #[arg(long, value_name = "DIR", conflicts_with = "command")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Which servers the census is about.
@@ -59,7 +208,12 @@ pub enum ScopeArg {
 
 #[derive(Debug, Args)]
 pub struct ReadArgs {
-    /// Capture files, read in the order given into one census; - reads standard input.
+    /// Capture files or directories, read in order into one census; - reads standard input.
+    ///
+    /// A directory is read recursively in name order (hidden files skipped). Files of a rotated
+    /// set (cap.pcap, cap.pcap1, ... cap.pcap10; cap.pcap00, cap.pcap01) are read in the order
+    /// of their number. gzip- and zstd-compressed captures are read as they are, recognised by
+    /// their content.
     #[arg(required = true, value_name = "CAPTURE")]
     pub files: Vec<PathBuf>,
 
@@ -75,6 +229,14 @@ pub struct ReadArgs {
     #[arg(long, value_name = "FILE")]
     pub connections: Option<PathBuf>,
 
+    /// Write the census as one self-contained HTML page to FILE (- for stdout).
+    ///
+    /// Totals, a chart of negotiated versions per Microsoft 365 service area, the broken and
+    /// at-risk clients with their SNIs and JA4 fingerprints, a sortable client table and where
+    /// the data came from. The page loads nothing from the network.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
     /// No progress bar and no table; errors and warnings still go to stderr.
     #[arg(short, long)]
     pub quiet: bool,
@@ -86,6 +248,9 @@ pub struct ReadArgs {
     /// Show at most N clients in the table (CSV files always have all).
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
 
     #[command(flatten)]
     pub tracking: TrackingArgs,
@@ -205,6 +370,9 @@ pub struct LiveArgs {
     pub top: Option<usize>,
 
     #[command(flatten)]
+    pub report: ReportArgs,
+
+    #[command(flatten)]
     pub tracking: TrackingArgs,
 
     #[command(flatten)]
@@ -306,6 +474,8 @@ mod tests {
             "c.csv",
             "--connections",
             "-",
+            "--html",
+            "r.html",
             "-q",
             "--stats",
             "--top",
@@ -326,6 +496,7 @@ mod tests {
         assert_eq!(r.scope, ScopeArg::All);
         assert_eq!(r.csv, Some(PathBuf::from("c.csv")));
         assert_eq!(r.connections, Some(PathBuf::from("-")));
+        assert_eq!(r.html, Some(PathBuf::from("r.html")));
         assert!(r.quiet && r.stats);
         assert_eq!(
             (r.top, r.tracking.idle_timeout, r.tracking.max_connections),

@@ -24,6 +24,18 @@
 //! number (`0x00XXYY`); SSLv2-only specs have no 16-bit number and are not counted. Neither
 //! specification covers this framing; Wireshark computes neither value for it.
 
+// Nothing read off the wire may panic: no unwrap, expect, panic or unchecked indexing in
+// the packet path (tests are exempt).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use std::fmt::Write as _;
 
 use md5::Md5;

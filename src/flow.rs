@@ -50,6 +50,24 @@ impl Dir {
         self as usize
     }
 
+    /// This direction's half of a per-direction pair (`[lo→hi, hi→lo]`), without indexing.
+    pub fn of<T>(self, pair: &[T; 2]) -> &T {
+        let [lo_to_hi, hi_to_lo] = pair;
+        match self {
+            Dir::LoToHi => lo_to_hi,
+            Dir::HiToLo => hi_to_lo,
+        }
+    }
+
+    /// This direction's half of a per-direction pair, mutably.
+    pub fn of_mut<T>(self, pair: &mut [T; 2]) -> &mut T {
+        let [lo_to_hi, hi_to_lo] = pair;
+        match self {
+            Dir::LoToHi => lo_to_hi,
+            Dir::HiToLo => hi_to_lo,
+        }
+    }
+
     pub fn reverse(self) -> Dir {
         match self {
             Dir::LoToHi => Dir::HiToLo,
@@ -96,6 +114,16 @@ impl FlowKey {
 mod tests {
     use super::*;
     use crate::decode::TcpFlags;
+
+    #[test]
+    fn a_direction_picks_its_half_of_a_pair() {
+        let mut pair = ["lo to hi", "hi to lo"];
+        for dir in [Dir::LoToHi, Dir::HiToLo] {
+            assert_eq!(dir.of(&pair), &pair[dir.index()]);
+        }
+        *Dir::HiToLo.of_mut(&mut pair) = "changed";
+        assert_eq!(pair, ["lo to hi", "changed"]);
+    }
 
     fn seg(src: &str, sp: u16, dst: &str, dp: u16) -> TcpSegment<'static> {
         TcpSegment {

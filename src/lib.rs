@@ -9,7 +9,8 @@
 //!                             m365 scope)                    verdict)
 //! ```
 //!
-//! - [`capture`]: packets from files or stdin as [`capture::Frame`]s.
+//! - [`capture`]: packets from files (directories, rotated sets, gzip/zstd) or stdin as
+//!   [`capture::Frame`]s.
 //! - [`decode`]: link layer, IPv4/IPv6, TCP → [`decode::TcpSegment`] or a skip reason.
 //! - [`flow`]: [`flow::FlowKey`] shared by both directions, [`flow::Dir`], [`flow::Side`].
 //! - [`reassembly`]: per-direction in-order bytes with a bounded out-of-order queue.
@@ -18,7 +19,7 @@
 //! - [`m365`]: Microsoft 365 endpoint data, prefix and host-name matching, scope.
 //! - [`pipeline`]: the per-packet path; decides each connection into a record.
 //! - [`census`]: records → per-client summaries and verdicts.
-//! - [`report`]: terminal table, CSV, escaping, atomic output files.
+//! - [`report`]: terminal table, CSV, HTML page, escaping, atomic output files.
 //! - [`cli`], [`settings`], [`commands`]: the command line, validated, and its glue.
 
 pub mod capture;

@@ -6,6 +6,18 @@
 //! The flow table is capped: idle flows expire in capture time, and when the table is full the
 //! least recently seen eighth is evicted (each eviction counted, never fatal).
 
+// Nothing read off the wire may panic: no unwrap, expect, panic or unchecked indexing in
+// the packet path (tests are exempt).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use std::collections::HashMap;
 
 use crate::capture::{Frame, Timestamp};
@@ -83,6 +95,8 @@ struct DirState {
     /// Stopped: not TLS, inspected enough, or nothing more needed.
     stopped: bool,
     inspected: usize,
+    /// Payload bytes seen while the stream's start is unknown (no SYN, no record header yet).
+    unstarted: usize,
     app_data: bool,
 }
 
@@ -94,6 +108,7 @@ impl DirState {
             scanning: false,
             stopped: false,
             inspected: 0,
+            unstarted: 0,
             app_data: false,
         }
     }
@@ -313,7 +328,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 flow.last_seen = flow.last_seen.max(ts);
                 flow.packets += 1;
                 if seg.flags.fin {
-                    flow.fin[dir.index()] = true;
+                    *dir.of_mut(&mut flow.fin) = true;
                 }
                 if matches!(flow.phase, Phase::Decided) {
                     return;
@@ -333,7 +348,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             self.stats.tcp_flows += 1;
             let mut flow = Flow::new(ts);
             flow.packets = 1;
-            flow.fin[dir.index()] = seg.flags.fin;
+            *dir.of_mut(&mut flow.fin) = seg.flags.fin;
             self.flows.insert(key, flow);
         }
         self.slow_path(key, dir, ts, seg);
@@ -347,16 +362,16 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         let Phase::Open(hs) = &mut flow.phase else {
             return;
         };
-        flow.seen[dir.index()] = true;
+        *dir.of_mut(&mut flow.seen) = true;
         flow.rst |= seg.flags.rst;
-        flow.data[dir.index()] |= !seg.payload.is_empty() || seg.missing > 0;
+        *dir.of_mut(&mut flow.data) |= !seg.payload.is_empty() || seg.missing > 0;
         if seg.flags.syn && !seg.flags.ack && flow.syn_dir.is_none() {
             flow.syn_dir = Some(dir);
             flow.syn_isn = seg.seq;
         }
         let has_data = !seg.payload.is_empty() || seg.missing > 0;
         if seg.flags.syn {
-            let isn = &mut flow.isn[dir.index()];
+            let isn = dir.of_mut(&mut flow.isn);
             if isn[0].is_none() {
                 isn[0] = Some(seg.seq);
             } else {
@@ -389,7 +404,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             limits.max_buffered = 0;
         }
         let max_inspect = self.config.max_inspect;
-        let d = &mut hs.dirs[dir.index()];
+        let d = dir.of_mut(&mut hs.dirs);
         let queued_before = d.reasm.buffered();
         if seg.flags.syn {
             d.reasm.syn(seg.seq);
@@ -446,6 +461,14 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             }
             if d.inspected > max_inspect {
                 d.stopped = true;
+            }
+            // A stream without SYN whose segments never start with a record header (SSH, SMB,
+            // ... picked up mid-connection) is not worth holding on to.
+            if !d.reasm.started() {
+                d.unstarted += seg.payload.len();
+                if d.unstarted > MAX_PLAINTEXT_SCAN {
+                    d.stopped = true;
+                }
             }
             if d.stopped {
                 d.reasm.clear();
@@ -519,7 +542,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         let sh = server_hello.map(|(_, _, sh)| sh);
         // A close_notify is a close, not a failure.
         let fatal_alert = alert.filter(|(_, _, desc)| *desc != 0);
-        let client_done = ccs[client_dir.index()] || dirs[client_dir.index()].app_data;
+        let client_done = *client_dir.of(&ccs) || client_dir.of(&dirs).app_data;
         let outcome = if refused {
             Outcome::StartTlsRefused
         } else if let Some((_, _, desc)) = fatal_alert {
@@ -528,15 +551,9 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             Outcome::Established
         } else if ending.rst {
             Outcome::Reset
-        } else if ending.fin[server_dir.index()]
-            || ending.fin[client_dir.index()]
-            || alert.is_some()
-        {
+        } else if *server_dir.of(&ending.fin) || *client_dir.of(&ending.fin) || alert.is_some() {
             Outcome::Closed
-        } else if sh.is_none()
-            && ending.seen[server_dir.index()]
-            && !ending.data[server_dir.index()]
-        {
+        } else if sh.is_none() && *server_dir.of(&ending.seen) && !server_dir.of(&ending.data) {
             Outcome::NoReply
         } else {
             Outcome::Incomplete
@@ -596,12 +613,11 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         };
         self.queued -= queued(&hs);
         let ts = flow.last_seen;
-        for i in 0..2 {
-            let dir = if i == 0 { Dir::LoToHi } else { Dir::HiToLo };
+        for dir in [Dir::LoToHi, Dir::HiToLo] {
             let events = &mut self.events;
             events.clear();
             let Handshake { dirs, plain, .. } = &mut *hs;
-            let d = &mut dirs[i];
+            let d = dir.of_mut(dirs);
             if !d.stopped && d.reasm.buffered() > 0 {
                 let tls = &mut d.tls;
                 let scanning = &mut d.scanning;
@@ -755,13 +771,13 @@ pub fn find_hello_record(bytes: &[u8]) -> Option<usize> {
     let mut from = 0;
     while let Some(pos) = bytes.get(from..)?.iter().position(|b| *b == 0x16) {
         let at = from + pos;
-        if let Some(h) = bytes.get(at..at + 9) {
-            let rec_len = usize::from(u16::from_be_bytes([h[3], h[4]]));
-            let msg_len = (usize::from(h[6]) << 16) | (usize::from(h[7]) << 8) | usize::from(h[8]);
-            if h[1] == 3
-                && h[2] <= 4
+        if let Some(&[_, major, minor, l0, l1, msg_type, m0, m1, m2]) = bytes.get(at..at + 9) {
+            let rec_len = usize::from(u16::from_be_bytes([l0, l1]));
+            let msg_len = (usize::from(m0) << 16) | (usize::from(m1) << 8) | usize::from(m2);
+            if major == 3
+                && minor <= 4
                 && (4..=16384 + 2048).contains(&rec_len)
-                && (h[5] == 1 || h[5] == 2)
+                && (msg_type == 1 || msg_type == 2)
                 && (38..1 << 20).contains(&msg_len)
             {
                 return Some(at);
@@ -776,9 +792,9 @@ pub fn find_hello_record(bytes: &[u8]) -> Option<usize> {
 /// a STARTTLS exchange): content type 21, version 3.x, length 2, level 1 or 2, a known
 /// description (RFC 8446 §6).
 fn find_alert_record(bytes: &[u8]) -> Option<usize> {
-    bytes.windows(7).position(|w| {
-        matches!(w, [21, 3, 0..=4, 0, 2, 1 | 2, _]) && tls::alert_name(w[6]).is_some()
-    })
+    bytes.windows(7).position(
+        |w| matches!(w, [21, 3, 0..=4, 0, 2, 1 | 2, desc] if tls::alert_name(*desc).is_some()),
+    )
 }
 
 /// Takes the events one direction produced; returns whether the handshake is decided.
@@ -809,8 +825,8 @@ fn absorb_events(
                     hs.alert = Some((dir, level, description));
                 }
             }
-            HandshakeEvent::ChangeCipherSpec => hs.ccs[dir.index()] = true,
-            HandshakeEvent::ApplicationData => hs.dirs[dir.index()].app_data = true,
+            HandshakeEvent::ChangeCipherSpec => *dir.of_mut(&mut hs.ccs) = true,
+            HandshakeEvent::ApplicationData => dir.of_mut(&mut hs.dirs).app_data = true,
         }
     }
     if hs.alert.is_some() {
@@ -818,8 +834,8 @@ fn absorb_events(
     }
     if let Some((sh_dir, ..)) = &hs.server_hello {
         // The client went on (its ChangeCipherSpec or encrypted data): established.
-        let client = sh_dir.reverse().index();
-        return hs.ccs[client] || hs.dirs[client].app_data;
+        let client = sh_dir.reverse();
+        return *client.of(&hs.ccs) || client.of(&hs.dirs).app_data;
     }
     if hs.client_hello.is_none() {
         if hs.dirs.iter().any(|d| d.app_data) {

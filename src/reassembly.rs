@@ -7,6 +7,18 @@
 //! overlap. Retransmissions of delivered bytes are ignored. Sequence numbers compare with
 //! wrapping arithmetic (RFC 793 §3.3).
 
+// Nothing read off the wire may panic: no unwrap, expect, panic or unchecked indexing in
+// the packet path (tests are exempt).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 /// A TCP sequence number; comparisons are modulo 2^32.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SeqNum(pub u32);
@@ -244,8 +256,9 @@ impl StreamReassembler {
             }
             if to_start > 0 {
                 let take = (to_start as usize).min(rest.len());
-                pieces.push((cur, &rest[..take]));
-                rest = &rest[take..];
+                let (piece, after) = rest.split_at_checked(take).unwrap_or((rest, &[]));
+                pieces.push((cur, piece));
+                rest = after;
                 cur = cur.advanced_by(take);
                 if rest.is_empty() {
                     break;
@@ -257,7 +270,7 @@ impl StreamReassembler {
             if bytes.get(off..off + n) != rest.get(..n) {
                 notes.conflicting_overlap = true;
             }
-            rest = &rest[n..];
+            rest = rest.get(n..).unwrap_or_default();
             cur = cur.advanced_by(n);
         }
         if !rest.is_empty() {

@@ -2,7 +2,6 @@
 //! files, limits are sane, outputs do not collide, the endpoint data and the user's scope
 //! rules load. Every error is one line naming the flag and the value (or file) at fault.
 
-use std::fs::File;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -10,20 +9,24 @@ use std::time::Duration;
 
 use crate::capture::live::{CaptureOptions, TargetUser};
 use crate::capture::offline::Source;
+use crate::census::{ClientOrder, Verdict};
+use crate::cli::{ColorArg, FailOnArg, ReportArgs, SortArg};
 use crate::cli::{
     EndpointsAction, EndpointsArgs, LiveArgs, ReadArgs, ScopeArg, ScopeRuleArgs, TrackingArgs,
 };
 use crate::m365::{load_rules, EndpointData, HostName, RuleError, Scope, ScopeRule};
 use crate::pipeline::Config;
-use crate::report::atomic::io_reason;
 
 /// A `read` run, validated.
 #[derive(Debug)]
 pub struct ReadSettings {
-    /// Inputs in order, with their size in bytes (0 for stdin).
+    /// Inputs in reading order (directories expanded, see [`crate::capture::inputs`]), with
+    /// their size in bytes on disk (0 for stdin).
     pub inputs: Vec<(Source, u64)>,
     pub csv: Option<PathBuf>,
     pub connections: Option<PathBuf>,
+    /// `--html`: the census as one self-contained page.
+    pub html: Option<PathBuf>,
     pub quiet: bool,
     pub stats: bool,
     pub top: Option<usize>,
@@ -32,39 +35,22 @@ pub struct ReadSettings {
     pub table: bool,
     /// Endpoint data (embedded or `--endpoints`), `--include` + `--ranges`, `--exclude`.
     pub scope: Scope,
+    /// `--json`, `--ndjson`, `--fail-on`, `--sort`, `--color`.
+    pub report: ReportSettings,
 }
 
 impl ReadSettings {
     pub fn from_args(a: ReadArgs) -> Result<ReadSettings, String> {
-        let mut inputs = Vec::with_capacity(a.files.len());
-        let mut stdin_seen = false;
-        for path in &a.files {
-            let source = Source::from_arg(path);
-            let size = match &source {
-                Source::Stdin => {
-                    if stdin_seen {
-                        return Err("- (standard input) can be read only once".into());
-                    }
-                    stdin_seen = true;
-                    0
-                }
-                Source::File(p) => {
-                    let meta = std::fs::metadata(p)
-                        .map_err(|e| format!("{}: {}", p.display(), io_reason(&e)))?;
-                    if meta.is_dir() {
-                        return Err(format!(
-                            "{}: is a directory, not a capture file",
-                            p.display()
-                        ));
-                    }
-                    File::open(p).map_err(|e| format!("{}: {}", p.display(), io_reason(&e)))?;
-                    meta.len()
-                }
-            };
-            inputs.push((source, size));
-        }
+        // Directories expanded, rotated sets in order, every file checked readable.
+        let inputs = crate::capture::inputs::expand(&a.files)?;
         let config = pipeline_config(&a.tracking, a.scope)?;
-        let to_stdout = check_outputs(&[("--csv", &a.csv), ("--connections", &a.connections)])?;
+        let to_stdout = check_outputs(&[
+            ("--csv", &a.csv),
+            ("--connections", &a.connections),
+            ("--html", &a.html),
+            ("--json", &a.report.json),
+            ("--ndjson", &a.report.ndjson),
+        ])?;
         let table = !a.quiet && !to_stdout;
         let scope = load_scope(&a.rules)?;
         Ok(ReadSettings {
@@ -72,11 +58,13 @@ impl ReadSettings {
             config,
             csv: a.csv,
             connections: a.connections,
+            html: a.html,
             quiet: a.quiet,
             stats: a.stats,
             top: a.top,
             table,
             scope,
+            report: ReportSettings::from_args(a.report),
         })
     }
 }
@@ -101,6 +89,8 @@ pub struct LiveSettings {
     /// The final table goes to stdout unless an output does.
     pub table: bool,
     pub scope: Scope,
+    /// `--json`, `--ndjson`, `--fail-on`, `--sort`, `--color`.
+    pub report: ReportSettings,
 }
 
 impl LiveSettings {
@@ -135,6 +125,8 @@ impl LiveSettings {
             ("--csv", &a.csv),
             ("--connections", &a.connections),
             ("--write", &a.write),
+            ("--json", &a.report.json),
+            ("--ndjson", &a.report.ndjson),
         ])?;
         let scope = load_scope(&a.rules)?;
         Ok(LiveSettings {
@@ -158,7 +150,95 @@ impl LiveSettings {
             config,
             table: !a.quiet && !to_stdout,
             scope,
+            report: ReportSettings::from_args(a.report),
         })
+    }
+}
+
+/// `--fail-on`: which verdicts make a run exit with code 4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    /// At risk or broken.
+    Legacy,
+    /// At risk only.
+    AtRisk,
+    /// Broken only.
+    Broken,
+}
+
+impl FailOn {
+    pub fn from_arg(a: FailOnArg) -> FailOn {
+        match a {
+            FailOnArg::Legacy => FailOn::Legacy,
+            FailOnArg::AtRisk => FailOn::AtRisk,
+            FailOnArg::Broken => FailOn::Broken,
+        }
+    }
+
+    /// Whether a client with this verdict trips it.
+    pub fn trips(self, v: Verdict) -> bool {
+        match self {
+            FailOn::Legacy => v != Verdict::Ok,
+            FailOn::AtRisk => v == Verdict::AtRisk,
+            FailOn::Broken => v == Verdict::Broken,
+        }
+    }
+}
+
+/// `--sort` as the census's client order.
+pub fn client_order(a: SortArg) -> ClientOrder {
+    match a {
+        SortArg::Verdict => ClientOrder::Verdict,
+        SortArg::Connections => ClientOrder::Connections,
+        SortArg::Legacy => ClientOrder::Legacy,
+        SortArg::Client => ClientOrder::Client,
+        SortArg::FirstSeen => ClientOrder::FirstSeen,
+        SortArg::LastSeen => ClientOrder::LastSeen,
+    }
+}
+
+/// Whether the table is coloured: `--color always`/`never` as said; `auto` only when standard
+/// output is a terminal and `NO_COLOR` is unset or empty (<https://no-color.org>).
+pub fn use_color(
+    when: ColorArg,
+    stdout_terminal: bool,
+    no_color: Option<&std::ffi::OsStr>,
+) -> bool {
+    match when {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => stdout_terminal && no_color.is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// The machine-readable outputs and scripting options of `read` and `live`, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSettings {
+    /// `--json`: the census as one JSON document.
+    pub json: Option<PathBuf>,
+    /// `--ndjson`: one JSON object per connection, streamed.
+    pub ndjson: Option<PathBuf>,
+    pub fail_on: Option<FailOn>,
+    /// `--sort`: order of the table, `--csv` and `--json`.
+    pub order: ClientOrder,
+    /// The table's VERDICT column is coloured.
+    pub color: bool,
+}
+
+impl ReportSettings {
+    pub fn from_args(a: ReportArgs) -> ReportSettings {
+        use std::io::IsTerminal;
+        ReportSettings {
+            json: a.json,
+            ndjson: a.ndjson,
+            fail_on: a.fail_on.map(FailOn::from_arg),
+            order: client_order(a.sort),
+            color: use_color(
+                a.color,
+                std::io::stdout().is_terminal(),
+                std::env::var_os("NO_COLOR").as_deref(),
+            ),
+        }
     }
 }
 
@@ -180,7 +260,7 @@ pub fn pipeline_config(t: &TrackingArgs, scope: ScopeArg) -> Result<Config, Stri
 
 /// At most one output may be standard output (`-`), and no two may name the same file.
 /// Returns whether one is standard output.
-fn check_outputs(outputs: &[(&str, &Option<PathBuf>)]) -> Result<bool, String> {
+pub fn check_outputs(outputs: &[(&str, &Option<PathBuf>)]) -> Result<bool, String> {
     let is_stdout = |p: &Path| p.as_os_str() == "-";
     let given: Vec<(&str, &PathBuf)> = outputs
         .iter()

@@ -6,6 +6,18 @@
 //! bounded line buffer. Roles are told by content: the direction that sends the command is the
 //! client's, the reply comes from the other.
 
+// Nothing read off the wire may panic: no unwrap, expect, panic or unchecked indexing in
+// the packet path (tests are exempt).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use crate::flow::Dir;
 
 /// The protocol whose STARTTLS command started TLS.
@@ -65,7 +77,7 @@ impl PlaintextPhase {
     /// Plaintext bytes that went in `dir`.
     pub fn feed(&mut self, dir: Dir, bytes: &[u8]) {
         for &b in bytes {
-            let buf = &mut self.lines[dir.index()];
+            let buf = dir.of_mut(&mut self.lines);
             if b == b'\n' {
                 let line = std::mem::take(&mut buf.line);
                 buf.overflow = false;

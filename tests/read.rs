@@ -87,12 +87,13 @@ fn missing_file_is_one_clear_line() {
 }
 
 #[test]
-fn directory_is_rejected() {
-    let dir = fixture("");
-    let o = tlscensus(&["read", dir.to_str().unwrap()]);
+fn empty_directory_is_rejected() {
+    // A directory is read recursively (tests/inputs.rs); one with nothing to read is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let o = tlscensus(&["read", dir.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).ends_with("fixtures/: is a directory, not a capture file\n"),
+        stderr(&o).ends_with(": empty directory: no files to read (hidden files are skipped)\n"),
         "{}",
         stderr(&o)
     );

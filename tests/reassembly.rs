@@ -484,3 +484,35 @@ fn synacks_with_different_isns_before_any_data() {
         one("10.9.0.1:40001", "TLSv1.2", "TLSv1.2")
     );
 }
+
+#[test]
+fn non_tls_picked_up_mid_connection_is_given_up_on() {
+    let c = conn();
+    let scope = Scope::new(EndpointData::embedded(), &[], &[]);
+    let mut p = Pipeline::new(
+        &scope,
+        Config {
+            scope_all: true,
+            ..Config::default()
+        },
+        Vec::new(),
+    );
+    // SSH-like bulk data both ways, no SYN seen, never a TLS record header at a segment start.
+    for i in 0..40u32 {
+        for from in [From::Client, From::Server] {
+            let f = c.frame(from, i * 1400, &[0x5a; 1400], ack());
+            p.handle_frame(&Frame {
+                number: 1,
+                ts: Timestamp(1_700_000_000_000_000_000),
+                link: LinkType::ETHERNET,
+                data: &f,
+                orig_len: f.len() as u32,
+            });
+        }
+    }
+    // Decided without waiting for the end of the connection, holding nothing.
+    assert_eq!(p.stats().not_tls_flows, 1);
+    assert_eq!(p.queued_bytes(), 0);
+    let (_, _, records) = p.finish();
+    assert!(records.is_empty());
+}

@@ -6,9 +6,12 @@
 //! - [`offline`]: saved captures through libpcap; [`offline::Source`] and [`offline::ReadError`].
 //! - [`native`]: saved captures parsed in Rust (`pcap-parser`), with per-interface link types
 //!   and timestamp resolutions in one pcapng, and byte offsets in its errors.
+//! - [`inputs`]: `read`'s arguments expanded (directories, rotated sets) and opened, with gzip
+//!   or zstd compression undone.
 //! - [`live`]: an interface through libpcap (reads that time out, kernel drop counters,
 //!   `--write`), the interface list, and dropping root after the capture is open.
 
+pub mod inputs;
 pub mod live;
 pub mod native;
 pub mod offline;

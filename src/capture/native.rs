@@ -22,6 +22,18 @@
 //! Appendix A); other blocks (name resolution, statistics, secrets, custom, unknown) are
 //! skipped unread.
 
+// Nothing read off the wire may panic: no unwrap, expect, panic or unchecked indexing in
+// the packet path (tests are exempt).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::sync::{Arc, Mutex};

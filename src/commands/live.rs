@@ -32,6 +32,7 @@ use crate::commands::{output, Exit};
 use crate::pipeline::{Pipeline, RecordSink};
 use crate::report::atomic::{io_reason, Output};
 use crate::report::csv::{connection_row, CONNECTION_COLUMNS};
+use crate::report::json::{self, NdjsonWriter};
 use crate::settings::LiveSettings;
 use crate::stats::RunStats;
 
@@ -117,6 +118,114 @@ impl LiveConnections {
     }
 }
 
+/// `--ndjson`: one line per connection as it is decided, straight to the file like
+/// `--connections`; flushed every second.
+struct LiveNdjson {
+    w: Option<NdjsonWriter<Box<dyn Write>>>,
+    /// The first write error; lines after it are dropped.
+    error: Option<String>,
+}
+
+impl LiveNdjson {
+    fn open(path: Option<&Path>) -> Result<LiveNdjson, String> {
+        let w: Option<Box<dyn Write>> = match path {
+            None => None,
+            Some(p) if p.as_os_str() == "-" => Some(Box::new(io::stdout())),
+            Some(p) => {
+                let f = File::create(p)
+                    .map_err(|e| format!("--ndjson {}: {}", p.display(), io_reason(&e)))?;
+                Some(Box::new(BufWriter::with_capacity(64 * 1024, f)))
+            }
+        };
+        Ok(LiveNdjson {
+            w: w.map(NdjsonWriter::new),
+            error: None,
+        })
+    }
+
+    /// Stops the stream after a write error; a closed pipe ends it quietly.
+    fn check(&mut self) {
+        if let Some(e) = self.w.as_ref().and_then(|w| w.error()) {
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                self.error.get_or_insert_with(|| io_reason(e));
+            }
+            self.w = None;
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(w) = &mut self.w {
+            w.flush();
+        }
+        self.check();
+    }
+}
+
+impl RecordSink for LiveNdjson {
+    fn record(&mut self, rec: &ConnectionRecord) {
+        if let Some(w) = &mut self.w {
+            w.record(rec);
+            if w.error().is_some() {
+                self.check();
+            }
+        }
+    }
+}
+
+/// The streamed outputs of a live run.
+struct LiveSinks {
+    connections: LiveConnections,
+    ndjson: LiveNdjson,
+}
+
+impl LiveSinks {
+    fn flush(&mut self) {
+        self.connections.flush();
+        self.ndjson.flush();
+    }
+}
+
+impl RecordSink for LiveSinks {
+    fn record(&mut self, rec: &ConnectionRecord) {
+        self.connections.record(rec);
+        self.ndjson.record(rec);
+    }
+}
+
+/// Rewrites the per-client outputs (`--csv`, `--json`) with the census so far.
+fn write_snapshot(
+    settings: &LiveSettings,
+    census: &Census,
+    stats: &RunStats,
+    data: &crate::m365::DataSummary,
+) -> Vec<(&'static str, String)> {
+    let mut errors = Vec::new();
+    if let Some(path) = &settings.csv {
+        if let Err(e) = Output::create(path)
+            .and_then(|out| output::write_census(census, settings.report.order, out))
+        {
+            errors.push(("--csv", e));
+        }
+    }
+    if let Some(path) = &settings.report.json {
+        let inputs = [format!("live:{}", settings.capture.interface)];
+        let prov = json::Provenance {
+            scope: Some(output::scope_name(settings.config.scope_all)),
+            endpoint_data: Some(data),
+            inputs: &inputs,
+            run: Some(stats),
+            ja4_counts: true,
+        };
+        let clients = census.sorted_by(settings.report.order);
+        if let Err(e) =
+            Output::create(path).and_then(|out| output::write_json(&prov, &clients, out))
+        {
+            errors.push(("--json", e));
+        }
+    }
+    errors
+}
+
 impl RecordSink for LiveConnections {
     fn record(&mut self, rec: &ConnectionRecord) {
         if let Some(w) = &mut self.w {
@@ -141,7 +250,15 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
     if let Some(path) = &settings.csv {
         drop(Output::create(path).map_err(|e| anyhow!("--csv {e}"))?);
     }
-    let sink = LiveConnections::open(settings.connections.as_deref()).map_err(|e| anyhow!(e))?;
+    if let Some(path) = &settings.report.json {
+        drop(Output::create(path).map_err(|e| anyhow!("--json {e}"))?);
+    }
+    let sink = LiveSinks {
+        connections: LiveConnections::open(settings.connections.as_deref())
+            .map_err(|e| anyhow!(e))?,
+        ndjson: LiveNdjson::open(settings.report.ndjson.as_deref()).map_err(|e| anyhow!(e))?,
+    };
+    let data = settings.scope.data().summary();
     if let Some(path) = &settings.write {
         capture.save_to(path).map_err(|e| anyhow!(e))?;
     }
@@ -181,7 +298,8 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
     let mut next_csv = started + settings.every;
     let mut next_housekeeping = started + HOUSEKEEPING;
     let mut next_view = next_housekeeping;
-    let mut csv_error: Option<String> = None;
+    // The last error of each rewritten output, said once until it recovers.
+    let mut snapshot_errors: Vec<(&'static str, String)> = Vec::new();
 
     let mut stopped = loop {
         if SIGNALS.load(Ordering::SeqCst) > 0 {
@@ -210,20 +328,14 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
             while next_csv <= now {
                 next_csv += settings.every;
             }
-            if let Some(path) = &settings.csv {
-                let written = Output::create(path)
-                    .and_then(|out| output::write_census(pipeline.census(), out));
-                match written {
-                    Ok(()) => csv_error = None,
-                    Err(e) => {
-                        // Said once until it recovers; capturing goes on.
-                        if csv_error.as_deref() != Some(e.as_str()) {
-                            eprintln!("tlscensus: warning: --csv {e}; retrying every --every");
-                        }
-                        csv_error = Some(e);
-                    }
+            let errors = write_snapshot(&settings, pipeline.census(), pipeline.stats(), &data);
+            for (flag, e) in &errors {
+                // Said once until it recovers; capturing goes on.
+                if !snapshot_errors.contains(&(flag, e.clone())) {
+                    eprintln!("tlscensus: warning: {flag} {e}; retrying every --every");
                 }
             }
+            snapshot_errors = errors;
             if !quiet && !status.terminal {
                 let kernel = capture.kernel_stats();
                 eprintln!(
@@ -284,15 +396,17 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
 
     let mut failed = false;
     sink.flush();
-    if let Some(e) = sink.error.take() {
+    if let Some(e) = sink.connections.error.take() {
         eprintln!("tlscensus: --connections: {e}");
         failed = true;
     }
-    if let Some(path) = &settings.csv {
-        if let Err(e) = Output::create(path).and_then(|out| output::write_census(&census, out)) {
-            eprintln!("tlscensus: --csv {e}");
-            failed = true;
-        }
+    if let Some(e) = sink.ndjson.error.take() {
+        eprintln!("tlscensus: --ndjson: {e}");
+        failed = true;
+    }
+    for (flag, e) in write_snapshot(&settings, &census, &stats, &data) {
+        eprintln!("tlscensus: {flag} {e}");
+        failed = true;
     }
     if !quiet {
         eprintln!(
@@ -302,7 +416,13 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
         );
     }
     if settings.table {
-        output::print_table(&census, &stats, settings.config.scope_all, settings.top)?;
+        output::print_table(
+            &census,
+            &stats,
+            settings.config.scope_all,
+            settings.top,
+            &settings.report,
+        )?;
     }
     if settings.stats {
         eprint!(
@@ -316,6 +436,8 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
     }
     Ok(if failed {
         Exit::Error
+    } else if output::fail_on_tripped(settings.report.fail_on, census.sorted().into_iter()) {
+        Exit::FailOn
     } else if matches!(stopped, Stopped::CaptureFailed(_)) {
         Exit::Damaged
     } else {

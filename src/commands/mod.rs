@@ -1,9 +1,11 @@
 //! Glue between the command line and the stages; one file per subcommand.
 //! Exit codes are decided here and nowhere else.
 
+pub mod completions;
 pub mod endpoints;
 pub mod interfaces;
 pub mod live;
+pub mod merge;
 mod output;
 pub mod read;
 
@@ -22,6 +24,9 @@ pub enum Exit {
     Usage = 2,
     /// Some input was damaged or unreadable: the results of what was read were still written.
     Damaged = 3,
+    /// `--fail-on`: a client with the verdict it names is in the census (outputs were
+    /// written). Wins over `Damaged`: such a client exists whatever was not read.
+    FailOn = 4,
     /// `live` was interrupted a second time and quit at once, writing nothing more.
     Interrupted = 130,
 }
@@ -39,6 +44,9 @@ pub fn run(cli: Cli) -> Exit {
         Command::Live(args) => live::run(args),
         Command::Interfaces => interfaces::run(),
         Command::Endpoints(args) => endpoints::run(args),
+        Command::Merge(args) => merge::run(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     };
     match result {
         Ok(exit) => exit,

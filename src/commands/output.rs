@@ -5,17 +5,75 @@ use std::io::Write;
 
 use anyhow::anyhow;
 
-use crate::census::Census;
+use crate::census::{Census, ClientOrder, ClientSummary, ConnectionRecord};
+use crate::pipeline::RecordSink;
 use crate::report::atomic::Output;
 use crate::report::csv::write_clients;
+use crate::report::json::{self, Provenance};
 use crate::report::table::{self, TableContext};
+use crate::settings::{FailOn, ReportSettings};
 use crate::stats::RunStats;
 
-/// Writes the per-client census to `out` and commits it (renamed into place for a file).
-pub fn write_census(census: &Census, mut out: Output) -> Result<(), String> {
-    write_clients(census.sorted(), &mut out)
+/// Writes the per-client census to `out` in `order` and commits it (renamed into place for a
+/// file).
+pub fn write_census(census: &Census, order: ClientOrder, mut out: Output) -> Result<(), String> {
+    write_clients(census.sorted_by(order), &mut out)
         .map_err(|e| e.to_string())
         .and_then(|()| out.commit())
+}
+
+/// Writes the census as one JSON document (`--json`) and commits it.
+pub fn write_json(
+    prov: &Provenance<'_>,
+    clients: &[&ClientSummary],
+    mut out: Output,
+) -> Result<(), String> {
+    json::write_census(prov, clients, &mut out)
+        .map_err(|e| crate::report::atomic::io_reason(&e))
+        .and_then(|()| out.commit())
+}
+
+/// `--scope` as `--json` spells it.
+pub fn scope_name(scope_all: bool) -> &'static str {
+    if scope_all {
+        "all"
+    } else {
+        "m365"
+    }
+}
+
+/// Whether `--fail-on` is given and some client has a verdict it names.
+pub fn fail_on_tripped<'a>(
+    fail_on: Option<FailOn>,
+    mut clients: impl Iterator<Item = &'a ClientSummary>,
+) -> bool {
+    fail_on.is_some_and(|f| clients.any(|c| f.trips(c.verdict())))
+}
+
+/// A sink that may be absent (an output not asked for).
+impl<S: RecordSink> RecordSink for Option<S> {
+    fn record(&mut self, rec: &ConnectionRecord) {
+        if let Some(s) = self {
+            s.record(rec);
+        }
+    }
+}
+
+/// Two sinks fed the same records, in order: outputs compose as `(a, (b, c))`.
+impl<A: RecordSink, B: RecordSink> RecordSink for (A, B) {
+    fn record(&mut self, rec: &ConnectionRecord) {
+        self.0.record(rec);
+        self.1.record(rec);
+    }
+}
+
+/// What the census is about, for headings: "Microsoft 365" or "all TLS servers".
+pub fn scope_label(scope_all: bool) -> &'static str {
+    if scope_all {
+        "all TLS servers"
+    } else {
+        "Microsoft 365"
+    }
 }
 
 /// Prints the table on stdout; a closed pipe (`| head`) is not an error.
@@ -24,13 +82,19 @@ pub fn print_table(
     stats: &RunStats,
     scope_all: bool,
     top: Option<usize>,
+    report: &ReportSettings,
 ) -> anyhow::Result<()> {
-    let scope_label = if scope_all {
-        "all TLS servers"
-    } else {
-        "Microsoft 365"
-    };
-    let text = table::render(census, stats, &TableContext { scope_label, top });
+    let scope_label = scope_label(scope_all);
+    let text = table::render(
+        census,
+        stats,
+        &TableContext {
+            scope_label,
+            top,
+            order: report.order,
+            color: report.color,
+        },
+    );
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout
         .write_all(text.as_bytes())

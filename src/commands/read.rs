@@ -2,7 +2,7 @@
 
 use anyhow::anyhow;
 
-use crate::capture::native::NativeReader;
+use crate::capture::inputs::{self, Opened};
 use crate::capture::offline::ReadError;
 use crate::cli::ReadArgs;
 use crate::commands::{output, Exit};
@@ -10,16 +10,19 @@ use crate::pipeline::{Pipeline, RecordSink};
 use crate::progress::Progress;
 use crate::report::atomic::Output;
 use crate::report::csv::ConnectionsWriter;
+use crate::report::html::{self, AreaVersions, HtmlReport, Provenance};
+use crate::report::json::{self, NdjsonWriter};
 use crate::settings::ReadSettings;
 
 /// Packets between two progress updates.
 const PROGRESS_EVERY: u64 = 4096;
 
-/// The `--connections` writer, when asked for.
-struct Connections(Option<ConnectionsWriter<Output>>);
+/// The `--connections` writer, when asked for, and the per-service-area tally of `--html`.
+struct Connections(Option<ConnectionsWriter<Output>>, AreaVersions);
 
 impl RecordSink for Connections {
     fn record(&mut self, rec: &crate::census::ConnectionRecord) {
+        self.1.add(rec);
         if let Some(w) = &mut self.0 {
             w.record(rec);
         }
@@ -42,14 +45,36 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
         .map(Output::create)
         .transpose()
         .map_err(|e| anyhow!(e))?;
-    let sink = Connections(conn_out.map(ConnectionsWriter::new));
+    let html_out = settings
+        .html
+        .as_deref()
+        .map(Output::create)
+        .transpose()
+        .map_err(|e| anyhow!(e))?;
+    let sink = Connections(
+        conn_out.map(ConnectionsWriter::new),
+        AreaVersions::default(),
+    );
+    let json_out = (settings.report.json.as_deref())
+        .map(Output::create)
+        .transpose()
+        .map_err(|e| anyhow!(e))?;
+    let ndjson_out = (settings.report.ndjson.as_deref())
+        .map(Output::create)
+        .transpose()
+        .map_err(|e| anyhow!(e))?;
+    let sink = (sink, ndjson_out.map(NdjsonWriter::new));
 
     let mut pipeline = Pipeline::new(scope, settings.config, sink);
     let total: u64 = settings.inputs.iter().map(|(_, s)| s).sum();
     let mut progress = Progress::new(total, settings.quiet);
     let mut errors: Vec<ReadError> = Vec::new();
     for (source, size) in &settings.inputs {
-        let mut reader = match NativeReader::open(source) {
+        let Opened {
+            mut reader,
+            consumed,
+            ..
+        } = match inputs::open(source) {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("tlscensus: {e}");
@@ -64,7 +89,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
                 Ok(Some(frame)) => {
                     pipeline.handle_frame(&frame);
                     if frame.number % PROGRESS_EVERY == 0 {
-                        progress.at(reader.bytes_read());
+                        progress.at(consumed.get());
                     }
                 }
                 Ok(None) => break,
@@ -80,7 +105,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
     progress.finish();
 
     let nothing_read = pipeline.stats().packets == 0 && !errors.is_empty();
-    let (census, stats, sink) = pipeline.finish();
+    let (census, stats, (sink, ndjson)) = pipeline.finish();
     if nothing_read && settings.inputs.len() == errors.len() {
         // Nothing could be analysed: leave no output behind (temp files are dropped).
         return Ok(Exit::Error);
@@ -96,20 +121,91 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
             }
         }
     }
+    if let Some(w) = ndjson {
+        match w.finish() {
+            Ok(out) => {
+                if let Err(e) = out.commit() {
+                    eprintln!("tlscensus: --ndjson: {e}");
+                    failed = true;
+                }
+            }
+            // `--ndjson - | head`: not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            Err(e) => {
+                eprintln!(
+                    "tlscensus: --ndjson: {}",
+                    crate::report::atomic::io_reason(&e)
+                );
+                failed = true;
+            }
+        }
+    }
     if let Some(out) = csv_out {
-        if let Err(e) = output::write_census(&census, out) {
+        if let Err(e) = output::write_census(&census, settings.report.order, out) {
             eprintln!("tlscensus: --csv: {e}");
             failed = true;
         }
     }
+    if let Some(out) = json_out {
+        let inputs: Vec<String> = (settings.inputs.iter())
+            .map(|(source, _)| source.to_string())
+            .collect();
+        let data = scope.data().summary();
+        let prov = json::Provenance {
+            scope: Some(output::scope_name(settings.config.scope_all)),
+            endpoint_data: Some(&data),
+            inputs: &inputs,
+            run: Some(&stats),
+            ja4_counts: true,
+        };
+        if let Err(e) = output::write_json(&prov, &census.sorted_by(settings.report.order), out) {
+            eprintln!("tlscensus: --json: {e}");
+            failed = true;
+        }
+    }
+    if let Some(out) = html_out {
+        let provenance = Provenance {
+            inputs: (settings.inputs.iter())
+                .map(|(source, size)| (source.to_string(), *size))
+                .collect(),
+            errors: errors.iter().map(ToString::to_string).collect(),
+            endpoint_data: scope.data().summary(),
+            scope_label: output::scope_label(settings.config.scope_all).to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            generated: html::generation_time(),
+        };
+        let report = HtmlReport {
+            census: &census,
+            stats: &stats,
+            areas: &sink.1,
+            provenance: &provenance,
+            order: settings.report.order,
+        };
+        let mut out = out;
+        if let Err(e) = html::write(&report, &mut out)
+            .map_err(|e| e.to_string())
+            .and_then(|()| out.commit())
+        {
+            eprintln!("tlscensus: --html: {e}");
+            failed = true;
+        }
+    }
     if settings.table {
-        output::print_table(&census, &stats, settings.config.scope_all, settings.top)?;
+        output::print_table(
+            &census,
+            &stats,
+            settings.config.scope_all,
+            settings.top,
+            &settings.report,
+        )?;
     }
     if settings.stats {
         eprint!("run summary:\n{}", stats.summary());
     }
     Ok(if failed {
         Exit::Error
+    } else if output::fail_on_tripped(settings.report.fail_on, census.sorted().into_iter()) {
+        Exit::FailOn
     } else if errors.is_empty() {
         Exit::Ok
     } else {

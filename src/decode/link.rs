@@ -45,15 +45,15 @@ pub fn ip_payload(link: LinkType, data: &[u8]) -> Result<&[u8], SkipReason> {
         },
         LinkType::IPV4 | LinkType::IPV6 => Ok(data),
         LinkType::NULL | LinkType::LOOP => {
-            let fam = data.get(..4).ok_or(SkipReason::Truncated)?;
-            let be = u32::from_be_bytes([fam[0], fam[1], fam[2], fam[3]]);
-            let le = u32::from_le_bytes([fam[0], fam[1], fam[2], fam[3]]);
+            let (fam, rest) = data.split_first_chunk::<4>().ok_or(SkipReason::Truncated)?;
+            let be = u32::from_be_bytes(*fam);
+            let le = u32::from_le_bytes(*fam);
             // The family is in the writer's byte order; accept either. AF_INET is 2
             // everywhere; AF_INET6 is 10 (Linux), 24 (NetBSD/OpenBSD), 28 (FreeBSD),
             // 30 (macOS).
             let family = if be < 256 { be } else { le };
             match family {
-                2 | 10 | 24 | 28 | 30 => Ok(&data[4..]),
+                2 | 10 | 24 | 28 | 30 => Ok(rest),
                 _ => Err(SkipReason::NotIp),
             }
         }
@@ -94,9 +94,11 @@ fn by_ethertype(ethertype: u16, rest: &[u8]) -> Result<&[u8], SkipReason> {
             // RFC 3032: 4-byte label entries until the bottom-of-stack bit; then IP, told
             // apart by its version nibble.
             for i in 0..MAX_MPLS_LABELS {
-                let entry = rest.get(i * 4..i * 4 + 4).ok_or(SkipReason::Truncated)?;
+                let (entry, inner) = rest
+                    .get(i * 4..)
+                    .and_then(<[u8]>::split_first_chunk::<4>)
+                    .ok_or(SkipReason::Truncated)?;
                 if entry[2] & 0x01 != 0 {
-                    let inner = &rest[i * 4 + 4..];
                     return match inner.first().map(|b| b >> 4) {
                         Some(4 | 6) => Ok(inner),
                         Some(_) => Err(SkipReason::NotIp),

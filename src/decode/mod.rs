@@ -5,6 +5,18 @@
 //! than rejected), and TCP. A payload cut short by the snap length is reported as such
 //! (`missing` bytes), never passed on as if it were whole.
 
+// Nothing read off the wire may panic: no unwrap, expect, panic or unchecked indexing in
+// the packet path (tests are exempt).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 pub mod ipfrag;
 pub mod link;
 pub mod tunnel;

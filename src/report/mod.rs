@@ -4,4 +4,6 @@
 pub mod atomic;
 pub mod csv;
 pub mod escape;
+pub mod html;
+pub mod json;
 pub mod table;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::census::{Census, ClientSummary, Verdict};
+use crate::census::{Census, ClientOrder, ClientSummary, Verdict};
 use crate::report::escape::{ellipsize, visible};
 use crate::stats::RunStats;
 
@@ -12,7 +12,23 @@ pub struct TableContext<'a> {
     pub scope_label: &'a str,
     /// Show at most this many clients (the rest are counted in a line).
     pub top: Option<usize>,
+    /// Order of the clients (`--sort`).
+    pub order: ClientOrder,
+    /// Colour the VERDICT column with ANSI escape codes (only for a terminal: see
+    /// [`crate::settings::use_color`]); without it the text is plain.
+    pub color: bool,
 }
+
+/// The escape code that colours a verdict: broken bold red, at risk yellow, ok green.
+fn verdict_color(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Broken => "\x1b[1;31m",
+        Verdict::AtRisk => "\x1b[33m",
+        Verdict::Ok => "\x1b[32m",
+    }
+}
+
+const RESET: &str = "\x1b[0m";
 
 fn count(n: u64) -> String {
     if n == 0 {
@@ -64,7 +80,7 @@ const HEAD: [&str; 13] = [
 
 /// Renders the table.
 pub fn render(census: &Census, stats: &RunStats, ctx: &TableContext<'_>) -> String {
-    let clients = census.sorted();
+    let clients = census.sorted_by(ctx.order);
     let shown = ctx.top.unwrap_or(usize::MAX).min(clients.len());
     let rows: Vec<[String; 13]> = clients.iter().take(shown).map(|c| row(c)).collect();
     let mut widths = HEAD.map(|h| h.chars().count());
@@ -87,22 +103,26 @@ pub fn render(census: &Census, stats: &RunStats, ctx: &TableContext<'_>) -> Stri
     if clients.is_empty() {
         let _ = writeln!(out, "(no TLS connections in scope)");
     } else {
-        let line = |out: &mut String, cells: &[String]| {
+        let line = |out: &mut String, cells: &[String], verdict: Option<Verdict>| {
             let mut l = String::new();
             for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
                 if i + 1 == cells.len() {
                     l.push_str(cell);
                 } else if (2..=9).contains(&i) {
                     let _ = write!(l, "{cell:>w$}  ");
+                } else if let (1, Some(v), true) = (i, verdict, ctx.color) {
+                    // Padding outside the codes keeps the columns aligned.
+                    let pad = w.saturating_sub(cell.chars().count()) + 2;
+                    let _ = write!(l, "{}{cell}{RESET}{:pad$}", verdict_color(v), "");
                 } else {
                     let _ = write!(l, "{cell:<w$}  ");
                 }
             }
             let _ = writeln!(out, "{}", l.trim_end());
         };
-        line(&mut out, &HEAD.map(String::from));
-        for r in &rows {
-            line(&mut out, r);
+        line(&mut out, &HEAD.map(String::from), None);
+        for (r, c) in rows.iter().zip(&clients) {
+            line(&mut out, r, Some(c.verdict()));
         }
         if shown < clients.len() {
             let _ = writeln!(out, "... {} more clients", clients.len() - shown);

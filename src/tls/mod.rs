@@ -8,6 +8,18 @@
 //! Everything that leaves this stage is owned ([`ClientHelloInfo`], [`ServerHelloInfo`]) and
 //! small: lifetimes of packet bytes end here.
 
+// Nothing read off the wire may panic: no unwrap, expect, panic or unchecked indexing in
+// the packet path (tests are exempt).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 pub mod hello;
 pub mod record;
 pub mod sslv2;
