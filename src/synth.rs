@@ -9,6 +9,8 @@ use std::net::IpAddr;
 
 use etherparse::PacketBuilder;
 
+pub mod workload;
+
 /// One packet of a synthetic capture: capture time (ns) and the Ethernet frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet {
@@ -34,6 +36,23 @@ pub fn write_pcap(out: &mut impl Write, packets: &[Packet]) -> io::Result<()> {
         out.write_all(&p.frame)?;
     }
     Ok(())
+}
+
+/// Writes the classic pcap file header of [`write_pcap`] (nanoseconds, LINKTYPE_ETHERNET), for
+/// writers that stream their packets with [`write_pcap_record`].
+pub fn write_pcap_header(out: &mut impl Write) -> io::Result<()> {
+    write_pcap(out, &[])
+}
+
+/// Writes one packet record after [`write_pcap_header`].
+pub fn write_pcap_record(out: &mut impl Write, ts_nanos: i64, frame: &[u8]) -> io::Result<()> {
+    let mut h = [0u8; 16];
+    h[0..4].copy_from_slice(&(ts_nanos.div_euclid(1_000_000_000) as u32).to_le_bytes());
+    h[4..8].copy_from_slice(&(ts_nanos.rem_euclid(1_000_000_000) as u32).to_le_bytes());
+    h[8..12].copy_from_slice(&(frame.len() as u32).to_le_bytes());
+    h[12..16].copy_from_slice(&(frame.len() as u32).to_le_bytes());
+    out.write_all(&h)?;
+    out.write_all(frame)
 }
 
 /// Which side sends a segment.

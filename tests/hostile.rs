@@ -931,10 +931,15 @@ fn file_mutation() -> impl Strategy<Value = FileMutation> {
     ]
 }
 
-/// Cases per property: small, for CI (each case reads a whole capture in-process).
+/// Cases per property: 64, small for CI (each case reads a whole capture in-process);
+/// `PROPTEST_CASES=N cargo test --test hostile` runs more.
 fn cases() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(64);
     ProptestConfig {
-        cases: 64,
+        cases,
         failure_persistence: None,
         ..ProptestConfig::default()
     }
