@@ -13,6 +13,12 @@ use tempfile::NamedTempFile;
 /// An output destination, opened.
 pub enum Output {
     Stdout(BufWriter<io::Stdout>),
+    /// An existing target that is not a regular file (`/dev/null`, a FIFO, a terminal): written
+    /// in place, since renaming a file over it would replace the device itself.
+    Special {
+        target: PathBuf,
+        file: BufWriter<File>,
+    },
     File {
         target: PathBuf,
         temp: BufWriter<NamedTempFile>,
@@ -27,6 +33,16 @@ impl Output {
         }
         if path.is_dir() {
             return Err(format!("{}: is a directory", path.display()));
+        }
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| format!("{}: cannot write here: {}", path.display(), io_reason(&e)))?;
+            return Ok(Output::Special {
+                target: path.to_path_buf(),
+                file: BufWriter::new(file),
+            });
         }
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
@@ -51,6 +67,9 @@ impl Output {
                 Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(format!("<stdout>: {e}")),
                 _ => Ok(()),
             },
+            Output::Special { target, mut file } => file
+                .flush()
+                .map_err(|e| format!("{}: {}", target.display(), io_reason(&e))),
             Output::File { target, temp } => {
                 let temp = temp
                     .into_inner()
@@ -71,6 +90,7 @@ impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Output::Stdout(w) => w.write(buf),
+            Output::Special { file, .. } => file.write(buf),
             Output::File { temp, .. } => temp.write(buf),
         }
     }
@@ -78,6 +98,7 @@ impl Write for Output {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Output::Stdout(w) => w.flush(),
+            Output::Special { file, .. } => file.flush(),
             Output::File { temp, .. } => temp.flush(),
         }
     }
@@ -117,6 +138,18 @@ mod tests {
         assert_eq!(std::fs::read(&target).unwrap(), b"a,b\n");
         // Nothing else is left in the directory.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn dev_null_stays_a_device() {
+        use std::os::unix::fs::FileTypeExt;
+        let mut out = Output::create(Path::new("/dev/null")).unwrap();
+        out.write_all(b"x").unwrap();
+        out.commit().unwrap();
+        assert!(std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device());
     }
 
     #[test]
