@@ -46,6 +46,23 @@ impl RecordSink for Vec<ConnectionRecord> {
     }
 }
 
+/// A sink that may be absent (an output not asked for).
+impl<S: RecordSink> RecordSink for Option<S> {
+    fn record(&mut self, rec: &ConnectionRecord) {
+        if let Some(s) = self {
+            s.record(rec);
+        }
+    }
+}
+
+/// Two sinks fed the same records, in order: outputs compose as `(a, (b, c))`.
+impl<A: RecordSink, B: RecordSink> RecordSink for (A, B) {
+    fn record(&mut self, rec: &ConnectionRecord) {
+        self.0.record(rec);
+        self.1.record(rec);
+    }
+}
+
 /// A sink that keeps nothing.
 pub struct NoSink;
 

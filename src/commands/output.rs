@@ -5,8 +5,7 @@ use std::io::Write;
 
 use anyhow::anyhow;
 
-use crate::census::{Census, ClientOrder, ClientSummary, ConnectionRecord};
-use crate::pipeline::RecordSink;
+use crate::census::{Census, ClientOrder, ClientSummary};
 use crate::report::atomic::Output;
 use crate::report::csv::write_clients;
 use crate::report::json::{self, Provenance};
@@ -48,23 +47,6 @@ pub fn fail_on_tripped<'a>(
     mut clients: impl Iterator<Item = &'a ClientSummary>,
 ) -> bool {
     fail_on.is_some_and(|f| clients.any(|c| f.trips(c.verdict())))
-}
-
-/// A sink that may be absent (an output not asked for).
-impl<S: RecordSink> RecordSink for Option<S> {
-    fn record(&mut self, rec: &ConnectionRecord) {
-        if let Some(s) = self {
-            s.record(rec);
-        }
-    }
-}
-
-/// Two sinks fed the same records, in order: outputs compose as `(a, (b, c))`.
-impl<A: RecordSink, B: RecordSink> RecordSink for (A, B) {
-    fn record(&mut self, rec: &ConnectionRecord) {
-        self.0.record(rec);
-        self.1.record(rec);
-    }
 }
 
 /// What the census is about, for headings: "Microsoft 365" or "all TLS servers".
