@@ -36,8 +36,6 @@
     )
 )]
 
-use std::fmt::Write as _;
-
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
@@ -77,8 +75,9 @@ pub fn ja4_r(ch: &ClientHelloInfo) -> String {
 /// `SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats` with
 /// SSLVersion the legacy_version (never supported_versions).
 pub fn ja3(ch: &ClientHelloInfo) -> (String, String) {
-    let mut s = String::new();
-    let _ = write!(s, "{},", ch.legacy_version.0);
+    let mut s = String::with_capacity(160);
+    push_decimal(&mut s, ch.legacy_version.0);
+    s.push(',');
     dash_joined(&mut s, ch.cipher_suites.iter().copied().filter(not_grease));
     s.push(',');
     dash_joined(&mut s, ch.extensions.iter().copied().filter(not_grease));
@@ -97,10 +96,140 @@ pub fn ja3(ch: &ClientHelloInfo) -> (String, String) {
 /// `SSLVersion,Cipher,Extensions` with SSLVersion the legacy_version (0x0303 = 771 under
 /// TLS 1.3, as Wireshark).
 pub fn ja3s(sh: &ServerHelloInfo) -> (String, String) {
-    let mut s = format!("{},{},", sh.legacy_version.0, sh.cipher_suite);
+    let mut s = String::with_capacity(64);
+    push_decimal(&mut s, sh.legacy_version.0);
+    s.push(',');
+    push_decimal(&mut s, sh.cipher_suite);
+    s.push(',');
     dash_joined(&mut s, sh.extensions.iter().copied().filter(not_grease));
     let md5 = md5_hex(&s);
     (s, md5)
+}
+
+/// Distinct hello shapes remembered per side; past this the memory starts over (a capture
+/// of random hellos then costs what no memory would, never more memory).
+const MEMO_ENTRIES: usize = 4096;
+
+/// The fields of a ClientHello that JA4 and JA3 read, borrowed: equal shapes have equal
+/// fingerprints.
+#[derive(PartialEq, Eq, Hash)]
+struct ClientShape<'a> {
+    legacy_version: TlsVersion,
+    offered_versions: &'a [TlsVersion],
+    alpn_first_ends: Option<(u8, u8)>,
+    cipher_suites: &'a [u16],
+    extensions: &'a [u16],
+    supported_groups: &'a [u16],
+    ec_point_formats: &'a [u8],
+    signature_algorithms: &'a [u16],
+}
+
+impl<'a> ClientShape<'a> {
+    fn of(ch: &'a ClientHelloInfo) -> Self {
+        ClientShape {
+            legacy_version: ch.legacy_version,
+            offered_versions: &ch.offered_versions,
+            alpn_first_ends: ch.alpn_first_ends,
+            cipher_suites: &ch.cipher_suites,
+            extensions: &ch.extensions,
+            supported_groups: &ch.supported_groups,
+            ec_point_formats: &ch.ec_point_formats,
+            signature_algorithms: &ch.signature_algorithms,
+        }
+    }
+}
+
+/// The fields of a ServerHello that JA3S reads.
+#[derive(PartialEq, Eq, Hash)]
+struct ServerShape<'a> {
+    legacy_version: TlsVersion,
+    cipher_suite: u16,
+    extensions: &'a [u16],
+}
+
+impl<'a> ServerShape<'a> {
+    fn of(sh: &'a ServerHelloInfo) -> Self {
+        ServerShape {
+            legacy_version: sh.legacy_version,
+            cipher_suite: sh.cipher_suite,
+            extensions: &sh.extensions,
+        }
+    }
+}
+
+/// JA4 and JA3 of a ClientHello.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientFingerprints {
+    pub ja4: String,
+    /// The JA3 MD5, lower-case hex.
+    pub ja3: String,
+}
+
+/// Fingerprints with a memory of the hello shapes already seen: a network's clients send the
+/// same few hellos over and over, and hashing their fields is much cheaper than formatting
+/// and digesting them again. A hit is checked field by field against the remembered hello,
+/// so the answer is always the one [`ja4`], [`ja3`] and [`ja3s`] give; the memory is keyed by
+/// a random seed, so hostile hellos cannot make entries collide on purpose.
+#[derive(Default)]
+pub struct Fingerprinter {
+    seed: ahash::RandomState,
+    clients: std::collections::HashMap<u64, (Box<ClientHelloInfo>, ClientFingerprints)>,
+    servers: std::collections::HashMap<u64, (Box<ServerHelloInfo>, String)>,
+}
+
+impl Fingerprinter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// JA4 and JA3 of `ch`.
+    pub fn client(&mut self, ch: &ClientHelloInfo) -> ClientFingerprints {
+        let shape = ClientShape::of(ch);
+        let key = self.seed.hash_one(&shape);
+        if let Some((seen, fp)) = self.clients.get(&key) {
+            if ClientShape::of(seen) == shape {
+                return fp.clone();
+            }
+        }
+        let fp = ClientFingerprints {
+            ja4: ja4(ch),
+            ja3: ja3(ch).1,
+        };
+        if self.clients.len() >= MEMO_ENTRIES {
+            self.clients.clear();
+        }
+        let mut kept = ClientHelloInfo::empty(ch.legacy_version);
+        kept.offered_versions.clone_from(&ch.offered_versions);
+        kept.alpn_first_ends = ch.alpn_first_ends;
+        kept.cipher_suites.clone_from(&ch.cipher_suites);
+        kept.extensions.clone_from(&ch.extensions);
+        kept.supported_groups.clone_from(&ch.supported_groups);
+        kept.ec_point_formats.clone_from(&ch.ec_point_formats);
+        kept.signature_algorithms
+            .clone_from(&ch.signature_algorithms);
+        self.clients.insert(key, (Box::new(kept), fp.clone()));
+        fp
+    }
+
+    /// JA3S (MD5, lower-case hex) of `sh`.
+    pub fn server(&mut self, sh: &ServerHelloInfo) -> String {
+        let shape = ServerShape::of(sh);
+        let key = self.seed.hash_one(&shape);
+        if let Some((seen, fp)) = self.servers.get(&key) {
+            if ServerShape::of(seen) == shape {
+                return fp.clone();
+            }
+        }
+        let fp = ja3s(sh).1;
+        if self.servers.len() >= MEMO_ENTRIES {
+            self.servers.clear();
+        }
+        let mut kept = ServerHelloInfo::empty(sh.legacy_version);
+        kept.cipher_suite = sh.cipher_suite;
+        kept.extensions.clone_from(&sh.extensions);
+        self.servers.insert(key, (Box::new(kept), fp.clone()));
+        fp
+    }
 }
 
 /// The three parts of JA4 before hashing.
@@ -129,15 +258,14 @@ impl Ja4Parts {
             'i'
         };
         let [alpn_first, alpn_last] = alpn_chars(ch.alpn_first_ends);
-        let head = format!(
-            "t{}{}{:02}{:02}{}{}",
-            version_code(ch),
-            sni,
-            ciphers.len().min(99),
-            extensions.len().min(99),
-            alpn_first,
-            alpn_last,
-        );
+        let mut head = String::with_capacity(10);
+        head.push('t');
+        head.push_str(version_code(ch));
+        head.push(sni);
+        push_two_digits(&mut head, ciphers.len());
+        push_two_digits(&mut head, extensions.len());
+        head.push(alpn_first);
+        head.push(alpn_last);
 
         ciphers.sort_unstable();
         let mut sorted_exts: Vec<u16> = extensions
@@ -204,8 +332,18 @@ fn alpn_chars(ends: Option<(u8, u8)>) -> [char; 2] {
     }
 }
 
+/// Lower-case hex digits by value.
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 fn hex_digit(nibble: u8) -> char {
-    char::from_digit(u32::from(nibble & 0x0f), 16).unwrap_or('0')
+    HEX.get(usize::from(nibble & 0x0f))
+        .map_or('0', |d| char::from(*d))
+}
+
+/// Appends `v` as two lower-case hex digits.
+fn push_hex_byte(s: &mut String, v: u8) {
+    s.push(hex_digit(v >> 4));
+    s.push(hex_digit(v));
 }
 
 /// `0a0b,1301,…`: 4-digit lower-case hex, comma-joined.
@@ -215,9 +353,36 @@ fn hex_list(values: &[u16]) -> String {
         if i > 0 {
             s.push(',');
         }
-        let _ = write!(s, "{v:04x}");
+        let [hi, lo] = v.to_be_bytes();
+        push_hex_byte(&mut s, hi);
+        push_hex_byte(&mut s, lo);
     }
     s
+}
+
+/// Appends `n` (capped at 99) as two decimal digits: JA4's counts.
+fn push_two_digits(s: &mut String, n: usize) {
+    let n = n.min(99) as u8;
+    s.push(char::from(b'0' + n / 10));
+    s.push(char::from(b'0' + n % 10));
+}
+
+/// Appends `v` in decimal, without `fmt` (this runs once per connection).
+fn push_decimal(s: &mut String, v: u16) {
+    let mut digits = [0u8; 5];
+    let mut n = v;
+    let mut start = digits.len();
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+        start -= 1;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in digits.iter().skip(start) {
+        s.push(char::from(*d));
+    }
 }
 
 /// Appends `a-b-c` in decimal.
@@ -226,7 +391,7 @@ fn dash_joined(s: &mut String, values: impl Iterator<Item = u16>) {
         if i > 0 {
             s.push('-');
         }
-        let _ = write!(s, "{v}");
+        push_decimal(s, v);
     }
 }
 
@@ -239,9 +404,8 @@ fn hash12(list: &str) -> String {
     if list.is_empty() {
         return EMPTY_HASH.to_owned();
     }
-    let mut hex = lower_hex(&Sha256::digest(list.as_bytes()));
-    hex.truncate(12);
-    hex
+    let digest = Sha256::digest(list.as_bytes());
+    lower_hex(digest.get(..6).unwrap_or_default())
 }
 
 fn md5_hex(s: &str) -> String {
@@ -251,7 +415,7 @@ fn md5_hex(s: &str) -> String {
 fn lower_hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(s, "{b:02x}");
+        push_hex_byte(&mut s, *b);
     }
     s
 }
@@ -259,6 +423,22 @@ fn lower_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn number_formatting_equals_fmt() {
+        for v in [0u16, 1, 9, 10, 99, 100, 771, 4865, 9999, 10000, 65535] {
+            let mut s = String::new();
+            push_decimal(&mut s, v);
+            assert_eq!(s, v.to_string());
+            assert_eq!(hex_list(&[v]), format!("{v:04x}"));
+        }
+        for n in [0, 5, 10, 99, 100, 1000] {
+            let mut s = String::new();
+            push_two_digits(&mut s, n);
+            assert_eq!(s, format!("{:02}", n.min(99)));
+        }
+        assert_eq!(lower_hex(&[0, 0x0f, 0xa5, 0xff]), "000fa5ff");
+    }
     use crate::tls::hello::{parse_client_hello, parse_server_hello};
     use crate::tls::sslv2;
 
@@ -747,5 +927,61 @@ mod tests {
             "8daaf6152771"
         );
         assert_eq!(hash12(""), EMPTY_HASH);
+    }
+    #[test]
+    fn fingerprinter_remembers_shapes_and_answers_as_the_functions() {
+        let mut fp = Fingerprinter::new();
+        let hellos: Vec<ClientHelloInfo> = [
+            CHROME_CH,
+            FIREFOX_CH,
+            HTTPS_CONNECT_CH,
+            HTTPS3_301_CH,
+            TLS10_CH,
+            TLS13_CH,
+            GNUTLS_CH,
+        ]
+        .iter()
+        .map(|h| client(h))
+        .collect();
+        for round in 0..3 {
+            for ch in &hellos {
+                let got = fp.client(ch);
+                assert_eq!(got.ja4, ja4(ch), "round {round}");
+                assert_eq!(got.ja3, ja3(ch).1, "round {round}");
+            }
+        }
+        assert_eq!(fp.clients.len(), hellos.len());
+        for sh in [server(TLS10_SH), server(TLS13_SH), server(GNUTLS_SH)] {
+            assert_eq!(fp.server(&sh), ja3s(&sh).1);
+            assert_eq!(fp.server(&sh), ja3s(&sh).1);
+        }
+        assert_eq!(fp.servers.len(), 3);
+
+        // Another SNI, session id and ALPN list past the first name: the same shape.
+        let mut same = client(TLS13_CH);
+        same.sni = Some(b"other.example".to_vec());
+        same.session_id = vec![7; 32];
+        assert_eq!(fp.client(&same).ja4, ja4(&client(TLS13_CH)));
+        assert_eq!(fp.clients.len(), hellos.len());
+        // One field changed anywhere: another shape, its own fingerprints.
+        let mut other = client(TLS13_CH);
+        other.cipher_suites.swap(0, 1);
+        let got = fp.client(&other);
+        assert_eq!(got.ja3, ja3(&other).1);
+        assert_ne!(got.ja3, ja3(&client(TLS13_CH)).1);
+        let mut other = client(TLS13_CH);
+        other.alpn_first_ends = Some((b'h', b'2'));
+        assert_eq!(fp.client(&other).ja4, ja4(&other));
+        assert_ne!(ja4(&other), ja4(&client(TLS13_CH)));
+    }
+
+    #[test]
+    fn fingerprinter_memory_is_bounded() {
+        let mut fp = Fingerprinter::new();
+        for i in 0..(MEMO_ENTRIES as u16 + 100) {
+            let ch = hello(&[0x1301, i], &[0x000a], &[]);
+            assert_eq!(fp.client(&ch).ja4, ja4(&ch));
+            assert!(fp.clients.len() <= MEMO_ENTRIES);
+        }
     }
 }

@@ -24,7 +24,7 @@ use crate::capture::{Frame, Timestamp};
 use crate::census::{Census, ConnectionRecord, Outcome};
 use crate::decode::ipfrag::{self, Defragmenter};
 use crate::decode::{self, Decoded, TcpFlags, TcpSegment};
-use crate::fingerprint;
+use crate::fingerprint::Fingerprinter;
 use crate::flow::{Dir, FlowKey};
 use crate::m365::Scope;
 use crate::reassembly::{Limits, StreamChunk, StreamReassembler};
@@ -235,6 +235,7 @@ pub struct Pipeline<'s, S: RecordSink> {
     next_sweep: Timestamp,
     /// Bytes held in out-of-order queues over all flows.
     queued: usize,
+    fingerprints: Fingerprinter,
 }
 
 impl<'s, S: RecordSink> Pipeline<'s, S> {
@@ -251,6 +252,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             now: Timestamp(i64::MIN),
             next_sweep: Timestamp(i64::MIN),
             queued: 0,
+            fingerprints: Fingerprinter::new(),
         }
     }
 
@@ -575,8 +577,21 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         } else {
             Outcome::Incomplete
         };
+        let class = self
+            .scope
+            .classify(server.ip, ch.as_ref().and_then(|c| c.sni.as_deref()));
+        self.stats.tls_connections += 1;
+        if sh.is_none() {
+            self.stats.no_server_hello += 1;
+        }
+        if class.in_scope() {
+            self.stats.in_scope_connections += 1;
+        } else if !self.config.scope_all {
+            // Counted, not reported: no record, no fingerprints.
+            return;
+        }
         let sni = ch.as_ref().and_then(|c| c.sni.clone());
-        let class = self.scope.classify(server.ip, sni.as_deref());
+        let client_fp = ch.as_ref().map(|c| self.fingerprints.client(c));
         let rec = ConnectionRecord {
             ts,
             client,
@@ -603,22 +618,13 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 .as_ref()
                 .is_some_and(|s| tls::is_resumption(ch.as_deref(), s)),
             starttls,
-            ja4: ch.as_ref().map(|c| fingerprint::ja4(c)),
-            ja3: ch.as_ref().map(|c| fingerprint::ja3(c).1),
-            ja3s: sh.as_ref().map(|s| fingerprint::ja3s(s).1),
+            ja4: client_fp.as_ref().map(|f| f.ja4.clone()),
+            ja3: client_fp.map(|f| f.ja3),
+            ja3s: sh.as_ref().map(|s| self.fingerprints.server(s)),
             sni,
         };
-        self.stats.tls_connections += 1;
-        if rec.negotiated.is_none() {
-            self.stats.no_server_hello += 1;
-        }
-        if rec.m365 {
-            self.stats.in_scope_connections += 1;
-        }
-        if rec.m365 || self.config.scope_all {
-            self.census.add(&rec);
-            self.sink.record(&rec);
-        }
+        self.census.add(&rec);
+        self.sink.record(&rec);
     }
 
     /// A flow leaves the table undecided (idle, evicted, port reuse, end of input): salvage
@@ -785,9 +791,7 @@ fn looks_like_stream_start(payload: &[u8]) -> bool {
 /// content type 22, version 3.0–3.4, a plausible length, handshake type 1 or 2 whose length
 /// fits the record (RFC 8446 §5.1, §4).
 pub fn find_hello_record(bytes: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    while let Some(pos) = bytes.get(from..)?.iter().position(|b| *b == 0x16) {
-        let at = from + pos;
+    for at in memchr::memchr_iter(0x16, bytes) {
         if let Some(&[_, major, minor, l0, l1, msg_type, m0, m1, m2]) = bytes.get(at..at + 9) {
             let rec_len = usize::from(u16::from_be_bytes([l0, l1]));
             let msg_len = (usize::from(m0) << 16) | (usize::from(m1) << 8) | usize::from(m2);
@@ -800,7 +804,6 @@ pub fn find_hello_record(bytes: &[u8]) -> Option<usize> {
                 return Some(at);
             }
         }
-        from = at + 1;
     }
     None
 }
@@ -809,9 +812,9 @@ pub fn find_hello_record(bytes: &[u8]) -> Option<usize> {
 /// a STARTTLS exchange): content type 21, version 3.x, length 2, level 1 or 2, a known
 /// description (RFC 8446 §6).
 fn find_alert_record(bytes: &[u8]) -> Option<usize> {
-    bytes.windows(7).position(
-        |w| matches!(w, [21, 3, 0..=4, 0, 2, 1 | 2, desc] if tls::alert_name(*desc).is_some()),
-    )
+    memchr::memchr_iter(21, bytes).find(|&at| {
+        matches!(bytes.get(at..at + 7), Some([21, 3, 0..=4, 0, 2, 1 | 2, desc]) if tls::alert_name(*desc).is_some())
+    })
 }
 
 /// Takes the events one direction produced; returns whether the handshake is decided.

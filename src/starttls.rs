@@ -51,12 +51,17 @@ pub enum Reply {
     Refused,
 }
 
-/// The longest line kept; the rest of a longer line is ignored.
+/// The longest line looked at; a longer line cannot be a command or a reply and is skipped.
 const MAX_LINE: usize = 256;
+
+/// Lines looked at for the command at most: a mail or FTP dialogue sends STARTTLS after a
+/// banner and a capability list (tens of lines); past this it is some other protocol.
+const MAX_LINES: u32 = 512;
 
 #[derive(Debug, Default)]
 struct LineBuf {
     line: Vec<u8>,
+    /// The current line went past [`MAX_LINE`]: skipped up to its end.
     overflow: bool,
 }
 
@@ -64,6 +69,8 @@ struct LineBuf {
 #[derive(Debug, Default)]
 pub struct PlaintextPhase {
     lines: [LineBuf; 2],
+    /// Lines seen in both directions together.
+    seen: u32,
     /// The command seen, with the direction that sent it and the IMAP tag.
     command: Option<(StartTls, Dir, Vec<u8>)>,
     reply: Option<Reply>,
@@ -74,19 +81,49 @@ impl PlaintextPhase {
         Self::default()
     }
 
+    /// Whether later lines can still change the answer.
+    fn listening(&self) -> bool {
+        self.reply.is_none() && (self.command.is_some() || self.seen < MAX_LINES)
+    }
+
     /// Plaintext bytes that went in `dir`.
-    pub fn feed(&mut self, dir: Dir, bytes: &[u8]) {
-        for &b in bytes {
+    pub fn feed(&mut self, dir: Dir, mut bytes: &[u8]) {
+        while !bytes.is_empty() && self.listening() {
+            let (part, end, rest) = match memchr::memchr(b'\n', bytes) {
+                Some(i) => (
+                    bytes.get(..i).unwrap_or_default(),
+                    true,
+                    bytes.get(i + 1..).unwrap_or_default(),
+                ),
+                None => (bytes, false, &[][..]),
+            };
+            bytes = rest;
             let buf = dir.of_mut(&mut self.lines);
-            if b == b'\n' {
-                let line = std::mem::take(&mut buf.line);
-                buf.overflow = false;
-                self.line(dir, &line);
-            } else if buf.line.len() < MAX_LINE {
-                buf.line.push(b);
-            } else {
-                buf.overflow = true;
+            if !buf.overflow {
+                if buf.line.len() + part.len() <= MAX_LINE {
+                    buf.line.extend_from_slice(part);
+                } else {
+                    buf.line.clear();
+                    buf.overflow = true;
+                }
             }
+            if end {
+                let buf = dir.of_mut(&mut self.lines);
+                let line = std::mem::take(&mut buf.line);
+                let skipped = std::mem::take(&mut buf.overflow);
+                self.seen = self.seen.saturating_add(1);
+                if !skipped {
+                    self.line(dir, &line);
+                }
+                // Keep the allocation for the next line.
+                let buf = dir.of_mut(&mut self.lines);
+                buf.line = line;
+                buf.line.clear();
+            }
+        }
+        if !self.listening() {
+            // Nothing more to learn: drop the line buffers.
+            self.lines = Default::default();
         }
     }
 
@@ -116,32 +153,35 @@ impl PlaintextPhase {
     }
 }
 
-fn upper(b: &[u8]) -> Vec<u8> {
-    b.iter().map(u8::to_ascii_uppercase).collect()
+/// `line` starts with `prefix`, ASCII case ignored.
+fn starts_with_ci(line: &[u8], prefix: &[u8]) -> bool {
+    line.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
 }
 
-/// A STARTTLS command line, with the IMAP tag.
+/// A STARTTLS command line, with the IMAP tag (as sent, upper-cased).
 fn command(line: &[u8]) -> Option<(StartTls, Vec<u8>)> {
-    let up = upper(line.trim_ascii());
-    match up.as_slice() {
-        b"STARTTLS" => Some((StartTls::Smtp, vec![])),
-        b"STLS" => Some((StartTls::Pop3, vec![])),
-        b"AUTH TLS" | b"AUTH SSL" | b"AUTH TLS-C" | b"AUTH TLS-P" => Some((StartTls::Ftp, vec![])),
-        _ => {
-            let (tag, rest) = up.split_at(up.iter().position(|b| *b == b' ')?);
-            (rest.trim_ascii() == b"STARTTLS" && !tag.is_empty())
-                .then(|| (StartTls::Imap, tag.to_vec()))
-        }
+    let line = line.trim_ascii();
+    let is = |word: &[u8]| line.eq_ignore_ascii_case(word);
+    if is(b"STARTTLS") {
+        Some((StartTls::Smtp, vec![]))
+    } else if is(b"STLS") {
+        Some((StartTls::Pop3, vec![]))
+    } else if is(b"AUTH TLS") || is(b"AUTH SSL") || is(b"AUTH TLS-C") || is(b"AUTH TLS-P") {
+        Some((StartTls::Ftp, vec![]))
+    } else {
+        let (tag, rest) = line.split_at(memchr::memchr(b' ', line)?);
+        (rest.trim_ascii().eq_ignore_ascii_case(b"STARTTLS") && !tag.is_empty())
+            .then(|| (StartTls::Imap, tag.to_ascii_uppercase()))
     }
 }
 
 /// The server's answer to the command, if this line is it.
 fn reply(proto: StartTls, tag: &[u8], line: &[u8]) -> Option<Reply> {
-    let up = upper(line);
     let code = |ok: &[u8]| {
-        if up.starts_with(ok) {
+        if line.starts_with(ok) {
             Some(Reply::Accepted)
-        } else if matches!(up.first(), Some(b'4' | b'5')) {
+        } else if matches!(line.first(), Some(b'4' | b'5')) {
             Some(Reply::Refused)
         } else {
             None
@@ -150,7 +190,7 @@ fn reply(proto: StartTls, tag: &[u8], line: &[u8]) -> Option<Reply> {
     match proto {
         // Multi-line SMTP replies ("250-...") end with a line whose fourth byte is a space.
         StartTls::Smtp => {
-            if up.get(3) == Some(&b'-') {
+            if line.get(3) == Some(&b'-') {
                 None
             } else {
                 code(b"220")
@@ -158,19 +198,22 @@ fn reply(proto: StartTls, tag: &[u8], line: &[u8]) -> Option<Reply> {
         }
         StartTls::Ftp => code(b"234"),
         StartTls::Pop3 => {
-            if up.starts_with(b"+OK") {
+            if starts_with_ci(line, b"+OK") {
                 Some(Reply::Accepted)
-            } else if up.starts_with(b"-ERR") {
+            } else if starts_with_ci(line, b"-ERR") {
                 Some(Reply::Refused)
             } else {
                 None
             }
         }
         StartTls::Imap => {
-            let rest = up.strip_prefix(tag)?.strip_prefix(b" ")?;
-            if rest.starts_with(b"OK") {
+            if !starts_with_ci(line, tag) {
+                return None;
+            }
+            let rest = line.get(tag.len()..)?.strip_prefix(b" ")?;
+            if starts_with_ci(rest, b"OK") {
                 Some(Reply::Accepted)
-            } else if rest.starts_with(b"NO") || rest.starts_with(b"BAD") {
+            } else if starts_with_ci(rest, b"NO") || starts_with_ci(rest, b"BAD") {
                 Some(Reply::Refused)
             } else {
                 None
@@ -253,6 +296,48 @@ mod tests {
         assert_eq!(p.protocol(), Some(StartTls::Smtp));
         assert_eq!(p.client_dir(), Some(C));
         assert_eq!(p.reply(), Some(Reply::Accepted));
+        // A long line is skipped whole, even when its tail would read as a reply.
+        let mut p = PlaintextPhase::new();
+        p.feed(C, b"starttls\r\n");
+        p.feed(S, &[b' '; 300]);
+        p.feed(S, b"220 not a reply\r\n554 no\r\n");
+        assert_eq!(p.protocol(), Some(StartTls::Smtp));
+        assert_eq!(p.client_dir(), Some(C));
+        assert_eq!(p.reply(), Some(Reply::Refused));
+    }
+
+    #[test]
+    fn stops_listening_after_many_lines_without_a_command() {
+        let mut p = PlaintextPhase::new();
+        for _ in 0..MAX_LINES {
+            p.feed(C, b"GET / HTTP/1.1\r\n");
+        }
+        p.feed(C, b"STARTTLS\r\n");
+        assert_eq!(p.protocol(), None);
+        // Just under the limit, the command still counts.
+        let mut p = PlaintextPhase::new();
+        for _ in 0..MAX_LINES - 1 {
+            p.feed(S, b"220-welcome\r\n");
+        }
+        p.feed(C, b"STARTTLS\r\n");
+        p.feed(S, b"220 go ahead\r\n");
+        assert_eq!(p.protocol(), Some(StartTls::Smtp));
+        assert_eq!(p.reply(), Some(Reply::Accepted));
+    }
+
+    #[test]
+    fn one_feed_with_many_lines_and_case() {
+        assert_eq!(
+            run(&[
+                (C, "a7 CAPABILITY\r\na7 StartTLS\r\n"),
+                (S, "* ok\r\nA7 ok go\r\n")
+            ]),
+            (Some(StartTls::Imap), Some(Reply::Accepted))
+        );
+        assert_eq!(
+            run(&[(C, "stls\n"), (S, "-err nope\n")]),
+            (Some(StartTls::Pop3), Some(Reply::Refused))
+        );
     }
 
     #[test]

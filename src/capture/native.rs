@@ -375,7 +375,10 @@ impl NativeReader {
     /// `Frame::link` is the link type of the packet's own interface: a pcapng may mix them.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, ReadError> {
         if self.pending > 0 {
-            self.reader.consume(self.pending);
+            // Not `consume`: it moves the unread data to the buffer's start every time half
+            // the buffer is used (a copy of every byte read). `refill` moves only the unread
+            // tail, and only when more bytes are needed.
+            self.reader.consume_noshift(self.pending);
             self.pending = 0;
         }
         loop {
@@ -701,7 +704,7 @@ impl NativeReader {
 
     /// Drops a record or block that is not lent out.
     fn advance(&mut self, size: usize) {
-        self.reader.consume(size);
+        self.reader.consume_noshift(size);
         self.offset += size as u64;
     }
 
