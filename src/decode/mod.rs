@@ -158,6 +158,96 @@ enum Layer<'a> {
 }
 
 fn ip_layer(ip: &[u8], cut: u32) -> Result<Layer<'_>, SkipReason> {
+    match plain_tcp(ip, cut) {
+        Some(seg) => Ok(Layer::Tcp(seg)),
+        None => ip_layer_general(ip, cut),
+    }
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(*b.get(at..at + 4)?.first_chunk()?))
+}
+
+/// The common case, read by hand: an unfragmented IPv4 packet, or an IPv6 packet without
+/// extension headers, carrying a whole TCP header. Anything else (options aside), or
+/// anything doubtful, is `None` and goes the general way ([`ip_layer_general`]), which
+/// gives the same segment for every packet this accepts (tested on every fixture and on
+/// mutated packets).
+fn plain_tcp(ip: &[u8], cut: u32) -> Option<TcpSegment<'_>> {
+    let first = *ip.first()?;
+    let (src, dst, payload, incomplete) = match first >> 4 {
+        4 => {
+            let header_len = usize::from(first & 0x0f) * 4;
+            let total_len = usize::from(be16(ip, 2)?);
+            let flags_offset = be16(ip, 6)?;
+            // MF set or an offset: a fragment. Protocol 6: TCP.
+            if header_len < 20
+                || total_len < header_len + 20
+                || flags_offset & 0x3fff != 0
+                || *ip.get(9)? != 6
+                || ip.len() < header_len
+            {
+                return None;
+            }
+            let src: [u8; 4] = *ip.get(12..16)?.first_chunk()?;
+            let dst: [u8; 4] = *ip.get(16..20)?.first_chunk()?;
+            let end = total_len.min(ip.len());
+            (
+                IpAddr::from(src),
+                IpAddr::from(dst),
+                ip.get(header_len..end)?,
+                total_len > ip.len(),
+            )
+        }
+        6 => {
+            // Next header 6 right after the fixed header; a zero payload length (jumbogram,
+            // or a length left for the NIC to fill in) goes the general way.
+            let payload_len = usize::from(be16(ip, 4)?);
+            if *ip.get(6)? != 6 || payload_len < 20 || ip.len() < 40 {
+                return None;
+            }
+            let src: [u8; 16] = *ip.get(8..24)?.first_chunk()?;
+            let dst: [u8; 16] = *ip.get(24..40)?.first_chunk()?;
+            let end = (40 + payload_len).min(ip.len());
+            (
+                IpAddr::from(src),
+                IpAddr::from(dst),
+                ip.get(40..end)?,
+                40 + payload_len > ip.len(),
+            )
+        }
+        _ => return None,
+    };
+    let data_offset = usize::from(*payload.get(12)? >> 4) * 4;
+    if data_offset < 20 || payload.len() < data_offset {
+        return None;
+    }
+    let flags = *payload.get(13)?;
+    let syn = flags & 0x02 != 0;
+    Some(TcpSegment {
+        src,
+        dst,
+        src_port: be16(payload, 0)?,
+        dst_port: be16(payload, 2)?,
+        seq: be32(payload, 4)?,
+        flags: TcpFlags {
+            syn,
+            ack: flags & 0x10 != 0,
+            fin: flags & 0x01 != 0,
+            rst: flags & 0x04 != 0,
+        },
+        payload: payload.get(data_offset..)?,
+        missing: if incomplete && !syn { cut } else { 0 },
+    })
+}
+
+/// Any IP packet: etherparse's lax slices (extension headers, fragments, tunnels, packets
+/// cut by the snap length, and the reasons a packet is skipped).
+fn ip_layer_general(ip: &[u8], cut: u32) -> Result<Layer<'_>, SkipReason> {
     let (ip, _ext_err) = match LaxIpSlice::from_slice(ip) {
         Ok(v) => v,
         Err(etherparse::err::ip::LaxHeaderSliceError::Len(_)) => return Err(SkipReason::Truncated),
@@ -414,5 +504,91 @@ mod tests {
             decode(&frame(&p, p.len() as u32)),
             Err(SkipReason::IpFragment)
         );
+    }
+    /// `plain_tcp`'s answer, when it has one, is the general decoder's.
+    fn same_as_general(ip: &[u8], cut: u32) -> bool {
+        let Some(fast) = plain_tcp(ip, cut) else {
+            return false;
+        };
+        match ip_layer_general(ip, cut) {
+            Ok(Layer::Tcp(general)) => {
+                assert_eq!(fast, general, "ip {ip:02x?} cut {cut}");
+                true
+            }
+            Ok(_) => {
+                panic!("fast path took a packet the general one does not see as TCP: {ip:02x?}")
+            }
+            Err(e) => panic!("fast path took a packet the general one skips ({e}): {ip:02x?}"),
+        }
+    }
+
+    #[test]
+    fn hand_read_headers_equal_etherparse_on_every_fixture_and_mutations() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let name = p.to_string_lossy();
+                name.ends_with(".pcap") || name.ends_with(".pcapng")
+            })
+            .collect();
+        files.sort();
+        assert!(files.len() >= 20, "{files:?}");
+        let (mut fast, mut packets, mut mutants) = (0, 0, 0);
+        for path in files {
+            let mut reader = crate::capture::native::NativeReader::open(
+                &crate::capture::offline::Source::File(path.clone()),
+            )
+            .unwrap();
+            while let Ok(Some(f)) = reader.next_frame() {
+                let Ok(ip) = link::ip_payload(f.link, f.data) else {
+                    continue;
+                };
+                packets += 1;
+                let cut = f.orig_len.saturating_sub(f.data.len() as u32);
+                fast += usize::from(same_as_general(ip, cut));
+                if f.number > 40 {
+                    continue;
+                }
+                // Every prefix, as a snap length would cut it.
+                for len in 0..ip.len().min(100) {
+                    same_as_general(&ip[..len], (ip.len() - len) as u32);
+                }
+                // Each of the first 80 bytes set to values that matter to a header reader.
+                let mut m = ip.to_vec();
+                for at in 0..m.len().min(80) {
+                    let orig = m[at];
+                    for v in [
+                        0,
+                        1,
+                        4,
+                        5,
+                        6,
+                        0x11,
+                        0x20,
+                        0x40,
+                        0x45,
+                        0x4f,
+                        0x50,
+                        0x60,
+                        0xff,
+                        orig ^ 0x10,
+                    ] {
+                        m[at] = v;
+                        mutants += usize::from(same_as_general(&m, 0));
+                        same_as_general(&m, 7);
+                    }
+                    m[at] = orig;
+                }
+            }
+        }
+        // The fixtures are plain TCP over IPv4/IPv6 for the most part, tunnels and
+        // fragments aside: the fast path must take most of them.
+        assert!(
+            packets > 500 && fast * 10 > packets * 8,
+            "{fast} of {packets}"
+        );
+        assert!(mutants > 10_000, "{mutants}");
     }
 }
