@@ -710,10 +710,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             .map(|(k, f)| (f.first_seen, *k))
             .collect();
         // Deterministic order: by first packet, then by key.
-        keys.sort_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| (a.1.lo, a.1.hi).cmp(&(b.1.lo, b.1.hi)))
-        });
+        keys.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
         for (_, key) in keys {
             if let Some(flow) = self.flows.remove(&key) {
                 self.decide_on_removal(key, flow);
