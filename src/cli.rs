@@ -241,6 +241,14 @@ pub struct ReadArgs {
     #[arg(short, long)]
     pub quiet: bool,
 
+    /// Read and analyse on one thread.
+    ///
+    /// By default, on a machine with more than one core, the captures are read, decompressed
+    /// and cut into packets on a second thread while the first analyses them; the census is
+    /// the same either way.
+    #[arg(long)]
+    pub single_thread: bool,
+
     /// Print the run summary (packets, skips by reason, connections, drops) on stderr.
     #[arg(long)]
     pub stats: bool,

@@ -15,6 +15,7 @@ pub mod inputs;
 pub mod live;
 pub mod native;
 pub mod offline;
+pub mod readahead;
 
 use std::fmt;
 

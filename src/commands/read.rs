@@ -3,7 +3,8 @@
 use anyhow::anyhow;
 
 use crate::capture::inputs::{self, Opened};
-use crate::capture::offline::ReadError;
+use crate::capture::offline::{ReadError, Source};
+use crate::capture::readahead::{Event, ReadAhead};
 use crate::cli::ReadArgs;
 use crate::commands::{output, Exit};
 use crate::pipeline::{Pipeline, RecordSink};
@@ -25,6 +26,98 @@ impl RecordSink for Connections {
         self.1.add(rec);
         if let Some(w) = &mut self.0 {
             w.record(rec);
+        }
+    }
+}
+
+type ReadPipeline<'s> = Pipeline<'s, (Connections, Option<NdjsonWriter<Output>>)>;
+
+/// The analysing side of a run: what each input, packet and error does.
+struct Reading<'s> {
+    pipeline: ReadPipeline<'s>,
+    progress: Progress,
+    /// Inputs that could not be opened or ended in damage, in order.
+    errors: Vec<ReadError>,
+}
+
+impl Reading<'_> {
+    fn opened(&mut self, source: &str) {
+        self.pipeline.stats_mut().files += 1;
+        self.progress.file(source);
+    }
+
+    fn open_failed(&mut self, e: ReadError) {
+        eprintln!("tlscensus: {e}");
+        self.errors.push(e);
+    }
+
+    fn failed(&mut self, e: ReadError) {
+        eprintln!("tlscensus: warning: {e}; results cover the packets before it");
+        self.errors.push(e);
+    }
+
+    /// Reads every input on this thread.
+    fn read_inline(&mut self, inputs: &[(Source, u64)]) {
+        for (source, size) in inputs {
+            let Opened {
+                mut reader,
+                consumed,
+                ..
+            } = match inputs::open(source) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.open_failed(e);
+                    continue;
+                }
+            };
+            self.opened(reader.source());
+            loop {
+                match reader.next_frame() {
+                    Ok(Some(frame)) => {
+                        self.pipeline.handle_frame(&frame);
+                        if frame.number % PROGRESS_EVERY == 0 {
+                            self.progress.at(consumed.get());
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        self.failed(e);
+                        break;
+                    }
+                }
+            }
+            self.progress.file_done(*size);
+        }
+    }
+
+    /// Analyses what the read-ahead thread hands over: the same packets, errors and input
+    /// boundaries, in the same order.
+    fn read_ahead(&mut self, mut ahead: ReadAhead, inputs: &[(Source, u64)]) {
+        let mut sizes = inputs.iter().map(|(_, size)| *size);
+        let mut size = 0;
+        while let Some(event) = ahead.next_event() {
+            match event {
+                Event::Opened { source } => {
+                    size = sizes.next().unwrap_or(0);
+                    self.opened(&source);
+                }
+                Event::OpenFailed(e) => {
+                    sizes.next();
+                    self.open_failed(e);
+                }
+                Event::Packets(batch) => {
+                    for frame in batch.frames() {
+                        self.pipeline.handle_frame(&frame);
+                    }
+                    self.progress.at(batch.consumed);
+                    ahead.recycle(batch);
+                }
+                Event::Failed(e) => {
+                    self.failed(e);
+                    self.progress.file_done(size);
+                }
+                Event::Done => self.progress.file_done(size),
+            }
         }
     }
 }
@@ -65,43 +158,26 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
         .map_err(|e| anyhow!(e))?;
     let sink = (sink, ndjson_out.map(NdjsonWriter::new));
 
-    let mut pipeline = Pipeline::new(scope, settings.config, sink);
-    let total: u64 = settings.inputs.iter().map(|(_, s)| s).sum();
-    let mut progress = Progress::new(total, settings.quiet);
-    let mut errors: Vec<ReadError> = Vec::new();
-    for (source, size) in &settings.inputs {
-        let Opened {
-            mut reader,
-            consumed,
-            ..
-        } = match inputs::open(source) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("tlscensus: {e}");
-                errors.push(e);
-                continue;
-            }
-        };
-        pipeline.stats_mut().files += 1;
-        progress.file(reader.source());
-        loop {
-            match reader.next_frame() {
-                Ok(Some(frame)) => {
-                    pipeline.handle_frame(&frame);
-                    if frame.number % PROGRESS_EVERY == 0 {
-                        progress.at(consumed.get());
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    eprintln!("tlscensus: warning: {e}; results cover the packets before it");
-                    errors.push(e);
-                    break;
-                }
-            }
-        }
-        progress.file_done(*size);
+    let pipeline = Pipeline::new(scope, settings.config, sink);
+    let mut reading = Reading {
+        pipeline,
+        progress: Progress::new(settings.inputs.iter().map(|(_, s)| s).sum(), settings.quiet),
+        errors: Vec::new(),
+    };
+    let read_ahead = settings
+        .read_ahead
+        .then(|| ReadAhead::start(settings.inputs.iter().map(|(s, _)| s.clone()).collect()))
+        // No thread to be had: read on this one.
+        .and_then(Result::ok);
+    match read_ahead {
+        Some(ahead) => reading.read_ahead(ahead, &settings.inputs),
+        None => reading.read_inline(&settings.inputs),
     }
+    let Reading {
+        pipeline,
+        progress,
+        errors,
+    } = reading;
     progress.finish();
 
     let nothing_read = pipeline.stats().packets == 0 && !errors.is_empty();

@@ -1,0 +1,355 @@
+//! Read-ahead: `read`'s inputs opened, decompressed and cut into packets on a thread of their
+//! own, handed to the analysing thread in batches, in order.
+//!
+//! The analysing thread sees exactly the packets, errors and file boundaries that reading the
+//! inputs itself would give ([`Event`]s, in input order), so the census cannot differ; what
+//! changes is that the `read` system calls, decompression and the framing of pcap records and
+//! pcapng blocks run on another core. The cost is one copy of each packet into a batch, and
+//! one channel message per batch. Memory is bounded: at most [`BATCHES`] batches exist, each
+//! about [`BATCH_BYTES`] (more only for a single packet larger than that).
+
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::{self, JoinHandle};
+
+use crate::capture::inputs::{self, Opened};
+use crate::capture::offline::{ReadError, Source};
+use crate::capture::{Frame, LinkType, Timestamp};
+
+/// Packet bytes per batch, about.
+pub const BATCH_BYTES: usize = 256 * 1024;
+/// Batches in existence at once (in the channel, being filled, being analysed).
+pub const BATCHES: usize = 4;
+
+/// What the reading thread found, in input order.
+#[derive(Debug)]
+pub enum Event {
+    /// The input was opened; its packets follow.
+    Opened { source: String },
+    /// The input could not be opened; nothing of it follows.
+    OpenFailed(ReadError),
+    /// Packets of the current input, in order.
+    Packets(Batch),
+    /// The current input ended with this error, after the packets before it.
+    Failed(ReadError),
+    /// The current input was read to its end.
+    Done,
+}
+
+/// Where one packet lies in a batch.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    number: u64,
+    ts: Timestamp,
+    link: LinkType,
+    start: usize,
+    end: usize,
+    orig_len: u32,
+}
+
+/// Packets copied out of the reader's buffer.
+#[derive(Debug, Default)]
+pub struct Batch {
+    data: Vec<u8>,
+    slots: Vec<Slot>,
+    /// Bytes of the input consumed when the batch's last packet was read (progress).
+    pub consumed: u64,
+}
+
+impl Batch {
+    fn push(&mut self, frame: &Frame<'_>) {
+        let start = self.data.len();
+        self.data.extend_from_slice(frame.data);
+        self.slots.push(Slot {
+            number: frame.number,
+            ts: frame.ts,
+            link: frame.link,
+            start,
+            end: self.data.len(),
+            orig_len: frame.orig_len,
+        });
+    }
+
+    fn clear(&mut self) {
+        self.data.clear();
+        self.slots.clear();
+        self.consumed = 0;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The packets, in capture order.
+    pub fn frames(&self) -> impl Iterator<Item = Frame<'_>> {
+        self.slots.iter().map(|s| Frame {
+            number: s.number,
+            ts: s.ts,
+            link: s.link,
+            data: self.data.get(s.start..s.end).unwrap_or_default(),
+            orig_len: s.orig_len,
+        })
+    }
+}
+
+/// The reading thread and the two ends of its channels.
+pub struct ReadAhead {
+    events: Receiver<Event>,
+    /// Analysed batches go back to be filled again.
+    spent: SyncSender<Batch>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ReadAhead {
+    /// Starts reading `sources` in order on a new thread.
+    pub fn start(sources: Vec<Source>) -> std::io::Result<ReadAhead> {
+        let (event_tx, events) = mpsc::sync_channel(BATCHES);
+        let (spent, spent_rx) = mpsc::sync_channel(BATCHES);
+        let thread = thread::Builder::new()
+            .name("read-ahead".to_string())
+            .spawn(move || read_all(&sources, &event_tx, &spent_rx))?;
+        Ok(ReadAhead {
+            events,
+            spent,
+            thread: Some(thread),
+        })
+    }
+
+    /// The next event; `None` once every input was read.
+    pub fn next_event(&mut self) -> Option<Event> {
+        self.events.recv().ok()
+    }
+
+    /// Hands an analysed batch back for reuse.
+    pub fn recycle(&mut self, batch: Batch) {
+        // The reader may have finished already: then the batch is just dropped.
+        let _ = self.spent.try_send(batch);
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        // Gone receiver: the reader's next send fails. Gone sender: a reader waiting for a
+        // batch to come back wakes up. Either way it stops.
+        let (_, dead_events) = mpsc::sync_channel(0);
+        drop(std::mem::replace(&mut self.events, dead_events));
+        let (dead_spent, _) = mpsc::sync_channel(0);
+        drop(std::mem::replace(&mut self.spent, dead_spent));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The reading thread: every input in order, as events. Stops when the receiver is gone.
+fn read_all(sources: &[Source], events: &SyncSender<Event>, spent: &Receiver<Batch>) {
+    let mut made = 0;
+    let mut fresh = || -> Batch {
+        if let Ok(mut b) = spent.try_recv() {
+            b.clear();
+            return b;
+        }
+        if made < BATCHES {
+            made += 1;
+            return Batch {
+                data: Vec::with_capacity(BATCH_BYTES + 2048),
+                slots: Vec::with_capacity(BATCH_BYTES / 64),
+                consumed: 0,
+            };
+        }
+        // Every batch is out: wait for one to come back (or for the analyser to go away,
+        // when a new one does no harm since the next send fails).
+        match spent.recv() {
+            Ok(mut b) => {
+                b.clear();
+                b
+            }
+            Err(_) => Batch::default(),
+        }
+    };
+    for source in sources {
+        let Opened {
+            mut reader,
+            consumed,
+            ..
+        } = match inputs::open(source) {
+            Ok(r) => r,
+            Err(e) => {
+                if events.send(Event::OpenFailed(e)).is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        let opened = Event::Opened {
+            source: reader.source().to_string(),
+        };
+        if events.send(opened).is_err() {
+            return;
+        }
+        let mut batch = fresh();
+        let end = loop {
+            match reader.next_frame() {
+                Ok(Some(frame)) => {
+                    batch.push(&frame);
+                    if batch.data.len() >= BATCH_BYTES {
+                        batch.consumed = consumed.get();
+                        if events.send(Event::Packets(batch)).is_err() {
+                            return;
+                        }
+                        batch = fresh();
+                    }
+                }
+                Ok(None) => break Event::Done,
+                Err(e) => break Event::Failed(e),
+            }
+        };
+        if !batch.is_empty() {
+            batch.consumed = consumed.get();
+            if events.send(Event::Packets(batch)).is_err() {
+                return;
+            }
+        }
+        if events.send(end).is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn fixture(name: &str) -> Source {
+        Source::File(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures")
+                .join(name),
+        )
+    }
+
+    /// Every packet of every input, as (file index, number, ts, link, bytes, orig_len).
+    type Seen = Vec<(usize, u64, Timestamp, LinkType, Vec<u8>, u32)>;
+
+    fn direct(sources: &[Source]) -> (Seen, Vec<String>) {
+        let mut seen = Vec::new();
+        let mut errors = Vec::new();
+        for (i, s) in sources.iter().enumerate() {
+            match inputs::open(s) {
+                Ok(Opened { mut reader, .. }) => loop {
+                    match reader.next_frame() {
+                        Ok(Some(f)) => {
+                            seen.push((i, f.number, f.ts, f.link, f.data.to_vec(), f.orig_len))
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            errors.push(e.to_string());
+                            break;
+                        }
+                    }
+                },
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        (seen, errors)
+    }
+
+    fn ahead(sources: &[Source]) -> (Seen, Vec<String>) {
+        let mut seen = Vec::new();
+        let mut errors = Vec::new();
+        let mut file = 0;
+        let mut started = false;
+        let mut ra = ReadAhead::start(sources.to_vec()).unwrap();
+        while let Some(ev) = ra.next_event() {
+            match ev {
+                Event::Opened { .. } => started = true,
+                Event::OpenFailed(e) => {
+                    errors.push(e.to_string());
+                    file += 1;
+                }
+                Event::Packets(b) => {
+                    assert!(started);
+                    for f in b.frames() {
+                        seen.push((file, f.number, f.ts, f.link, f.data.to_vec(), f.orig_len));
+                    }
+                    ra.recycle(b);
+                }
+                Event::Failed(e) => {
+                    errors.push(e.to_string());
+                    file += 1;
+                    started = false;
+                }
+                Event::Done => {
+                    file += 1;
+                    started = false;
+                }
+            }
+        }
+        (seen, errors)
+    }
+
+    #[test]
+    fn same_packets_and_errors_as_reading_directly() {
+        let sources = vec![
+            fixture("sample-m365.pcapng"),
+            fixture("no-such-file.pcap"),
+            fixture("tls10-exchange.pcap"),
+            fixture("README.md"),
+            fixture("tls13-teams.pcap"),
+        ];
+        let (want, want_err) = direct(&sources);
+        let (got, got_err) = ahead(&sources);
+        assert!(want.len() > 20, "{}", want.len());
+        assert_eq!(got, want);
+        assert_eq!(got_err, want_err);
+        assert_eq!(got_err.len(), 2);
+    }
+
+    #[test]
+    fn a_damaged_input_keeps_its_packets_before_the_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = std::fs::read(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample-m365.pcapng"),
+        )
+        .unwrap();
+        let cut = dir.path().join("cut.pcapng");
+        std::fs::write(&cut, &whole[..whole.len() * 2 / 3]).unwrap();
+        let sources = vec![Source::File(cut), fixture("tls10-exchange.pcap")];
+        let (want, want_err) = direct(&sources);
+        let (got, got_err) = ahead(&sources);
+        assert_eq!(got, want);
+        assert_eq!(got_err, want_err);
+        assert_eq!(got_err.len(), 1);
+        assert!(got_err[0].contains("cut.pcapng"), "{got_err:?}");
+    }
+
+    #[test]
+    fn batches_are_bounded_and_reused() {
+        let mut b = Batch::default();
+        let bytes = vec![7u8; 1500];
+        let frame = Frame {
+            number: 1,
+            ts: Timestamp(5),
+            link: LinkType::ETHERNET,
+            data: &bytes,
+            orig_len: 1500,
+        };
+        b.push(&frame);
+        b.push(&frame);
+        let frames: Vec<_> = b.frames().collect();
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[1].data, &bytes[..]);
+        b.clear();
+        assert!(b.is_empty());
+        assert_eq!(b.frames().count(), 0);
+    }
+
+    #[test]
+    fn stops_when_the_analyser_goes_away() {
+        let sources = vec![fixture("sample-m365.pcapng"); 50];
+        let mut ra = ReadAhead::start(sources).unwrap();
+        assert!(matches!(ra.next_event(), Some(Event::Opened { .. })));
+        // Dropping joins the thread: this returns only if the reader stopped.
+        drop(ra);
+    }
+}
