@@ -18,6 +18,7 @@
     )
 )]
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use crate::capture::{Frame, Timestamp};
@@ -204,14 +205,17 @@ impl Flow {
         }
     }
 
-    fn new(ts: Timestamp) -> Flow {
+    /// A flow whose first packet is this segment, going in `dir`.
+    fn first(ts: Timestamp, dir: Dir, seg: &TcpSegment<'_>) -> Flow {
+        let mut fin = [false; 2];
+        *dir.of_mut(&mut fin) = seg.flags.fin;
         Flow {
             first_seen: ts,
             last_seen: ts,
-            packets: 0,
+            packets: 1,
             syn_dir: None,
             syn_isn: 0,
-            fin: [false; 2],
+            fin,
             rst: false,
             seen: [false; 2],
             data: [false; 2],
@@ -338,12 +342,20 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         let (key, dir) = FlowKey::of(seg);
         let bare_syn = seg.flags.syn && !seg.flags.ack;
 
-        // Fast path: a decided flow is a lookup and a counter.
-        if let Some(flow) = self.flows.get_mut(&key) {
-            let reused = bare_syn
-                && (flow.syn_dir != Some(dir) || flow.syn_isn != seg.seq)
-                && (matches!(flow.phase, Phase::Decided) || flow.fin.iter().any(|f| *f));
-            if !reused {
+        // One hash lookup: a decided flow is that and a counter; an open one goes on with
+        // the entry in hand; a new one is inserted where the lookup ended.
+        let full = self.flows.len() >= self.config.max_flows;
+        let flow = match self.flows.entry(key) {
+            Entry::Occupied(entry) => {
+                let flow = entry.into_mut();
+                let reused = bare_syn
+                    && (flow.syn_dir != Some(dir) || flow.syn_isn != seg.seq)
+                    && (matches!(flow.phase, Phase::Decided) || flow.fin.iter().any(|f| *f));
+                if reused {
+                    // Port reuse (rare): the old connection ends here, a new one starts.
+                    self.replace_reused(key, dir, ts, seg);
+                    return;
+                }
                 flow.last_seen = flow.last_seen.max(ts);
                 flow.packets += 1;
                 if seg.flags.fin {
@@ -352,34 +364,80 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 if matches!(flow.phase, Phase::Decided) {
                     return;
                 }
-            } else {
-                // Port reuse: the old connection ends here.
-                if let Some(old) = self.flows.remove(&key) {
-                    self.decide_on_removal(key, old);
-                }
+                flow
             }
-        }
-
-        if !self.flows.contains_key(&key) {
-            if self.flows.len() >= self.config.max_flows {
+            Entry::Vacant(_) if full => {
+                // The table is full (rare): make room, then start the flow.
                 self.evict();
+                self.start_flow(key, dir, ts, seg);
+                return;
             }
-            self.stats.tcp_flows += 1;
-            let mut flow = Flow::new(ts);
-            flow.packets = 1;
-            *dir.of_mut(&mut flow.fin) = seg.flags.fin;
-            self.flows.insert(key, flow);
+            Entry::Vacant(entry) => {
+                self.stats.tcp_flows += 1;
+                entry.insert(Flow::first(ts, dir, seg))
+            }
+        };
+        let decided = Self::advance(
+            flow,
+            dir,
+            ts,
+            seg,
+            &self.config,
+            &mut self.queued,
+            &mut self.events,
+            &mut self.stats,
+        );
+        if let Some((syn_dir, ending, hs)) = decided {
+            self.decide(key, syn_dir, ending, hs);
         }
-        self.slow_path(key, dir, ts, seg);
     }
 
-    /// Everything a flow that is not decided yet needs.
-    fn slow_path(&mut self, key: FlowKey, dir: Dir, ts: Timestamp, seg: &TcpSegment<'_>) {
-        let Some(flow) = self.flows.get_mut(&key) else {
-            return;
-        };
+    /// A bare SYN with a new ISN on a finished or decided flow: the old connection is
+    /// decided and forgotten, and this SYN starts a new one.
+    fn replace_reused(&mut self, key: FlowKey, dir: Dir, ts: Timestamp, seg: &TcpSegment<'_>) {
+        if let Some(old) = self.flows.remove(&key) {
+            self.decide_on_removal(key, old);
+        }
+        if self.flows.len() >= self.config.max_flows {
+            self.evict();
+        }
+        self.start_flow(key, dir, ts, seg);
+    }
+
+    /// Inserts a new flow for this segment and handles the segment.
+    fn start_flow(&mut self, key: FlowKey, dir: Dir, ts: Timestamp, seg: &TcpSegment<'_>) {
+        self.stats.tcp_flows += 1;
+        let flow = self.flows.entry(key).or_insert(Flow::first(ts, dir, seg));
+        let decided = Self::advance(
+            flow,
+            dir,
+            ts,
+            seg,
+            &self.config,
+            &mut self.queued,
+            &mut self.events,
+            &mut self.stats,
+        );
+        if let Some((syn_dir, ending, hs)) = decided {
+            self.decide(key, syn_dir, ending, hs);
+        }
+    }
+
+    /// Everything a flow that is not decided yet needs. Returns the handshake to decide
+    /// when this segment decided the flow (its phase is then `Decided` already).
+    #[allow(clippy::too_many_arguments)]
+    fn advance(
+        flow: &mut Flow,
+        dir: Dir,
+        ts: Timestamp,
+        seg: &TcpSegment<'_>,
+        config: &Config,
+        queued: &mut usize,
+        events: &mut Vec<HandshakeEvent>,
+        stats: &mut RunStats,
+    ) -> Option<(Option<Dir>, Ending, Box<Handshake>)> {
         let Phase::Open(hs) = &mut flow.phase else {
-            return;
+            return None;
         };
         *dir.of_mut(&mut flow.seen) = true;
         flow.rst |= seg.flags.rst;
@@ -401,12 +459,12 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             // Nothing to look at yet: no handshake state. A reset or a full close ends it.
             if seg.flags.rst || (flow.fin[0] && flow.fin[1]) {
                 flow.phase = Phase::Decided;
-                self.stats.not_tls_flows += 1;
+                stats.not_tls_flows += 1;
             }
-            return;
+            return None;
         }
         if !has_data && !seg.flags.syn && !seg.flags.rst && !seg.flags.fin {
-            return;
+            return None;
         }
         let isn = flow.isn;
         let hs = hs.get_or_insert_with(|| {
@@ -418,17 +476,16 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             }
             hs
         });
-        let mut limits = self.config.reassembly;
-        if self.queued >= self.config.max_reassembly_bytes {
+        let mut limits = config.reassembly;
+        if *queued >= config.max_reassembly_bytes {
             limits.max_buffered = 0;
         }
-        let max_inspect = self.config.max_inspect;
+        let max_inspect = config.max_inspect;
         let d = dir.of_mut(&mut hs.dirs);
         let queued_before = d.reasm.buffered();
         if seg.flags.syn {
             d.reasm.syn(seg.seq);
         }
-        let events = &mut self.events;
         events.clear();
         if has_data && !d.stopped {
             let mut gaps = 0u64;
@@ -466,15 +523,15 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                         }
                     }
                 });
-            self.stats.retransmitted_segments += u64::from(notes.retransmission);
-            self.stats.conflicting_overlaps += u64::from(notes.conflicting_overlap);
-            self.stats.segments_over_cap += u64::from(notes.dropped_over_cap);
-            self.stats.handshake_gaps += gaps;
+            stats.retransmitted_segments += u64::from(notes.retransmission);
+            stats.conflicting_overlaps += u64::from(notes.conflicting_overlap);
+            stats.segments_over_cap += u64::from(notes.dropped_over_cap);
+            stats.handshake_gaps += gaps;
             if let Feed::NotTls(why) = feed_result {
                 d.stopped = true;
                 match why {
-                    NotTls::MessageTooLarge => self.stats.hello_too_large += 1,
-                    NotTls::MalformedHello => self.stats.malformed_hellos += 1,
+                    NotTls::MessageTooLarge => stats.hello_too_large += 1,
+                    NotTls::MalformedHello => stats.malformed_hellos += 1,
                     NotTls::NotARecord | NotTls::BadRecord => {}
                 }
             }
@@ -493,7 +550,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 d.reasm.clear();
             }
         }
-        self.queued = self.queued - queued_before + d.reasm.buffered();
+        *queued = *queued - queued_before + d.reasm.buffered();
         let rst = seg.flags.rst;
         let both_fin = flow.fin[0] && flow.fin[1];
         let syn_dir = flow.syn_dir;
@@ -503,16 +560,17 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             seen: flow.seen,
             data: flow.data,
         };
-        let decided = absorb_events(hs, dir, ts, &mut self.events, &mut self.stats);
+        let decided = absorb_events(hs, dir, ts, events, stats);
         let closing = rst || both_fin;
         if decided || closing || hs.dirs.iter().all(|d| d.stopped) {
             let hs = match std::mem::replace(&mut flow.phase, Phase::Decided) {
                 Phase::Open(Some(hs)) => hs,
-                _ => return,
+                _ => return None,
             };
-            self.queued -= queued(&hs);
-            self.decide(key, syn_dir, ending, hs);
+            *queued -= self::queued(&hs);
+            return Some((syn_dir, ending, hs));
         }
+        None
     }
 
     /// Turns what a flow's handshake showed into a record (or a counted non-result).
