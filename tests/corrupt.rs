@@ -6,53 +6,29 @@
 //! when some packets were read, with the census of exactly those packets printed and written.
 //! Every damaged capture is made here from a fixture's bytes, by code.
 
+mod common;
+
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
-
-fn tlscensus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tlscensus"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run tlscensus")
-}
-
-fn tlscensus_stdin(args: &[&str], input: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tlscensus"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tlscensus");
-    let mut stdin = child.stdin.take().expect("stdin");
-    // The reader may stop early and close its end: a broken pipe here is not the test's matter.
-    let _ = stdin.write_all(input);
-    drop(stdin);
-    child.wait_with_output().expect("wait for tlscensus")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8(b.to_vec()).expect("UTF-8 output")
-}
+use common::{assert_exit, fixture, p, text, tlscensus, tlscensus_stdin};
 
 /// `read --scope all --csv OUT CAPTURE`: the table on stdout, the census in OUT.
 fn read_with_csv(capture: &Path, out: &Path) -> Output {
+    tlscensus(&["read", "--scope", "all", "--csv", p(out), p(capture)])
+}
+
+/// `read --quiet --scope all --connections - CAPTURE`: the connection rows on stdout.
+fn connections_of(capture: &Path) -> Output {
     tlscensus(&[
         "read",
+        "--quiet",
         "--scope",
         "all",
-        "--csv",
-        out.to_str().expect("UTF-8 path"),
-        capture.to_str().expect("UTF-8 path"),
+        "--connections",
+        "-",
+        p(capture),
     ])
 }
 
@@ -77,6 +53,29 @@ struct Run {
     stdout: String,
     stderr: String,
     csv: Option<String>,
+}
+
+impl Run {
+    /// Refused with this message: exit 1, nothing on stdout, no CSV left behind.
+    fn refused(stderr: String) -> Run {
+        Run {
+            code: 1,
+            stdout: String::new(),
+            stderr,
+            csv: None,
+        }
+    }
+
+    /// Stopped at damage with this warning: exit 3, and the census of `reference`, the run on
+    /// the packets before the damage.
+    fn partial(reference: &Run, stderr: String) -> Run {
+        Run {
+            code: 3,
+            stdout: reference.stdout.clone(),
+            stderr,
+            csv: reference.csv.clone(),
+        }
+    }
 }
 
 fn run_cut(dir: &Path, data: &[u8], name: &str) -> (PathBuf, Run) {
@@ -133,29 +132,16 @@ fn truncated_at_every_byte_offset() {
         // Packets wholly before the cut, and where the unfinished piece starts.
         let k = bounds.iter().rposition(|&b| b <= n);
         let expected = match k {
-            _ if n == 0 => Run {
-                code: 1,
-                stdout: String::new(),
-                stderr: format!("tlscensus: {p}: empty file: not a pcap or pcapng capture\n"),
-                csv: None,
-            },
-            _ if n < 4 => Run {
-                code: 1,
-                stdout: String::new(),
-                stderr: format!(
-                    "tlscensus: {p}: not a pcap or pcapng capture (unknown file format)\n"
-                ),
-                csv: None,
-            },
-            None => Run {
-                code: 1,
-                stdout: String::new(),
-                stderr: format!(
-                    "tlscensus: {p}: capture is cut short before the first packet (it ends at \
-                     byte {n}, inside the 24-byte file header that starts at byte 0)\n"
-                ),
-                csv: None,
-            },
+            _ if n == 0 => Run::refused(format!(
+                "tlscensus: {p}: empty file: not a pcap or pcapng capture\n"
+            )),
+            _ if n < 4 => Run::refused(format!(
+                "tlscensus: {p}: not a pcap or pcapng capture (unknown file format)\n"
+            )),
+            None => Run::refused(format!(
+                "tlscensus: {p}: capture is cut short before the first packet (it ends at \
+                 byte {n}, inside the 24-byte file header that starts at byte 0)\n"
+            )),
             Some(k) if bounds[k] == n => Run {
                 code: 0,
                 stdout: reference[k].stdout.clone(),
@@ -180,19 +166,9 @@ fn truncated_at_every_byte_offset() {
                      packets before it\n"
                 );
                 if k == 0 {
-                    Run {
-                        code: 1,
-                        stdout: String::new(),
-                        stderr,
-                        csv: None,
-                    }
+                    Run::refused(stderr)
                 } else {
-                    Run {
-                        code: 3,
-                        stdout: reference[k].stdout.clone(),
-                        stderr,
-                        csv: reference[k].csv.clone(),
-                    }
+                    Run::partial(&reference[k], stderr)
                 }
             }
         };
@@ -215,25 +191,20 @@ fn wrong_magic_is_refused() {
     let (path, got) = run_cut(dir.path(), &data, "magic");
     assert_eq!(
         got,
-        Run {
-            code: 1,
-            stdout: String::new(),
-            stderr: format!(
-                "tlscensus: {}: not a pcap or pcapng capture (unknown file format)\n",
-                path.display()
-            ),
-            csv: None,
-        }
+        Run::refused(format!(
+            "tlscensus: {}: not a pcap or pcapng capture (unknown file format)\n",
+            path.display()
+        ))
     );
     let txt = fixture("not-a-capture.txt");
     let o = tlscensus(&["read", txt.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        text(&o.stderr),
+    assert_exit(
+        &o,
+        1,
         format!(
             "tlscensus: {}: not a pcap or pcapng capture (unknown file format)\n",
             txt.display()
-        )
+        ),
     );
     assert_eq!(o.stdout, b"");
 }
@@ -244,15 +215,10 @@ fn zero_length_file_is_refused() {
     let (path, got) = run_cut(dir.path(), b"", "empty");
     assert_eq!(
         got,
-        Run {
-            code: 1,
-            stdout: String::new(),
-            stderr: format!(
-                "tlscensus: {}: empty file: not a pcap or pcapng capture\n",
-                path.display()
-            ),
-            csv: None,
-        }
+        Run::refused(format!(
+            "tlscensus: {}: empty file: not a pcap or pcapng capture\n",
+            path.display()
+        ))
     );
 }
 
@@ -274,18 +240,16 @@ fn caplen_beyond_the_snap_length_stops_there_with_the_census_so_far() {
     let (path, got) = run_cut(dir.path(), &data, "snap");
     assert_eq!(
         got,
-        Run {
-            code: 3,
-            stdout: reference.stdout.clone(),
-            stderr: format!(
+        Run::partial(
+            &reference,
+            format!(
                 "tlscensus: warning: {}: capture is damaged at byte {} (after packet 3): packet 4 \
                  claims 200 captured bytes, more than the snap length of 100; results cover the \
                  packets before it\n",
                 path.display(),
                 bounds[3]
-            ),
-            csv: reference.csv.clone(),
-        }
+            )
+        )
     );
     assert!(reference.stdout.contains("read 3 packets, "));
 
@@ -295,17 +259,12 @@ fn caplen_beyond_the_snap_length_stops_there_with_the_census_so_far() {
     let (path, got) = run_cut(dir.path(), &data, "huge");
     assert_eq!(
         got,
-        Run {
-            code: 1,
-            stdout: String::new(),
-            stderr: format!(
-                "tlscensus: warning: {}: capture is damaged at byte 24 (before the first packet): \
-                 packet 1 claims 4294967295 captured bytes, more than the maximum of 262144; \
-                 results cover the packets before it\n",
-                path.display()
-            ),
-            csv: None,
-        }
+        Run::refused(format!(
+            "tlscensus: warning: {}: capture is damaged at byte 24 (before the first packet): \
+             packet 1 claims 4294967295 captured bytes, more than the maximum of 262144; \
+             results cover the packets before it\n",
+            path.display()
+        ))
     );
 }
 
@@ -321,10 +280,9 @@ fn caplen_beyond_the_end_of_the_file_is_a_cut() {
     let (path, got) = run_cut(dir.path(), &data, "end");
     assert_eq!(
         got,
-        Run {
-            code: 3,
-            stdout: reference.stdout.clone(),
-            stderr: format!(
+        Run::partial(
+            &reference,
+            format!(
                 "tlscensus: warning: {}: capture is cut short after packet 9 (it ends at byte {}, \
                  inside the 16-byte record header + {}-byte packet that starts at byte {}); \
                  results cover the packets before it\n",
@@ -332,9 +290,8 @@ fn caplen_beyond_the_end_of_the_file_is_a_cut() {
                 whole.len(),
                 last + 1000,
                 bounds[9]
-            ),
-            csv: reference.csv.clone(),
-        }
+            )
+        )
     );
     assert!(reference.csv.unwrap().contains("10.1.0.14,1,"));
 }
@@ -417,15 +374,7 @@ fn pcapng_with_unknown_blocks_and_interfaces_of_different_link_types() {
             ng.extend(block(0x0000_0BAD, &[0xff; 7]));
             ng.extend(block(0x4000_0BAD, &[]));
         }
-        let o = tlscensus(&[
-            "read",
-            "--quiet",
-            "--scope",
-            "all",
-            "--connections",
-            "-",
-            fixture(name).to_str().unwrap(),
-        ]);
+        let o = connections_of(&fixture(name));
         assert_eq!(o.status.code(), Some(0), "{name}: {}", text(&o.stderr));
         let rows = text(&o.stdout);
         let rows: Vec<&str> = rows.lines().skip(1).collect();
@@ -436,15 +385,7 @@ fn pcapng_with_unknown_blocks_and_interfaces_of_different_link_types() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mixed-links.pcapng");
     fs::write(&path, &ng).unwrap();
-    let o = tlscensus(&[
-        "read",
-        "--quiet",
-        "--scope",
-        "all",
-        "--connections",
-        "-",
-        path.to_str().unwrap(),
-    ]);
+    let o = connections_of(&path);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert_eq!(text(&o.stderr), "");
     let out = text(&o.stdout);
@@ -457,13 +398,13 @@ fn a_directory_is_refused_before_reading() {
     let dir = tempfile::tempdir().unwrap();
     let good = fixture("tls10-exchange.pcap");
     let o = tlscensus(&["read", good.to_str().unwrap(), dir.path().to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        text(&o.stderr),
+    assert_exit(
+        &o,
+        1,
         format!(
             "tlscensus: {}: empty directory: no files to read (hidden files are skipped)\n",
             dir.path().display()
-        )
+        ),
     );
     assert_eq!(o.stdout, b"");
 }
@@ -473,11 +414,7 @@ fn a_directory_is_refused_before_reading() {
 #[test]
 fn an_unreadable_file_is_one_line() {
     let o = tlscensus(&["read", "/proc/self/mem"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        text(&o.stderr),
-        "tlscensus: /proc/self/mem: Input/output error\n"
-    );
+    assert_exit(&o, 1, "tlscensus: /proc/self/mem: Input/output error\n");
     assert_eq!(o.stdout, b"");
 
     // The effective user, from /proc: root reads mode-000 files, so that half would prove nothing.
@@ -499,28 +436,28 @@ fn an_unreadable_file_is_one_line() {
     fs::copy(fixture("tls10-exchange.pcap"), &path).unwrap();
     fs::set_permissions(&path, fs::Permissions::from_mode(0o000)).unwrap();
     let o = tlscensus(&["read", path.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        text(&o.stderr),
-        format!("tlscensus: {}: Permission denied\n", path.display())
+    assert_exit(
+        &o,
+        1,
+        format!("tlscensus: {}: Permission denied\n", path.display()),
     );
 }
 
 #[test]
 fn garbage_on_stdin_is_refused() {
     let o = tlscensus_stdin(&["read", "-"], b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        text(&o.stderr),
-        "tlscensus: <stdin>: not a pcap or pcapng capture (unknown file format)\n"
+    assert_exit(
+        &o,
+        1,
+        "tlscensus: <stdin>: not a pcap or pcapng capture (unknown file format)\n",
     );
     assert_eq!(o.stdout, b"");
 
     let o = tlscensus_stdin(&["read", "-"], b"");
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        text(&o.stderr),
-        "tlscensus: <stdin>: empty file: not a pcap or pcapng capture\n"
+    assert_exit(
+        &o,
+        1,
+        "tlscensus: <stdin>: empty file: not a pcap or pcapng capture\n",
     );
 
     // A capture on stdin that turns to garbage after packet 4: the census of those 4 packets.
@@ -531,15 +468,15 @@ fn garbage_on_stdin_is_refused() {
     data.extend(b"\xde\xad\xbe\xef garbage after the fourth packet \xff\xff\xff\xff");
     assert_eq!(u32::from_le_bytes(*b"bage"), 1_701_273_954);
     let o = tlscensus_stdin(&["read", "--scope", "all", "-"], &data);
-    assert_eq!(o.status.code(), Some(3));
-    assert_eq!(
-        text(&o.stderr),
+    assert_exit(
+        &o,
+        3,
         format!(
             "tlscensus: warning: <stdin>: capture is damaged at byte {} (after packet 4): packet \
              5 claims 1701273954 captured bytes, more than the maximum of 262144; results cover \
              the packets before it\n",
             bounds[4]
-        )
+        ),
     );
     let dir = tempfile::tempdir().unwrap();
     let (_, reference) = run_cut(dir.path(), &whole[..bounds[4]], "stdin-ref");

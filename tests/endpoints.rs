@@ -2,47 +2,18 @@
 //! `tlscensus endpoints lookup`, and `read --endpoints/--include/--exclude/--ranges`, on the
 //! binary, asserting exact output and exit codes.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
+use common::{csv_rows, p, repo, run, stderr, stdout};
 
+/// A fixture's path, as an argument.
 fn fixture(name: &str) -> String {
-    repo("fixtures").join(name).to_str().unwrap().to_string()
+    p(&common::fixture(name)).to_string()
 }
 
 /// One of the reference copies of Microsoft's other instances.
 fn data_file(name: &str) -> String {
-    repo("src/m365/data")
-        .join(name)
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
-fn tlscensus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tlscensus"))
-        .args(args)
-        .output()
-        .expect("run tlscensus")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
-
-/// Runs and checks the exit code, showing stderr when it differs.
-fn run(args: &[&str], code: i32) -> Output {
-    let o = tlscensus(args);
-    assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
-    o
+    p(&repo("src/m365/data").join(name)).to_string()
 }
 
 /// `endpoints lookup` lines, one string per line, with the common prefix stripped.
@@ -56,23 +27,9 @@ fn lookup(args: &[&str], code: i32) -> Vec<String> {
 
 /// A scratch file with these bytes.
 fn scratch(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> String {
-    let p = dir.path().join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p.to_str().unwrap().to_string()
-}
-
-/// CSV text → rows of (column → value).
-fn rows(csv_text: &str) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_reader(csv_text.as_bytes());
-    let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    r.records()
-        .map(|rec| {
-            head.iter()
-                .cloned()
-                .zip(rec.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect()
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    p(&path).to_string()
 }
 
 /// `read --quiet --connections -` rows, as the named columns joined by `,`.
@@ -80,7 +37,7 @@ fn connections(extra: &[&str], columns: &[&str]) -> Vec<String> {
     let mut args = vec!["read", "--quiet", "--connections", "-"];
     args.extend_from_slice(extra);
     let o = run(&args, 0);
-    rows(&stdout(&o))
+    csv_rows(&stdout(&o))
         .iter()
         .map(|r| {
             columns
@@ -697,7 +654,7 @@ fn service_areas_fixture_csv_and_table() {
         0,
     );
     let text = std::fs::read_to_string(&csv_path).unwrap();
-    let got: Vec<String> = rows(&text)
+    let got: Vec<String> = csv_rows(&text)
         .iter()
         .map(|r| format!("{} {} {}", r["client_ip"], r["verdict"], r["service_areas"]))
         .collect();
@@ -737,7 +694,7 @@ fn service_areas_fixture_csv_and_table() {
         &["read", "-q", &fixture("service-areas.pcapng"), "--csv", "-"],
         0,
     );
-    let got: Vec<String> = rows(&stdout(&o))
+    let got: Vec<String> = csv_rows(&stdout(&o))
         .iter()
         .map(|r| format!("{} {}", r["client_ip"], r["service_areas"]))
         .collect();

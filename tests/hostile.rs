@@ -14,6 +14,8 @@
 //!
 //! Every capture here is made by code in this file (on top of `tlscensus::synth`), at run time.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Cursor;
@@ -31,15 +33,7 @@ use tlscensus::report::csv::write_clients;
 use tlscensus::report::escape::{csv_cell, visible};
 use tlscensus::synth::{self, ack, Conn, Flags, From, Packet};
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8(b.to_vec()).expect("UTF-8 output")
-}
+use common::{csv_file_rows, fixture, text, tlscensus, BIN};
 
 // ---------------------------------------------------------------------------------------------
 // TLS bytes, built by hand (RFC 8446 §4.1.2, RFC 5246 §7.4.1, RFC 6066 §3).
@@ -181,20 +175,13 @@ fn write_capture(dir: &Path, name: &str, packets: &[Packet]) -> PathBuf {
     path
 }
 
-fn tlscensus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tlscensus"))
-        .args(args)
-        .output()
-        .expect("run tlscensus")
-}
-
 /// Runs the binary with its address space limited to `mib` MiB (`ulimit -v`): an allocation
 /// beyond the bound fails and the run aborts, which the caller's exit-code check catches.
 fn tlscensus_limited(mib: u64, args: &[&str]) -> Output {
     Command::new("sh")
         .arg("-c")
         .arg(format!("ulimit -v {} && exec \"$0\" \"$@\"", mib * 1024))
-        .arg(env!("CARGO_BIN_EXE_tlscensus"))
+        .arg(BIN)
         .args(args)
         .output()
         .expect("run tlscensus under ulimit")
@@ -209,20 +196,6 @@ fn stats(stderr: &str) -> BTreeMap<String, u64> {
         .filter_map(|l| {
             let (label, n) = l.trim().rsplit_once(' ')?;
             Some((label.trim().to_string(), n.parse().ok()?))
-        })
-        .collect()
-}
-
-/// CSV text → rows of (column → value).
-fn csv_rows(csv_text: &str) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_reader(csv_text.as_bytes());
-    let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    r.records()
-        .map(|rec| {
-            head.iter()
-                .cloned()
-                .zip(rec.unwrap().iter().map(String::from))
-                .collect()
         })
         .collect()
 }
@@ -335,8 +308,8 @@ fn hostile_snis_are_escaped_in_the_table_csv_and_json() {
         let bytes = fs::read(path).unwrap();
         assert_eq!(control_bytes(&bytes), vec![], "{}", path.display());
     }
-    let clients = csv_rows(&fs::read_to_string(&clients_csv).unwrap());
-    let conns = csv_rows(&fs::read_to_string(&conns_csv).unwrap());
+    let clients = csv_file_rows(&clients_csv);
+    let conns = csv_file_rows(&conns_csv);
     assert_eq!((clients.len(), conns.len()), (snis.len(), snis.len()));
     for (i, (_, cell)) in snis.iter().enumerate() {
         let ip = format!("10.66.0.{}", 10 + i);
@@ -494,7 +467,7 @@ fn client_hello_with_as_many_extensions_as_fit() {
     let (_, s) = read_stats(&capture, &["--connections", conns.to_str().unwrap()]);
     assert_eq!((s["ClientHellos"], s["ServerHellos"]), (1, 1), "{s:?}");
     assert_eq!(s["hellos too large"] + s["hellos malformed"], 0);
-    let rows = csv_rows(&fs::read_to_string(&conns).unwrap());
+    let rows = csv_file_rows(&conns);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["sni"], "many.example");
     assert_eq!(rows[0]["negotiated"], "TLSv1.2");
@@ -526,7 +499,7 @@ fn sni_extension_with_10000_entries() {
     let conns = dir.path().join("c.csv");
     let (_, s) = read_stats(&capture, &["--connections", conns.to_str().unwrap()]);
     assert_eq!(s["ClientHellos"], 1, "{s:?}");
-    let rows = csv_rows(&fs::read_to_string(&conns).unwrap());
+    let rows = csv_file_rows(&conns);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["sni"], "last.example");
     assert_eq!(rows[0]["negotiated"], "TLSv1.0");
@@ -568,7 +541,7 @@ fn tunnels_nested_100_deep_are_skipped_and_counted() {
         "{s:?}"
     );
     assert_eq!(s["TCP segments"], per_depth[0], "{s:?}");
-    let rows = csv_rows(&fs::read_to_string(&conns).unwrap());
+    let rows = csv_file_rows(&conns);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["client_ip"], "10.71.0.10");
     assert_eq!(rows[0]["negotiated"], "TLSv1.0");

@@ -3,6 +3,8 @@
 //! file names escaped, and — when Debian's `chromium` is installed — the page rendered in
 //! headless Chromium, its DOM holding the expected client rows after the sorting script ran.
 
+mod common;
+
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -18,25 +20,14 @@ use tlscensus::report::html::{self, AreaVersions, HtmlReport, Provenance};
 use tlscensus::stats::RunStats;
 use tlscensus::tls::TlsVersion;
 
+use common::{assert_exit, command, fixture, output, text};
+
 /// 2026-11-28 21:41:16 UTC.
 const EPOCH: &str = "1795902076";
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
-
+/// Runs `tlscensus ARGS` at the time [`EPOCH`].
 fn tlscensus(args: &[&Path]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tlscensus"))
-        .args(args)
-        .env("SOURCE_DATE_EPOCH", EPOCH)
-        .output()
-        .expect("run tlscensus")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8(b.to_vec()).unwrap()
+    output(command(args).env("SOURCE_DATE_EPOCH", EPOCH))
 }
 
 /// The page of `inputs`, written by the binary.
@@ -46,6 +37,15 @@ fn page_of(inputs: &[&Path], out: &Path) -> String {
     let o = tlscensus(&args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     std::fs::read_to_string(out).unwrap()
+}
+
+/// `read --html TO ARGS fixtures/sample-m365.pcapng`.
+fn sample_html(to: &str, args: &[&str]) -> Output {
+    let sample = fixture("sample-m365.pcapng");
+    let mut all = vec![Path::new("read"), Path::new("--html"), Path::new(to)];
+    all.extend(args.iter().map(Path::new));
+    all.push(&sample);
+    tlscensus(&all)
 }
 
 /// Every value of `attr` in start tags that begin with `tag_start`, in page order.
@@ -140,6 +140,20 @@ fn rows(page: &str, class: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The clients of the client table's rows, in page order.
+fn clients(page: &str) -> Vec<String> {
+    rows(page, "client").into_iter().map(|(c, _)| c).collect()
+}
+
+/// The sample's clients by address, IPv4 numerically, then IPv6.
+const BY_IP: [&str; 5] = [
+    "10.1.0.50",
+    "10.1.0.51",
+    "10.1.0.52",
+    "10.1.0.53",
+    "fd00:1::55",
+];
+
 fn expected(rows: &[(&str, &str)]) -> Vec<(String, String)> {
     rows.iter()
         .map(|(c, v)| (c.to_string(), v.to_string()))
@@ -218,13 +232,7 @@ fn sample_page_has_every_client_the_totals_the_chart_and_its_provenance() {
 
 #[test]
 fn html_goes_to_stdout_with_dash_and_no_table() {
-    let sample = fixture("sample-m365.pcapng");
-    let o = tlscensus(&[
-        Path::new("read"),
-        Path::new("--html"),
-        Path::new("-"),
-        &sample,
-    ]);
+    let o = sample_html("-", &[]);
     assert_eq!(o.status.code(), Some(0));
     let page = text(&o.stdout);
     assert!(
@@ -233,53 +241,23 @@ fn html_goes_to_stdout_with_dash_and_no_table() {
     );
     assert_eq!(rows(&page, "client").len(), 5);
     // `--sort` orders the page as it orders the table and the CSV.
-    let o = tlscensus(&[
-        Path::new("read"),
-        Path::new("--html"),
-        Path::new("-"),
-        Path::new("--sort"),
-        Path::new("client"),
-        &sample,
-    ]);
-    let by_ip = [
-        "10.1.0.50",
-        "10.1.0.51",
-        "10.1.0.52",
-        "10.1.0.53",
-        "fd00:1::55",
-    ];
-    let got: Vec<String> = (rows(&text(&o.stdout), "client").into_iter())
-        .map(|(c, _)| c)
-        .collect();
-    assert_eq!(got, by_ip);
-    let o = tlscensus(&[
-        Path::new("read"),
-        Path::new("--html"),
-        Path::new("-"),
-        Path::new("--csv"),
-        Path::new("-"),
-        &sample,
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        text(&o.stderr),
-        "tlscensus: --csv and --html cannot both write to standard output\n"
+    let o = sample_html("-", &["--sort", "client"]);
+    assert_eq!(clients(&text(&o.stdout)), BY_IP);
+    let o = sample_html("-", &["--csv", "-"]);
+    assert_exit(
+        &o,
+        1,
+        "tlscensus: --csv and --html cannot both write to standard output\n",
     );
 }
 
 #[test]
 fn an_unwritable_html_path_fails_before_reading() {
-    let sample = fixture("sample-m365.pcapng");
-    let o = tlscensus(&[
-        Path::new("read"),
-        Path::new("--html"),
-        Path::new("/nonexistent-dir/r.html"),
-        &sample,
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        text(&o.stderr),
-        "tlscensus: /nonexistent-dir/r.html: cannot write here: No such file or directory\n"
+    let o = sample_html("/nonexistent-dir/r.html", &[]);
+    assert_exit(
+        &o,
+        1,
+        "tlscensus: /nonexistent-dir/r.html: cannot write here: No such file or directory\n",
     );
     assert!(o.stdout.is_empty());
 }
@@ -389,6 +367,15 @@ fn chromium() -> Option<&'static str> {
     found.then_some("chromium")
 }
 
+/// Chromium, and where a page for it goes: `name` in a scratch directory, which lives as long
+/// as the `TempDir` does. `None` (with a note) when Chromium is not installed.
+fn chromium_and_page(name: &str) -> Option<(&'static str, tempfile::TempDir, PathBuf)> {
+    let browser = chromium()?;
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join(name);
+    Some((browser, dir, page))
+}
+
 /// The DOM of `url` after its scripts ran, as headless Chromium dumps it.
 fn dump_dom(browser: &str, url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
@@ -434,11 +421,9 @@ fn file_url(path: &Path) -> String {
 
 #[test]
 fn chromium_renders_the_client_rows_and_sorts_them() {
-    let Some(browser) = chromium() else {
+    let Some((browser, _dir, out)) = chromium_and_page("report.html") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("report.html");
     page_of(&[&fixture("sample-m365.pcapng")], &out);
 
     // As written: report order, no column sorted yet.
@@ -450,24 +435,19 @@ fn chromium_renders_the_client_rows_and_sorts_them() {
 
     // `#sort=client`: the script sorted by address (IPv4 numerically, then IPv6).
     let dom = dump_dom(browser, &format!("{}#sort=client", file_url(&out)));
-    let by_ip = [
-        "10.1.0.50",
-        "10.1.0.51",
-        "10.1.0.52",
-        "10.1.0.53",
-        "fd00:1::55",
-    ];
-    let got: Vec<String> = rows(&dom, "client").into_iter().map(|(c, _)| c).collect();
-    assert_eq!(got, by_ip, "the sorting script ran (the CSP let it)");
+    assert_eq!(
+        clients(&dom),
+        BY_IP,
+        "the sorting script ran (the CSP let it)"
+    );
     assert_eq!(
         attr_values(&dom, "<th data-key=\"client\"", "aria-sort"),
         ["ascending"]
     );
     // `#sort=-conns`: most connections first; equal counts keep their order.
     let dom = dump_dom(browser, &format!("{}#sort=-conns", file_url(&out)));
-    let got: Vec<String> = rows(&dom, "client").into_iter().map(|(c, _)| c).collect();
     assert_eq!(
-        got,
+        clients(&dom),
         [
             "10.1.0.50",
             "10.1.0.52",
@@ -480,11 +460,9 @@ fn chromium_renders_the_client_rows_and_sorts_them() {
 
 #[test]
 fn chromium_shows_hostile_text_as_text() {
-    let Some(browser) = chromium() else {
+    let Some((browser, _dir, out)) = chromium_and_page("hostile.html") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("hostile.html");
     std::fs::File::create(&out)
         .unwrap()
         .write_all(hostile_page().as_bytes())

@@ -5,44 +5,13 @@
 //! The rotated sets are made at test time with `editcap -c` (Wireshark's; CI installs tshark,
 //! which brings it); the tests that need it say so and pass without it.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
-
-fn tlscensus(args: &[&Path]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tlscensus"))
-        .args(args)
-        .output()
-        .expect("run tlscensus")
-}
-
-fn tlscensus_stdin(args: &[&Path], input: Vec<u8>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tlscensus"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tlscensus");
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || {
-        // The reader may stop early on an error: a broken pipe is fine.
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8(b.to_vec()).unwrap()
-}
+use common::{assert_exit, fixture, text, tlscensus, tlscensus_stdin};
 
 /// Everything a run says about its inputs' census: the table (stdout), the per-client CSV and
 /// the per-connection CSV, all over every input given.
@@ -68,7 +37,7 @@ fn census_with(inputs: &[&Path], stdin: Option<Vec<u8>>) -> Census {
     ];
     args.extend_from_slice(inputs);
     let o = match stdin {
-        Some(bytes) => tlscensus_stdin(&args, bytes),
+        Some(bytes) => tlscensus_stdin(&args, &bytes),
         None => tlscensus(&args),
     };
     assert_eq!(o.status.code(), Some(0), "{inputs:?}: {}", text(&o.stderr));
@@ -301,13 +270,13 @@ fn an_empty_directory_is_an_error() {
     std::fs::write(dir.path().join(".hidden"), b"x").unwrap();
     let good = fixture("tls10-exchange.pcap");
     let o = tlscensus(&[Path::new("read"), &good, dir.path()]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        text(&o.stderr),
+    assert_exit(
+        &o,
+        1,
         format!(
             "tlscensus: {}: empty directory: no files to read (hidden files are skipped)\n",
             dir.path().display()
-        )
+        ),
     );
     assert!(o.stdout.is_empty(), "refused before reading");
 }
@@ -388,12 +357,12 @@ fn an_empty_compressed_file_is_refused_by_name() {
     let empty = dir.path().join("empty.zst");
     std::fs::write(&empty, zstd(b"")).unwrap();
     let o = tlscensus(&[Path::new("read"), &empty]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        text(&o.stderr),
+    assert_exit(
+        &o,
+        1,
         format!(
             "tlscensus: {}: empty file: not a pcap or pcapng capture (zstd-compressed input)\n",
             empty.display()
-        )
+        ),
     );
 }

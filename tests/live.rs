@@ -6,11 +6,13 @@
 //! time (a lock) and each filters on its own server port, so that other loopback traffic on
 //! the machine cannot change a census.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
@@ -19,7 +21,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tlscensus");
+use common::{assert_exit, command, csv_file_rows, spawn, text, tlscensus, BIN};
 
 /// One capture on `lo` at a time.
 static CAPTURE: Mutex<()> = Mutex::new(());
@@ -61,13 +63,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn tlscensus(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run tlscensus")
-}
-
 /// A running `tlscensus live`, its stderr collected line by line.
 struct Live {
     child: Child,
@@ -78,14 +73,7 @@ struct Live {
 impl Live {
     /// Starts `tlscensus live ARGS` and waits until it says it is listening.
     fn start(args: &[&str]) -> Live {
-        let mut child = Command::new(BIN)
-            .arg("live")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start tlscensus live");
+        let mut child = spawn(command(["live"]).args(args), Stdio::null());
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let (tx, ready) = mpsc::channel();
         let lines = BufReader::new(child.stderr.take().unwrap());
@@ -228,25 +216,10 @@ const TLS12: &[&str] = &["-tls1_2"];
 const TLS13: &[&str] = &["-tls1_3"];
 const TLS10: &[&str] = &["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"];
 
-/// CSV rows as column → value maps.
-fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let head = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            head.iter()
-                .map(String::from)
-                .zip(rec.iter().map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
 /// The census row of 127.0.0.1: client and server share it, the client (ClientHello sender)
 /// is what the census is keyed by.
 fn loopback_client(csv: &Path) -> BTreeMap<String, String> {
-    let all = rows(csv);
+    let all = csv_file_rows(csv);
     assert_eq!(all.len(), 1, "one client expected: {all:?}");
     assert_eq!(all[0]["client_ip"], "127.0.0.1");
     all[0].clone()
@@ -295,7 +268,7 @@ fn live_census_of_real_handshakes_on_loopback() {
     assert_eq!(client["connections"], "3");
     assert_eq!(versions(&client), ["0", "1", "0", "1", "1"]);
     assert_eq!(client["max_offered"], "TLSv1.3");
-    let conns = rows(&conns);
+    let conns = csv_file_rows(&conns);
     let mut seen: Vec<(&str, &str, &str)> = conns
         .iter()
         .map(|r| {
@@ -392,7 +365,7 @@ fn sigterm_stops_cleanly_and_the_csv_is_rewritten_every_interval() {
     // The periodic rewrite shows the handshake before any stop.
     let start = Instant::now();
     loop {
-        if csv.exists() && rows(&csv).len() == 1 {
+        if csv.exists() && csv_file_rows(&csv).len() == 1 {
             break;
         }
         assert!(start.elapsed() < Duration::from_secs(10), "no periodic CSV");
@@ -502,7 +475,7 @@ fn written_pcap_reads_back_to_the_same_census() {
     // Connections may be decided in another order live and at the end of a file; the rows
     // are the same.
     let sorted = |p: &Path| {
-        let mut r = rows(p);
+        let mut r = csv_file_rows(p);
         r.sort();
         r
     };
@@ -599,7 +572,7 @@ fn user_drops_root_before_writing_and_parsing() {
         root_only.join("c.csv").to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8(out.stderr).unwrap();
+    let err = text(&out.stderr);
     assert!(
         err.starts_with("tlscensus: --csv ")
             && err.ends_with(": cannot write here: Permission denied\n"),
@@ -611,16 +584,16 @@ fn user_drops_root_before_writing_and_parsing() {
 fn bad_filter_is_one_line_with_libpcaps_reason() {
     require_capture!("bad_filter_is_one_line_with_libpcaps_reason");
     let out = tlscensus(&["live", "-i", "lo", "--filter", "tcp and ("]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8(out.stderr).unwrap(),
-        "tlscensus: --filter \"tcp and (\": can't parse filter expression: syntax error\n"
+    assert_exit(
+        &out,
+        1,
+        "tlscensus: --filter \"tcp and (\": can't parse filter expression: syntax error\n",
     );
     let out = tlscensus(&["live", "-i", "lo", "--filter", "port nonsense"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8(out.stderr).unwrap(),
-        "tlscensus: --filter \"port nonsense\": unknown port 'nonsense'\n"
+    assert_exit(
+        &out,
+        1,
+        "tlscensus: --filter \"port nonsense\": unknown port 'nonsense'\n",
     );
 }
 
@@ -628,7 +601,7 @@ fn bad_filter_is_one_line_with_libpcaps_reason() {
 fn unknown_interface_lists_those_that_exist() {
     let out = tlscensus(&["live", "-i", "nosuchif0"]);
     assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8(out.stderr).unwrap();
+    let err = text(&out.stderr);
     assert!(
         err.starts_with("tlscensus: no interface named \"nosuchif0\"; interfaces: "),
         "{err}"
@@ -645,8 +618,7 @@ fn unknown_interface_lists_those_that_exist() {
     // The same names `tlscensus interfaces` lists, in its order.
     let list = tlscensus(&["interfaces"]);
     assert!(list.status.success());
-    let listed: Vec<String> = String::from_utf8(list.stdout)
-        .unwrap()
+    let listed: Vec<String> = text(&list.stdout)
         .lines()
         .skip(1)
         .map(|l| l.split_whitespace().next().unwrap().to_string())
@@ -659,7 +631,7 @@ fn without_privileges_one_line_says_what_is_needed() {
     if !nix::unistd::geteuid().is_root() {
         // Not root: this is the situation itself.
         let out = tlscensus(&["live", "-i", "lo"]);
-        let err = String::from_utf8(out.stderr).unwrap();
+        let err = text(&out.stderr);
         if err.contains("no permission") {
             assert_eq!(out.status.code(), Some(1));
             assert!(
@@ -682,7 +654,7 @@ fn without_privileges_one_line_says_what_is_needed() {
         .args(["live", "-i", "lo"])
         .output()
         .unwrap();
-    let err = String::from_utf8(out.stderr).unwrap();
+    let err = text(&out.stderr);
     if err.contains("Permission denied") && err.contains("setpriv") {
         eprintln!("note: skipping: nobody cannot run {BIN}: {err}");
         return;
@@ -732,7 +704,7 @@ fn live_refuses_bad_values_before_capturing() {
         all.extend_from_slice(args);
         let out = tlscensus(&all);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert_eq!(String::from_utf8(out.stderr).unwrap(), *want, "{args:?}");
+        assert_eq!(text(&out.stderr), *want, "{args:?}");
     }
     let out = tlscensus(&["live", "-i", "lo", "--duration", "soon"]);
     assert_eq!(out.status.code(), Some(2), "a wrong command line is clap's");

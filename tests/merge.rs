@@ -1,32 +1,15 @@
 //! `tlscensus merge`: the censuses of parts of a capture merge into the census of the whole,
 //! byte for byte; files of another format and malformed cells are refused with one line.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
-
-fn tlscensus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tlscensus"))
-        .args(args)
-        .output()
-        .expect("run tlscensus")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8(b.to_vec()).expect("UTF-8 output")
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
+use common::{assert_exit, fixture, p, text, tlscensus, tlscensus_stdin, CLIENT_HEADER};
 
 /// `read --csv` (and `--json`) of captures; returns the CSV text and the JSON document.
 fn census(dir: &Path, name: &str, captures: &[&Path], extra: &[&str]) -> (PathBuf, Value) {
@@ -179,9 +162,7 @@ fn merge_of_fixtures_equals_reading_them_together() {
 #[test]
 fn verdict_is_recomputed_from_the_merged_client() {
     let dir = tempfile::tempdir().unwrap();
-    let header = "client_ip,connections,sslv3,tlsv1_0,tlsv1_1,tlsv1_2,tlsv1_3,no_server_hello,\
-                  max_offered,first_seen,last_seen,snis,verdict,service_areas,failed,\
-                  lowest_negotiated,ja4_seen\n";
+    let header = format!("{CLIENT_HEADER}\n");
     let a = dir.path().join("a.csv");
     let b = dir.path().join("b.csv");
     fs::write(
@@ -295,11 +276,7 @@ fn files_of_another_format_are_refused_with_one_line() {
         assert!(o.stdout.is_empty());
     }
     let o = tlscensus(&["merge", "no-such.csv"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        text(&o.stderr),
-        "tlscensus: no-such.csv: No such file or directory\n"
-    );
+    assert_exit(&o, 1, "tlscensus: no-such.csv: No such file or directory\n");
 }
 
 #[test]
@@ -345,13 +322,13 @@ fn malformed_cells_are_refused_with_file_line_and_column() {
     }
     // A file given twice, and stdin twice.
     let o = tlscensus(&["merge", p(&good), p(&good)]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        text(&o.stderr),
+    assert_exit(
+        &o,
+        1,
         format!(
             "tlscensus: {} is given twice: its clients would count double\n",
             p(&good)
-        )
+        ),
     );
 }
 
@@ -359,9 +336,7 @@ fn malformed_cells_are_refused_with_file_line_and_column() {
 #[test]
 fn stdin_and_hostile_text_round_trip() {
     let dir = tempfile::tempdir().unwrap();
-    let header = "client_ip,connections,sslv3,tlsv1_0,tlsv1_1,tlsv1_2,tlsv1_3,no_server_hello,\
-                  max_offered,first_seen,last_seen,snis,verdict,service_areas,failed,\
-                  lowest_negotiated,ja4_seen\n";
+    let header = format!("{CLIENT_HEADER}\n");
     let row = "10.66.0.10,1,0,1,0,0,0,0,TLSv1.0,2026-01-01T00:00:00.001000Z,\
                2026-01-01T00:00:00.001000Z,\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\",\
                at-risk,Exchange=1;Common=1,0,TLSv1.0,t10d0202nn_aaa_bbb\n";
@@ -370,21 +345,10 @@ fn stdin_and_hostile_text_round_trip() {
                 Exchange=1;Common=1,0,TLSv1.0,t10d0202nn_aaa_bbb\n";
     let file = dir.path().join("h.csv");
     fs::write(&file, format!("{header}{row}")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tlscensus"))
-        .args(["merge", "-q", p(&file), "-", "--json", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{header}{row2}").as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = tlscensus_stdin(
+        &["merge", "-q", p(&file), "-", "--json", "-"],
+        format!("{header}{row2}").as_bytes(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["inputs"], serde_json::json!([p(&file), "-"]));

@@ -2,58 +2,55 @@
 //! per-client verdict, on fixtures recorded from real stacks (fixtures/record-issue5.sh).
 //! JA3 and JA3S values are tshark 4.0's for the same captures.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
+use common::{csv_rows, fixture, p, stdout, tlscensus};
+
+/// `read -q --scope all ARGS FILE` of a fixture: its stdout.
 fn read(args: &[&str], file: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(file);
-    let o = Command::new(env!("CARGO_BIN_EXE_tlscensus"))
-        .args(["read", "-q", "--scope", "all"])
-        .args(args)
-        .arg(&path)
-        .output()
-        .unwrap();
+    let path = fixture(file);
+    let mut all = vec!["read", "-q", "--scope", "all"];
+    all.extend_from_slice(args);
+    all.push(p(&path));
+    let o = tlscensus(&all);
     assert!(
         o.status.success(),
         "{file}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    String::from_utf8(o.stdout).unwrap()
+    stdout(&o)
 }
 
 /// `--connections` rows as "client:port starttls offered_max negotiated outcome resumed ja3 ja3s".
 fn rows(file: &str) -> Vec<String> {
     let text = read(&["--connections", "-"], file);
-    let mut r = csv::Reader::from_reader(text.as_bytes());
-    let h = r.headers().unwrap().clone();
-    let col = |rec: &csv::StringRecord, name: &str| {
-        let i = h.iter().position(|c| c == name).unwrap();
-        let v = rec.get(i).unwrap();
-        if v.is_empty() {
-            "-".to_string()
-        } else {
-            v.to_string()
-        }
-    };
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
+    csv_rows(&text)
+        .iter()
+        .map(|r| {
+            let col = |name: &str| match r[name].as_str() {
+                "" => "-",
+                v => v,
+            };
             format!(
                 "{}:{} {} {} {} {} {} {} {}",
-                col(&rec, "client_ip"),
-                col(&rec, "client_port"),
-                col(&rec, "starttls"),
-                col(&rec, "offered_max"),
-                col(&rec, "negotiated"),
-                col(&rec, "outcome"),
-                col(&rec, "resumed"),
-                col(&rec, "ja3"),
-                col(&rec, "ja3s"),
+                col("client_ip"),
+                col("client_port"),
+                col("starttls"),
+                col("offered_max"),
+                col("negotiated"),
+                col("outcome"),
+                col("resumed"),
+                col("ja3"),
+                col("ja3s"),
             )
         })
         .collect()
+}
+
+/// The `--csv` row of a fixture's first client.
+fn client_row(file: &str) -> String {
+    let csv = read(&["--csv", "-"], file);
+    csv.lines().nth(1).unwrap().to_string()
 }
 
 const OPENSSL_TLS12_JA3: &str = "871a754af286dfb70c1b53c6887c62e0";
@@ -81,8 +78,7 @@ fn printer_doing_smtp_starttls_with_tls10() {
              ef11b7c1bd520da6824fcd0cf876de79"
         )]
     );
-    let csv = read(&["--csv", "-"], "starttls-smtp-tls10-printer.pcap");
-    let row = csv.lines().nth(1).unwrap();
+    let row = client_row("starttls-smtp-tls10-printer.pcap");
     assert!(row.starts_with("10.5.0.2,1,0,1,0,0,0,0,TLSv1.0,"), "{row}");
     assert!(row.contains(",at-risk,"), "{row}");
 }
@@ -103,8 +99,7 @@ fn tls10_only_client_refused_after_starttls_is_broken() {
             "10.5.0.4:51004 smtp TLSv1.0 - alert:protocol_version false {OPENSSL_TLS10_JA3} -"
         )]
     );
-    let csv = read(&["--csv", "-"], "starttls-smtp-tls10-vs-min12.pcap");
-    let row = csv.lines().nth(1).unwrap();
+    let row = client_row("starttls-smtp-tls10-vs-min12.pcap");
     assert!(row.contains(",broken,"), "{row}");
     // failed 1, lowest_negotiated empty, one JA4.
     assert!(row.contains(",broken,Exchange=1;Common=1,1,,t10d"), "{row}");
@@ -130,32 +125,37 @@ fn imap_pop3_ftp_starttls() {
 
 #[test]
 fn resumption_by_ticket_session_id_and_psk() {
-    assert_eq!(
-        rows("resumption-tls12.pcap"),
-        [
-            format!(
-                "10.5.0.8:51008 - TLSv1.2 TLSv1.2 established false {OPENSSL_TLS12_JA3} \
-                 abade5a4a7f42baf54766e5d108283b6"
-            ),
-            format!(
-                "10.5.0.8:51009 - TLSv1.2 TLSv1.2 established true {OPENSSL_TLS12_JA3} \
-                 f14f2862ee2df5d0f63a88b60c8eee56"
-            ),
-        ]
-    );
-    assert_eq!(
-        rows("resumption-tls12-sessionid.pcap"),
-        [
-            format!(
-                "10.5.0.9:51010 - TLSv1.2 TLSv1.2 established false {OPENSSL_TLS12_JA3} \
-                 a548c224ffe85e7076d7897c27f6758c"
-            ),
-            format!(
-                "10.5.0.9:51011 - TLSv1.2 TLSv1.2 established true {OPENSSL_TLS12_JA3} \
-                 f14f2862ee2df5d0f63a88b60c8eee56"
-            ),
-        ]
-    );
+    // TLS 1.2: a full handshake, then one resumed by a ticket, or by the session ID.
+    for (file, client, port, full_ja3s) in [
+        (
+            "resumption-tls12.pcap",
+            "10.5.0.8",
+            51008,
+            "abade5a4a7f42baf54766e5d108283b6",
+        ),
+        (
+            "resumption-tls12-sessionid.pcap",
+            "10.5.0.9",
+            51010,
+            "a548c224ffe85e7076d7897c27f6758c",
+        ),
+    ] {
+        assert_eq!(
+            rows(file),
+            [
+                format!(
+                    "{client}:{port} - TLSv1.2 TLSv1.2 established false {OPENSSL_TLS12_JA3} \
+                     {full_ja3s}"
+                ),
+                format!(
+                    "{client}:{} - TLSv1.2 TLSv1.2 established true {OPENSSL_TLS12_JA3} \
+                     f14f2862ee2df5d0f63a88b60c8eee56",
+                    port + 1
+                ),
+            ],
+            "{file}"
+        );
+    }
     assert_eq!(
         rows("resumption-tls13.pcap"),
         [

@@ -2,6 +2,8 @@
 //! fixtures, JSON with hostile SNIs, `--fail-on` exit codes, `--sort`, colour only on a
 //! terminal, shell completions and the man page.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -12,42 +14,14 @@ use tlscensus::report::csv::{CLIENT_COLUMNS, CONNECTION_COLUMNS};
 use tlscensus::report::escape::{csv_cell, visible};
 use tlscensus::synth::{self, ack, Conn, Flags, From, Packet};
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
+use common::{
+    assert_exit, command, csv_file_rows, csv_rows, csv_table, fixture, fixture_captures, output, p,
+    spawn, text, BIN,
+};
 
+/// Runs `tlscensus ARGS` as if NO_COLOR were not set.
 fn tlscensus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tlscensus"))
-        .args(args)
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("run tlscensus")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8(b.to_vec()).expect("UTF-8 output")
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// CSV text → header and rows of (column → value).
-fn csv_rows(csv_text: &str) -> (Vec<String>, Vec<BTreeMap<String, String>>) {
-    let mut r = csv::Reader::from_reader(csv_text.as_bytes());
-    let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    let rows = r
-        .records()
-        .map(|rec| {
-            head.iter()
-                .cloned()
-                .zip(rec.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect();
-    (head, rows)
+    output(command(args).env_remove("NO_COLOR"))
 }
 
 /// A JSON scalar as the CSV writes it.
@@ -180,22 +154,12 @@ fn all_outputs(dir: &Path, extra: &[&str], captures: &[&Path]) -> (String, Value
     )
 }
 
-fn every_fixture() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = fs::read_dir(fixture(""))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
-        .collect();
-    v.sort();
-    v
-}
-
 /// Every fixture, each on its own and all together, in both scopes: the JSON clients are the
 /// CSV rows in the same order, and the NDJSON lines are the connection rows, field by field.
 #[test]
 fn json_and_ndjson_fields_equal_the_csv_on_every_fixture() {
     let dir = tempfile::tempdir().unwrap();
-    let fixtures = every_fixture();
+    let fixtures = fixture_captures();
     assert!(fixtures.len() >= 20, "{fixtures:?}");
     let mut runs: Vec<Vec<&Path>> = fixtures.iter().map(|f| vec![f.as_path()]).collect();
     runs.push(fixtures.iter().map(PathBuf::as_path).collect());
@@ -208,7 +172,7 @@ fn json_and_ndjson_fields_equal_the_csv_on_every_fixture() {
             );
             let (csv, json, conns, nd) = all_outputs(dir.path(), &["--scope", scope], captures);
 
-            let (head, rows) = csv_rows(&csv);
+            let (head, rows) = csv_table(&csv);
             assert_eq!(head, CLIENT_COLUMNS);
             let clients = json["clients"].as_array().unwrap();
             assert_eq!(clients.len(), rows.len(), "{what}");
@@ -225,7 +189,7 @@ fn json_and_ndjson_fields_equal_the_csv_on_every_fixture() {
                 .collect();
             assert_eq!(inputs, captures.iter().map(|c| p(c)).collect::<Vec<_>>());
 
-            let (head, rows) = csv_rows(&conns);
+            let (head, rows) = csv_table(&conns);
             assert_eq!(head, CONNECTION_COLUMNS);
             let lines: Vec<&str> = nd.lines().collect();
             assert_eq!(lines.len(), rows.len(), "{what}");
@@ -433,11 +397,11 @@ fn json_and_ndjson_stay_valid_with_hostile_snis() {
         assert_eq!(line["negotiated"], "TLSv1.0");
     }
     // And field by field as the CSVs.
-    let (_, rows) = csv_rows(&csv);
+    let rows = csv_rows(&csv);
     for (row, client) in rows.iter().zip(clients) {
         assert_same_row("hostile", &CLIENT_COLUMNS, row, client);
     }
-    let (_, rows) = csv_rows(&conns);
+    let rows = csv_rows(&conns);
     for (row, line) in rows.iter().zip(&lines) {
         assert_same_row("hostile", &CONNECTION_COLUMNS, row, line);
     }
@@ -465,10 +429,10 @@ fn ndjson_and_json_to_stdout() {
         "-",
         p(&fixture("sample-m365.pcapng")),
     ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        text(&o.stderr),
-        "tlscensus: --json and --ndjson cannot both write to standard output\n"
+    assert_exit(
+        &o,
+        1,
+        "tlscensus: --json and --ndjson cannot both write to standard output\n",
     );
     let o = tlscensus(&[
         "read",
@@ -478,10 +442,10 @@ fn ndjson_and_json_to_stdout() {
         "same.out",
         p(&fixture("sample-m365.pcapng")),
     ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        text(&o.stderr),
-        "tlscensus: --csv and --json name the same file: same.out\n"
+    assert_exit(
+        &o,
+        1,
+        "tlscensus: --csv and --json name the same file: same.out\n",
     );
 }
 
@@ -510,18 +474,17 @@ fn code(args: &[&str]) -> Option<i32> {
     tlscensus(args).status.code()
 }
 
+/// The exit code of `read -q --fail-on ON CAPTURE`.
+fn fail_on(on: &str, capture: &Path) -> Option<i32> {
+    code(&["read", "-q", "--fail-on", on, p(capture)])
+}
+
 #[test]
 fn fail_on_broken_exits_4_when_a_broken_client_exists() {
     let broken = fixture("failed-tls10-vs-min12.pcap");
     let ok = fixture("tls13-teams.pcap");
-    assert_eq!(
-        code(&["read", "-q", "--fail-on", "broken", p(&broken)]),
-        Some(4)
-    );
-    assert_eq!(
-        code(&["read", "-q", "--fail-on", "broken", p(&ok)]),
-        Some(0)
-    );
+    assert_eq!(fail_on("broken", &broken), Some(4));
+    assert_eq!(fail_on("broken", &ok), Some(0));
     assert_eq!(
         code(&["read", "-q", p(&broken)]),
         Some(0),
@@ -558,12 +521,12 @@ fn fail_on_at_risk_and_legacy() {
     ];
     for (on, capture, want) in cases {
         assert_eq!(
-            code(&["read", "-q", "--fail-on", on, p(capture)]),
+            fail_on(on, capture),
             Some(want),
             "--fail-on {on} {capture:?}"
         );
     }
-    assert_eq!(code(&["read", "-q", "--fail-on", "old", p(&ok)]), Some(2));
+    assert_eq!(fail_on("old", &ok), Some(2));
 }
 
 /// Exit code precedence: an error (1) wins over --fail-on (4), which wins over damaged
@@ -575,14 +538,8 @@ fn fail_on_wins_over_damaged_input() {
     let cut = dir.path().join("cut.pcap");
     fs::write(&cut, &whole[..whole.len() - 10]).unwrap();
     assert_eq!(code(&["read", "-q", p(&cut)]), Some(3));
-    assert_eq!(
-        code(&["read", "-q", "--fail-on", "legacy", p(&cut)]),
-        Some(4)
-    );
-    assert_eq!(
-        code(&["read", "-q", "--fail-on", "broken", p(&cut)]),
-        Some(3)
-    );
+    assert_eq!(fail_on("legacy", &cut), Some(4));
+    assert_eq!(fail_on("broken", &cut), Some(3));
     let o = tlscensus(&[
         "read",
         "-q",
@@ -624,7 +581,7 @@ fn exit_codes_are_documented_in_help_and_readme() {
 #[test]
 fn sort_orders_the_table_the_csv_and_the_json() {
     let dir = tempfile::tempdir().unwrap();
-    let captures: Vec<PathBuf> = every_fixture();
+    let captures: Vec<PathBuf> = fixture_captures();
     let caps: Vec<&Path> = captures.iter().map(PathBuf::as_path).collect();
     let rank = |v: &str| {
         ["broken", "at-risk", "ok"]
@@ -645,7 +602,7 @@ fn sort_orders_the_table_the_csv_and_the_json() {
     ] {
         let (csv, json, _, _) =
             all_outputs(dir.path(), &["--scope", "all", "--sort", order], &caps);
-        let (_, rows) = csv_rows(&csv);
+        let rows = csv_rows(&csv);
         assert!(rows.len() >= 20, "{order}: {}", rows.len());
         for w in rows.windows(2) {
             let (a, b) = (&w[0], &w[1]);
@@ -731,11 +688,7 @@ fn no_escape_codes_into_a_pipe_or_with_no_color() {
     assert!(!plain.stdout.contains(&0x1b));
     let never = tlscensus(&["read", "--color", "never", p(&sample)]);
     assert_eq!(never.stdout, plain.stdout);
-    let no_color = Command::new(env!("CARGO_BIN_EXE_tlscensus"))
-        .args(["read", p(&sample)])
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let no_color = output(command(["read", p(&sample)]).env("NO_COLOR", "1"));
     assert_eq!(no_color.stdout, plain.stdout);
 
     // --color always colours the VERDICT column only, keeping the columns aligned.
@@ -766,7 +719,7 @@ fn colour_on_a_terminal_unless_no_color() {
         // stderr (the progress bar's cursor movements) left out: the table is what is checked.
         let cmd = format!(
             "{} read {} 2>/dev/null",
-            env!("CARGO_BIN_EXE_tlscensus"),
+            BIN,
             p(&fixture("sample-m365.pcapng"))
         );
         let mut c = Command::new("script");
@@ -954,16 +907,13 @@ fn live_writes_json_and_ndjson_like_read() {
     );
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let filter = format!("tcp port {}", listener.local_addr().unwrap().port());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tlscensus"))
-        .args(["live", "-i", "lo", "--scope", "all", "--duration", "5s"])
-        .args(["--every", "1s", "--filter", &filter, "--fail-on", "legacy"])
-        .args(["--csv", p(&csv), "--json", p(&json)])
-        .args(["--connections", p(&conns), "--ndjson", p(&nd)])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(
+        command(["live", "-i", "lo", "--scope", "all", "--duration", "5s"])
+            .args(["--every", "1s", "--filter", &filter, "--fail-on", "legacy"])
+            .args(["--csv", p(&csv), "--json", p(&json)])
+            .args(["--connections", p(&conns), "--ndjson", p(&nd)]),
+        Stdio::null(),
+    );
     let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
     let listening = stderr.any(|l| l.is_ok_and(|l| l.contains("listening on lo")));
     assert!(listening, "live did not start");
@@ -982,13 +932,13 @@ fn live_writes_json_and_ndjson_like_read() {
     let json: Value = serde_json::from_slice(&fs::read(&json).unwrap()).unwrap();
     assert_eq!(json["scope"], "all");
     assert!(json["run"]["packets"].as_u64() > Some(0));
-    let (_, rows) = csv_rows(&fs::read_to_string(&csv).unwrap());
+    let rows = csv_file_rows(&csv);
     let clients = json["clients"].as_array().unwrap();
     assert_eq!((rows.len(), clients.len()), (1, 1));
     assert_same_row("live", &CLIENT_COLUMNS, &rows[0], &clients[0]);
     assert_eq!(clients[0]["connections"], 2);
     assert_eq!(clients[0]["tlsv1_0"], 2);
-    let (_, rows) = csv_rows(&fs::read_to_string(&conns).unwrap());
+    let rows = csv_file_rows(&conns);
     let lines: Vec<Value> = fs::read_to_string(&nd)
         .unwrap()
         .lines()

@@ -1,60 +1,44 @@
 //! End-to-end tests: the `tlscensus` binary on the recorded fixtures, asserting exact output.
 
+mod common;
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
-
-fn tlscensus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tlscensus"))
-        .args(args)
-        .output()
-        .expect("run tlscensus")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
+use common::{
+    assert_exit, command, csv_rows, fixture, output, p, stderr, stdout, tlscensus, CLIENT_HEADER,
+    CONN_HEADER,
+};
 
 /// CSV text → rows of (column → value), checking the header.
-fn rows(csv_text: &str, header: &str) -> Vec<std::collections::BTreeMap<String, String>> {
-    let mut lines = csv_text.lines();
-    let head: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-    assert_eq!(head.join(","), header);
-    let mut r = csv::Reader::from_reader(csv_text.as_bytes());
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            head.iter()
-                .cloned()
-                .zip(rec.iter().map(String::from))
-                .collect()
-        })
-        .collect()
+fn rows(csv_text: &str, header: &str) -> Vec<BTreeMap<String, String>> {
+    assert_eq!(csv_text.lines().next().unwrap(), header);
+    csv_rows(csv_text)
 }
 
-const CONN_HEADER: &str = "ts,client_ip,client_port,server_ip,server_port,sni,offered_max,negotiated,cipher,m365,m365_match,service_area,endpoint_ids,outcome,offered_versions,resumed,starttls,ja4,ja3,ja3s";
-const CLIENT_HEADER: &str = "client_ip,connections,sslv3,tlsv1_0,tlsv1_1,tlsv1_2,tlsv1_3,no_server_hello,max_offered,first_seen,last_seen,snis,verdict,service_areas,failed,lowest_negotiated,ja4_seen";
+/// `read ARGS FIXTURES`: the fixtures last.
+fn read_fixtures(args: &[&str], fixtures: &[&str]) -> Output {
+    let paths: Vec<PathBuf> = fixtures.iter().map(|name| fixture(name)).collect();
+    let mut all = vec!["read"];
+    all.extend_from_slice(args);
+    all.extend(paths.iter().map(|path| p(path)));
+    tlscensus(&all)
+}
+
+/// `read CAPTURE --csv CSV ARGS`.
+fn read_with_csv(capture: &Path, csv: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["read", p(capture), "--csv", p(csv)];
+    all.extend_from_slice(args);
+    tlscensus(&all)
+}
 
 /// The connections of a fixture, as (client_ip, server_ip, sni, offered_max, negotiated, m365).
 fn connections(file: &str, scope: &str) -> Vec<[String; 6]> {
-    let o = tlscensus(&[
-        "read",
-        "--quiet",
-        "--scope",
-        scope,
-        "--connections",
-        "-",
-        fixture(file).to_str().unwrap(),
-    ]);
+    let o = read_fixtures(
+        &["--quiet", "--scope", scope, "--connections", "-"],
+        &[file],
+    );
     assert!(o.status.success(), "{file}: {}", stderr(&o));
     rows(&stdout(&o), CONN_HEADER)
         .into_iter()
@@ -78,10 +62,10 @@ fn conn(c: &str, s: &str, sni: &str, off: &str, neg: &str, m365: bool) -> [Strin
 #[test]
 fn missing_file_is_one_clear_line() {
     let o = tlscensus(&["read", "no-such-file.pcap"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        stderr(&o),
-        "tlscensus: no-such-file.pcap: No such file or directory\n"
+    assert_exit(
+        &o,
+        1,
+        "tlscensus: no-such-file.pcap: No such file or directory\n",
     );
     assert!(o.stdout.is_empty());
 }
@@ -101,16 +85,15 @@ fn empty_directory_is_rejected() {
 
 #[test]
 fn unwritable_output_fails_before_reading() {
-    let o = tlscensus(&[
-        "read",
-        fixture("tls12-sharepoint.pcap").to_str().unwrap(),
-        "--csv",
-        "/nonexistent-dir/x.csv",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        stderr(&o),
-        "tlscensus: /nonexistent-dir/x.csv: cannot write here: No such file or directory\n"
+    let o = read_with_csv(
+        &fixture("tls12-sharepoint.pcap"),
+        Path::new("/nonexistent-dir/x.csv"),
+        &[],
+    );
+    assert_exit(
+        &o,
+        1,
+        "tlscensus: /nonexistent-dir/x.csv: cannot write here: No such file or directory\n",
     );
     assert!(o.stdout.is_empty());
 }
@@ -121,6 +104,15 @@ fn every_fixture_gives_its_recorded_connection() {
     let sp = "13.107.136.9";
     let teams = "52.112.1.5";
     let o365 = "outlook.office365.com";
+    // One connection, recorded once and re-encapsulated in other link types.
+    let sharepoint = conn(
+        "10.1.0.12",
+        sp,
+        "contoso.sharepoint.com",
+        "TLSv1.2",
+        "TLSv1.2",
+        true,
+    );
     let cases: Vec<(&str, Vec<[String; 6]>)> = vec![
         (
             "tls10-exchange.pcap",
@@ -130,17 +122,7 @@ fn every_fixture_gives_its_recorded_connection() {
             "tls11-exchange.pcap",
             vec![conn("10.1.0.11", ex, o365, "TLSv1.1", "TLSv1.1", true)],
         ),
-        (
-            "tls12-sharepoint.pcap",
-            vec![conn(
-                "10.1.0.12",
-                sp,
-                "contoso.sharepoint.com",
-                "TLSv1.2",
-                "TLSv1.2",
-                true,
-            )],
-        ),
+        ("tls12-sharepoint.pcap", vec![sharepoint.clone()]),
         (
             "tls13-teams.pcap",
             vec![conn(
@@ -201,28 +183,8 @@ fn every_fixture_gives_its_recorded_connection() {
                 true,
             )],
         ),
-        (
-            "tls12-rawip.pcap",
-            vec![conn(
-                "10.1.0.12",
-                sp,
-                "contoso.sharepoint.com",
-                "TLSv1.2",
-                "TLSv1.2",
-                true,
-            )],
-        ),
-        (
-            "tls12-null.pcap",
-            vec![conn(
-                "10.1.0.12",
-                sp,
-                "contoso.sharepoint.com",
-                "TLSv1.2",
-                "TLSv1.2",
-                true,
-            )],
-        ),
+        ("tls12-rawip.pcap", vec![sharepoint.clone()]),
+        ("tls12-null.pcap", vec![sharepoint.clone()]),
     ];
     for (file, want) in cases {
         assert_eq!(connections(file, "all"), want, "{file}");
@@ -231,13 +193,7 @@ fn every_fixture_gives_its_recorded_connection() {
 
 #[test]
 fn connection_row_has_every_field() {
-    let o = tlscensus(&[
-        "read",
-        "-q",
-        "--connections",
-        "-",
-        fixture("tls13-teams.pcap").to_str().unwrap(),
-    ]);
+    let o = read_fixtures(&["-q", "--connections", "-"], &["tls13-teams.pcap"]);
     assert!(o.status.success());
     assert_eq!(
         stdout(&o),
@@ -265,14 +221,11 @@ fn sample_census_per_client() {
     let dir = tempfile::tempdir().unwrap();
     let csv_path = dir.path().join("clients.csv");
     let conns_path = dir.path().join("conns.csv");
-    let o = tlscensus(&[
-        "read",
-        fixture("sample-m365.pcapng").to_str().unwrap(),
-        "--csv",
-        csv_path.to_str().unwrap(),
-        "--connections",
-        conns_path.to_str().unwrap(),
-    ]);
+    let o = read_with_csv(
+        &fixture("sample-m365.pcapng"),
+        &csv_path,
+        &["--connections", p(&conns_path)],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = std::fs::read_to_string(&csv_path).unwrap();
     let got: Vec<String> = rows(&text, CLIENT_HEADER)
@@ -344,15 +297,14 @@ fn sample_census_per_client() {
 
 #[test]
 fn several_files_make_one_census_and_stdin_reads_a_capture() {
-    let o = tlscensus(&[
-        "read",
-        "-q",
-        "--csv",
-        "-",
-        fixture("tls10-exchange.pcap").to_str().unwrap(),
-        fixture("tls11-exchange.pcap").to_str().unwrap(),
-        fixture("tls12-sll2.pcap").to_str().unwrap(),
-    ]);
+    let o = read_fixtures(
+        &["-q", "--csv", "-"],
+        &[
+            "tls10-exchange.pcap",
+            "tls11-exchange.pcap",
+            "tls12-sll2.pcap",
+        ],
+    );
     assert!(o.status.success());
     let clients: Vec<String> = rows(&stdout(&o), CLIENT_HEADER)
         .iter()
@@ -363,11 +315,10 @@ fn several_files_make_one_census_and_stdin_reads_a_capture() {
         ["10.1.0.10 at-risk", "10.1.0.11 at-risk", "10.1.0.18 ok"]
     );
 
-    let o = Command::new(env!("CARGO_BIN_EXE_tlscensus"))
-        .args(["read", "-q", "--connections", "-", "-"])
-        .stdin(std::fs::File::open(fixture("tls11-sll.pcap")).unwrap())
-        .output()
-        .unwrap();
+    let o = output(
+        command(["read", "-q", "--connections", "-", "-"])
+            .stdin(std::fs::File::open(fixture("tls11-sll.pcap")).unwrap()),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let r = rows(&stdout(&o), CONN_HEADER);
     assert_eq!(r.len(), 1);
@@ -378,21 +329,16 @@ fn several_files_make_one_census_and_stdin_reads_a_capture() {
 fn truncated_capture_keeps_what_was_read() {
     let dir = tempfile::tempdir().unwrap();
     let csv_path = dir.path().join("c.csv");
-    let o = tlscensus(&[
-        "read",
-        fixture("truncated.pcap").to_str().unwrap(),
-        "--csv",
-        csv_path.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(3));
-    assert_eq!(
-        stderr(&o),
+    let o = read_with_csv(&fixture("truncated.pcap"), &csv_path, &[]);
+    assert_exit(
+        &o,
+        3,
         format!(
             "tlscensus: warning: {}: capture is cut short after packet 17 (it ends at byte \
              2840, inside the 16-byte record header + 66-byte packet that starts at byte 2778); \
              results cover the packets before it\n",
             fixture("truncated.pcap").display()
-        )
+        ),
     );
     let text = std::fs::read_to_string(&csv_path).unwrap();
     let r = rows(&text, CLIENT_HEADER);
@@ -407,19 +353,14 @@ fn not_a_capture_is_refused_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let csv_path = dir.path().join("c.csv");
     let f = fixture("not-a-capture.txt");
-    let o = tlscensus(&[
-        "read",
-        f.to_str().unwrap(),
-        "--csv",
-        csv_path.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        stderr(&o),
+    let o = read_with_csv(&f, &csv_path, &[]);
+    assert_exit(
+        &o,
+        1,
         format!(
             "tlscensus: {}: not a pcap or pcapng capture (unknown file format)\n",
             f.display()
-        )
+        ),
     );
     assert!(!csv_path.exists());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
@@ -431,13 +372,13 @@ fn empty_file_is_refused() {
     let f = dir.path().join("empty.pcap");
     std::fs::write(&f, b"").unwrap();
     let o = tlscensus(&["read", f.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        stderr(&o),
+    assert_exit(
+        &o,
+        1,
         format!(
             "tlscensus: {}: empty file: not a pcap or pcapng capture\n",
             f.display()
-        )
+        ),
     );
 }
 
@@ -452,14 +393,14 @@ fn unsupported_link_type_is_named() {
     h.extend_from_slice(&127u32.to_le_bytes());
     std::fs::write(&f, &h).unwrap();
     let o = tlscensus(&["read", f.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        stderr(&o),
+    assert_exit(
+        &o,
+        1,
         format!(
             "tlscensus: {}: unsupported link type IEEE802_11_RADIOTAP (127); supported: \
              ETHERNET, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP\n",
             f.display()
-        )
+        ),
     );
 }
 

@@ -1,15 +1,15 @@
 //! The native reader against libpcap's: the same frames from every fixture libpcap can read,
 //! and all of `mixed.pcapng`, which libpcap refuses (its interfaces differ in link type).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use tlscensus::capture::native::NativeReader;
 use tlscensus::capture::offline::{OfflineReader, ReadError, Source};
-use tlscensus::capture::{LinkType, Timestamp};
+use tlscensus::capture::{Frame, LinkType, Timestamp};
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
+use common::{fixture, fixture_captures};
 
 /// A frame copied out of its reader.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -29,11 +29,14 @@ fn canonical(link: LinkType) -> i32 {
     }
 }
 
-/// Every frame, then the error that stopped reading, if any.
-fn read_native(r: &mut NativeReader) -> (Vec<Owned>, Option<ReadError>) {
+/// Every frame `next_frame` gives from `r`, then the error that stopped reading, if any.
+fn read_all<R>(
+    r: &mut R,
+    next_frame: fn(&mut R) -> Result<Option<Frame<'_>>, ReadError>,
+) -> (Vec<Owned>, Option<ReadError>) {
     let mut frames = Vec::new();
     loop {
-        match r.next_frame() {
+        match next_frame(r) {
             Ok(Some(f)) => frames.push(Owned {
                 number: f.number,
                 ts: f.ts,
@@ -45,45 +48,21 @@ fn read_native(r: &mut NativeReader) -> (Vec<Owned>, Option<ReadError>) {
             Err(e) => return (frames, Some(e)),
         }
     }
+}
+
+fn read_native(r: &mut NativeReader) -> (Vec<Owned>, Option<ReadError>) {
+    read_all(r, NativeReader::next_frame)
 }
 
 fn read_libpcap(r: &mut OfflineReader) -> (Vec<Owned>, Option<ReadError>) {
-    let mut frames = Vec::new();
-    loop {
-        match r.next_frame() {
-            Ok(Some(f)) => frames.push(Owned {
-                number: f.number,
-                ts: f.ts,
-                link: canonical(f.link),
-                data: f.data.to_vec(),
-                orig_len: f.orig_len,
-            }),
-            Ok(None) => return (frames, None),
-            Err(e) => return (frames, Some(e)),
-        }
-    }
-}
-
-fn captures() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("pcap" | "pcapng")
-            )
-        })
-        .collect();
-    files.sort();
-    files
+    read_all(r, OfflineReader::next_frame)
 }
 
 #[test]
 fn native_reader_gives_libpcaps_frames_for_every_fixture() {
     let mut compared = 0;
     let mut refused = Vec::new();
-    for path in captures() {
+    for path in fixture_captures() {
         let source = Source::File(path.clone());
         let name = path.display();
         let mut libpcap = OfflineReader::open(&source).unwrap();
@@ -121,7 +100,7 @@ fn native_reader_gives_libpcaps_frames_for_every_fixture() {
 
 #[test]
 fn truncated_fixture_names_packet_and_offset() {
-    let path = fixtures().join("truncated.pcap");
+    let path = fixture("truncated.pcap");
     let mut native = NativeReader::open(&Source::File(path.clone())).unwrap();
     let (frames, err) = read_native(&mut native);
     assert_eq!(frames.len(), 17);
@@ -140,7 +119,7 @@ const MIXED_PACKETS: usize = 90;
 
 #[test]
 fn mixed_pcapng_is_read_whole() {
-    let path = fixtures().join("mixed.pcapng");
+    let path = fixture("mixed.pcapng");
     let source = Source::File(path.clone());
     // What this reader is for: libpcap refuses the file at its first packet.
     let mut libpcap = OfflineReader::open(&source).unwrap();
@@ -175,7 +154,7 @@ fn mixed_pcapng_is_read_whole() {
         "tls12-null.pcap",
         "tls13-ipv6-exchange.pcap",
     ] {
-        let mut r = OfflineReader::open(&Source::File(fixtures().join(name))).unwrap();
+        let mut r = OfflineReader::open(&Source::File(fixture(name))).unwrap();
         let (frames, err) = read_libpcap(&mut r);
         assert!(err.is_none(), "{name}");
         want.extend(frames);
@@ -186,6 +165,22 @@ fn mixed_pcapng_is_read_whole() {
     got.sort_by_key(key);
     want.sort();
     assert_eq!(got.iter().map(key).collect::<Vec<_>>(), want);
+}
+
+/// Opens a reader and reads every frame, panicking on an error: (frames, bytes, seconds taken,
+/// the opening included).
+fn time_reading<R>(
+    open: impl FnOnce() -> R,
+    next_frame: fn(&mut R) -> Result<Option<Frame<'_>>, ReadError>,
+) -> (u64, u64, f64) {
+    let start = std::time::Instant::now();
+    let mut r = open();
+    let (mut n, mut bytes) = (0u64, 0u64);
+    while let Some(f) = next_frame(&mut r).unwrap() {
+        n += 1;
+        bytes += f.data.len() as u64;
+    }
+    (n, bytes, start.elapsed().as_secs_f64())
 }
 
 /// Read speed of both readers on a big capture named by `TLSCENSUS_BENCH_FILE` (one link type,
@@ -200,23 +195,14 @@ fn read_speed() {
     let source = Source::File(PathBuf::from(&path));
     let size = std::fs::metadata(&path).unwrap().len() as f64 / 1e6;
     for round in 0..2 {
-        let start = std::time::Instant::now();
-        let mut r = OfflineReader::open(&source).unwrap();
-        let (mut n, mut bytes) = (0u64, 0u64);
-        while let Some(f) = r.next_frame().unwrap() {
-            n += 1;
-            bytes += f.data.len() as u64;
-        }
-        let libpcap = start.elapsed().as_secs_f64();
-
-        let start = std::time::Instant::now();
-        let mut r = NativeReader::open(&source).unwrap();
-        let (mut m, mut mbytes) = (0u64, 0u64);
-        while let Some(f) = r.next_frame().unwrap() {
-            m += 1;
-            mbytes += f.data.len() as u64;
-        }
-        let native = start.elapsed().as_secs_f64();
+        let (n, bytes, libpcap) = time_reading(
+            || OfflineReader::open(&source).unwrap(),
+            OfflineReader::next_frame,
+        );
+        let (m, mbytes, native) = time_reading(
+            || NativeReader::open(&source).unwrap(),
+            NativeReader::next_frame,
+        );
         assert_eq!((n, bytes), (m, mbytes));
         println!(
             "round {round}: {size:.0} MB, {n} frames: libpcap {:.0} MB/s ({libpcap:.2} s), \

@@ -1,7 +1,7 @@
 //! Reassembly under real-network pathologies, driven by synthetic captures made with
 //! `tlscensus::synth` around the real hello bytes of the recorded fixtures.
 
-use std::path::Path;
+mod common;
 
 use tlscensus::capture::{Frame, LinkType, Timestamp};
 use tlscensus::census::ConnectionRecord;
@@ -10,13 +10,12 @@ use tlscensus::pipeline::{Config, Pipeline};
 use tlscensus::stats::RunStats;
 use tlscensus::synth::{self, ack, Conn, Flags, From, Packet};
 
+use common::{fixture, p, stdout, tlscensus};
+
 /// The client's and the server's stream bytes of a recorded fixture (clean captures, so the
 /// payloads in capture order are the streams).
-fn streams(fixture: &str) -> (Vec<u8>, Vec<u8>) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(fixture);
-    let mut cap = pcap::Capture::from_file(&path).unwrap();
+fn streams(name: &str) -> (Vec<u8>, Vec<u8>) {
+    let mut cap = pcap::Capture::from_file(fixture(name)).unwrap();
     let link = LinkType(cap.get_datalink().0);
     let (mut client, mut server) = (vec![], vec![]);
     while let Ok(p) = cap.next_packet() {
@@ -409,12 +408,9 @@ fn synthetic_capture_through_the_binary() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("reversed.pcap");
     synth::write_pcap(&mut std::fs::File::create(&path).unwrap(), &packets).unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tlscensus"))
-        .args(["read", "-q", "--csv", "-", path.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let o = tlscensus(&["read", "-q", "--csv", "-", p(&path)]);
     assert!(o.status.success());
-    let text = String::from_utf8(o.stdout).unwrap();
+    let text = stdout(&o);
     let row = text.lines().nth(1).unwrap();
     assert!(
         row.starts_with("10.9.0.1,1,0,0,1,0,0,0,TLSv1.1,2025-03-04T09:00:00.000010Z,"),

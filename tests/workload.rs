@@ -1,11 +1,14 @@
 //! End to end on generated workloads (`tlscensus::synth::workload`, the benchmark's input):
 //! the binary's census equals the one the generator wrote beside the capture.
 
+mod common;
+
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use tlscensus::synth::workload::{self, Expected, Options, Summary, EXPECTED_COLUMNS};
+
+use common::{p, tlscensus};
 
 /// Writes a workload into a fresh temporary directory.
 fn generate(size: u64, seed: u64) -> (tempfile::TempDir, PathBuf, Summary, Expected) {
@@ -20,11 +23,7 @@ fn generate(size: u64, seed: u64) -> (tempfile::TempDir, PathBuf, Summary, Expec
 /// `tlscensus read --scope all --csv -`: the first nine columns of each row, sorted by client
 /// address as [`Expected::rows`] is.
 fn census(path: &Path) -> Vec<[String; 9]> {
-    let out = Command::new(env!("CARGO_BIN_EXE_tlscensus"))
-        .args(["read", "-q", "--scope", "all", "--csv", "-"])
-        .arg(path)
-        .output()
-        .unwrap();
+    let out = tlscensus(&["read", "-q", "--scope", "all", "--csv", "-", p(path)]);
     assert_eq!(
         out.status.code(),
         Some(0),
