@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use common::{assert_exit, command, csv_file_rows, spawn, text, tlscensus, BIN};
+use common::{assert_exit, command, csv_file_rows, p, spawn, text, tlscensus, BIN};
 
 /// One capture on `lo` at a time.
 static CAPTURE: Mutex<()> = Mutex::new(());
@@ -137,6 +137,54 @@ impl Live {
         thread::sleep(Duration::from_millis(100));
         (status, stdout, self.stderr())
     }
+
+    /// Waits for the exit (at most `limit`), which must be 0; returns stdout and stderr.
+    fn wait_ok(self, limit: Duration) -> (String, Vec<String>) {
+        let (status, stdout, stderr) = self.wait(limit);
+        assert_eq!(status.code(), Some(0), "{stderr:?}");
+        (stdout, stderr)
+    }
+}
+
+/// What a test that captures starts from: a scratch directory, a free port (the capture's
+/// filter sees its traffic alone) and the capture lock, held until the test ends.
+struct Loopback {
+    dir: tempfile::TempDir,
+    port: u16,
+    _lock: MutexGuard<'static, ()>,
+}
+
+impl Loopback {
+    fn new() -> Loopback {
+        let _lock = capture_lock();
+        Loopback {
+            dir: tempfile::tempdir().unwrap(),
+            port: free_port(),
+            _lock,
+        }
+    }
+
+    /// A path in the scratch directory.
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Starts `tlscensus live -i lo --filter "tcp port PORT" ARGS`.
+    fn live(&self, args: &[&str]) -> Live {
+        let filter = format!("tcp port {}", self.port);
+        let mut all = vec!["-i", "lo", "--filter", &filter];
+        all.extend_from_slice(args);
+        Live::start(&all)
+    }
+
+    /// `openssl s_server` on the port, once a handshake with each of `versions` is made.
+    fn handshakes(&self, versions: &[&[&str]]) -> Server {
+        let server = Server::start(self.dir.path(), self.port, versions.len() as u32);
+        for version in versions {
+            handshake(self.port, version);
+        }
+        server
+    }
 }
 
 /// A throwaway self-signed P-256 certificate and key in `dir`.
@@ -225,6 +273,12 @@ fn loopback_client(csv: &Path) -> BTreeMap<String, String> {
     all[0].clone()
 }
 
+/// Asserts that a line of `stderr` starts with `prefix`.
+#[track_caller]
+fn assert_said(stderr: &[String], prefix: &str) {
+    assert!(stderr.iter().any(|l| l.starts_with(prefix)), "{stderr:?}");
+}
+
 fn versions(row: &BTreeMap<String, String>) -> [&str; 5] {
     ["sslv3", "tlsv1_0", "tlsv1_1", "tlsv1_2", "tlsv1_3"].map(|c| row[c].as_str())
 }
@@ -232,38 +286,22 @@ fn versions(row: &BTreeMap<String, String>) -> [&str; 5] {
 #[test]
 fn live_census_of_real_handshakes_on_loopback() {
     require_capture!("live_census_of_real_handshakes_on_loopback");
-    let _lock = capture_lock();
-    let dir = tempfile::tempdir().unwrap();
-    let (csv, conns) = (dir.path().join("clients.csv"), dir.path().join("conns.csv"));
-    let port = free_port();
-    let filter = format!("tcp port {port}");
-    let live = Live::start(&[
-        "-i",
-        "lo",
+    let lo = Loopback::new();
+    let (csv, conns) = (lo.path("clients.csv"), lo.path("conns.csv"));
+    let live = lo.live(&[
         "--scope",
         "all",
         "--duration",
         "8s",
-        "--filter",
-        &filter,
         "--csv",
-        csv.to_str().unwrap(),
+        p(&csv),
         "--connections",
-        conns.to_str().unwrap(),
+        p(&conns),
     ]);
-    let server = Server::start(dir.path(), port, 3);
-    for version in [TLS12, TLS13, TLS10] {
-        handshake(port, version);
-    }
-    let (status, stdout, stderr) = live.wait(Duration::from_secs(30));
+    let server = lo.handshakes(&[TLS12, TLS13, TLS10]);
+    let (stdout, stderr) = live.wait_ok(Duration::from_secs(30));
     drop(server);
-    assert_eq!(status.code(), Some(0), "{stderr:?}");
-    assert!(
-        stderr
-            .iter()
-            .any(|l| l.starts_with("tlscensus: --duration reached: ")),
-        "{stderr:?}"
-    );
+    assert_said(&stderr, "tlscensus: --duration reached: ");
     let client = loopback_client(&csv);
     assert_eq!(client["connections"], "3");
     assert_eq!(versions(&client), ["0", "1", "0", "1", "1"]);
@@ -276,7 +314,7 @@ fn live_census_of_real_handshakes_on_loopback() {
                 (r["client_ip"].as_str(), r["server_ip"].as_str()),
                 ("127.0.0.1", "127.0.0.1")
             );
-            assert_eq!(r["server_port"], port.to_string());
+            assert_eq!(r["server_port"], lo.port.to_string());
             (
                 r["offered_max"].as_str(),
                 r["negotiated"].as_str(),
@@ -300,37 +338,22 @@ fn live_census_of_real_handshakes_on_loopback() {
 #[test]
 fn sigint_mid_run_still_writes_the_census() {
     require_capture!("sigint_mid_run_still_writes_the_census");
-    let _lock = capture_lock();
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("clients.csv");
-    let port = free_port();
-    let filter = format!("tcp port {port}");
-    let live = Live::start(&[
-        "-i",
-        "lo",
+    let lo = Loopback::new();
+    let csv = lo.path("clients.csv");
+    let live = lo.live(&[
         "--include",
         "127.0.0.0/8",
         "--duration",
         "10m",
-        "--filter",
-        &filter,
         "--csv",
-        csv.to_str().unwrap(),
+        p(&csv),
     ]);
-    let server = Server::start(dir.path(), port, 1);
-    handshake(port, TLS12);
-    drop(server);
+    drop(lo.handshakes(&[TLS12]));
     let asked = Instant::now();
     live.signal(Signal::SIGINT);
-    let (status, stdout, stderr) = live.wait(Duration::from_secs(10));
-    assert_eq!(status.code(), Some(0), "{stderr:?}");
+    let (stdout, stderr) = live.wait_ok(Duration::from_secs(10));
     assert!(asked.elapsed() < Duration::from_secs(5), "slow to stop");
-    assert!(
-        stderr
-            .iter()
-            .any(|l| l.starts_with("tlscensus: interrupted: ")),
-        "{stderr:?}"
-    );
+    assert_said(&stderr, "tlscensus: interrupted: ");
     assert!(
         stdout.starts_with("TLS census toward Microsoft 365: 1 client"),
         "{stdout}"
@@ -343,25 +366,10 @@ fn sigint_mid_run_still_writes_the_census() {
 #[test]
 fn sigterm_stops_cleanly_and_the_csv_is_rewritten_every_interval() {
     require_capture!("sigterm_stops_cleanly_and_the_csv_is_rewritten_every_interval");
-    let _lock = capture_lock();
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("clients.csv");
-    let port = free_port();
-    let filter = format!("tcp port {port}");
-    let live = Live::start(&[
-        "-i",
-        "lo",
-        "--scope",
-        "all",
-        "--every",
-        "1s",
-        "--filter",
-        &filter,
-        "--csv",
-        csv.to_str().unwrap(),
-    ]);
-    let server = Server::start(dir.path(), port, 1);
-    handshake(port, TLS13);
+    let lo = Loopback::new();
+    let csv = lo.path("clients.csv");
+    let live = lo.live(&["--scope", "all", "--every", "1s", "--csv", p(&csv)]);
+    let server = lo.handshakes(&[TLS13]);
     // The periodic rewrite shows the handshake before any stop.
     let start = Instant::now();
     loop {
@@ -374,8 +382,7 @@ fn sigterm_stops_cleanly_and_the_csv_is_rewritten_every_interval() {
     assert_eq!(versions(&loopback_client(&csv)), ["0", "0", "0", "0", "1"]);
     drop(server);
     live.signal(Signal::SIGTERM);
-    let (status, _, stderr) = live.wait(Duration::from_secs(10));
-    assert_eq!(status.code(), Some(0), "{stderr:?}");
+    let (_, stderr) = live.wait_ok(Duration::from_secs(10));
     // One summary line per interval while it ran, and the last one.
     assert!(
         stderr.iter().any(|l| l.starts_with("tlscensus: [00:00:0")
@@ -383,23 +390,15 @@ fn sigterm_stops_cleanly_and_the_csv_is_rewritten_every_interval() {
             && l.contains("kernel drops 0")),
         "{stderr:?}"
     );
-    assert!(
-        stderr
-            .iter()
-            .any(|l| l.starts_with("tlscensus: interrupted: ")),
-        "{stderr:?}"
-    );
+    assert_said(&stderr, "tlscensus: interrupted: ");
     assert_eq!(versions(&loopback_client(&csv)), ["0", "0", "0", "0", "1"]);
 }
 
 #[test]
 fn a_second_stop_signal_exits_at_once_with_130() {
     require_capture!("a_second_stop_signal_exits_at_once_with_130");
-    let _lock = capture_lock();
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let filter = format!("tcp port {port}");
-    let live = Live::start(&["-i", "lo", "--filter", &filter, "--scope", "all"]);
+    let lo = Loopback::new();
+    let live = lo.live(&["--scope", "all"]);
     // Two different stop signals made pending together cannot merge into one, and are
     // delivered back to back on SIGCONT: the second arrives while the first is handled.
     live.signal(Signal::SIGSTOP);
@@ -415,55 +414,42 @@ fn a_second_stop_signal_exits_at_once_with_130() {
         ),
         "{stderr:?}"
     );
-    drop(dir);
 }
 
 #[test]
 fn written_pcap_reads_back_to_the_same_census() {
     require_capture!("written_pcap_reads_back_to_the_same_census");
-    let _lock = capture_lock();
-    let dir = tempfile::tempdir().unwrap();
-    let live_csv = dir.path().join("live.csv");
-    let read_csv = dir.path().join("read.csv");
-    let (live_conns, read_conns) = (dir.path().join("lc.csv"), dir.path().join("rc.csv"));
-    let pcap = dir.path().join("raw.pcap");
-    let port = free_port();
-    let filter = format!("tcp port {port}");
-    let live = Live::start(&[
-        "-i",
-        "lo",
+    let lo = Loopback::new();
+    let (live_csv, read_csv) = (lo.path("live.csv"), lo.path("read.csv"));
+    let (live_conns, read_conns) = (lo.path("lc.csv"), lo.path("rc.csv"));
+    let pcap = lo.path("raw.pcap");
+    let live = lo.live(&[
         "--scope",
         "all",
         "--count",
         "1000000",
         "--duration",
         "6s",
-        "--filter",
-        &filter,
         "--write",
-        pcap.to_str().unwrap(),
+        p(&pcap),
         "--csv",
-        live_csv.to_str().unwrap(),
+        p(&live_csv),
         "--connections",
-        live_conns.to_str().unwrap(),
+        p(&live_conns),
     ]);
-    let server = Server::start(dir.path(), port, 4);
-    for version in [TLS10, TLS12, TLS13, TLS12] {
-        handshake(port, version);
-    }
-    let (status, _, stderr) = live.wait(Duration::from_secs(30));
+    let server = lo.handshakes(&[TLS10, TLS12, TLS13, TLS12]);
+    live.wait_ok(Duration::from_secs(30));
     drop(server);
-    assert_eq!(status.code(), Some(0), "{stderr:?}");
     let out = tlscensus(&[
         "read",
         "-q",
         "--scope",
         "all",
         "--csv",
-        read_csv.to_str().unwrap(),
+        p(&read_csv),
         "--connections",
-        read_conns.to_str().unwrap(),
-        pcap.to_str().unwrap(),
+        p(&read_conns),
+        p(&pcap),
     ]);
     assert!(out.status.success(), "{out:?}");
     let live_text = std::fs::read_to_string(&live_csv).unwrap();
@@ -486,26 +472,11 @@ fn written_pcap_reads_back_to_the_same_census() {
 #[test]
 fn count_stops_after_n_packets() {
     require_capture!("count_stops_after_n_packets");
-    let _lock = capture_lock();
-    let dir = tempfile::tempdir().unwrap();
-    let pcap = dir.path().join("raw.pcap");
-    let port = free_port();
-    let filter = format!("tcp port {port}");
-    let live = Live::start(&[
-        "-i",
-        "lo",
-        "--count",
-        "3",
-        "--filter",
-        &filter,
-        "--write",
-        pcap.to_str().unwrap(),
-    ]);
-    let server = Server::start(dir.path(), port, 1);
-    handshake(port, TLS12);
-    drop(server);
-    let (status, _, stderr) = live.wait(Duration::from_secs(10));
-    assert_eq!(status.code(), Some(0), "{stderr:?}");
+    let lo = Loopback::new();
+    let pcap = lo.path("raw.pcap");
+    let live = lo.live(&["--count", "3", "--write", p(&pcap)]);
+    drop(lo.handshakes(&[TLS12]));
+    let (_, stderr) = live.wait_ok(Duration::from_secs(10));
     assert!(
         stderr
             .iter()
@@ -527,40 +498,31 @@ fn user_drops_root_before_writing_and_parsing() {
         eprintln!("note: skipping: no user nobody");
         return;
     };
-    let _lock = capture_lock();
-    let dir = tempfile::tempdir().unwrap();
+    let lo = Loopback::new();
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out_dir = dir.path().join("out");
+    std::fs::set_permissions(lo.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out_dir = lo.path("out");
     std::fs::create_dir(&out_dir).unwrap();
     std::os::unix::fs::chown(&out_dir, Some(nobody.uid.as_raw()), None).unwrap();
     let csv = out_dir.join("clients.csv");
-    let port = free_port();
-    let filter = format!("tcp port {port}");
-    let live = Live::start(&[
-        "-i",
-        "lo",
+    let live = lo.live(&[
         "--user",
         "nobody",
         "--scope",
         "all",
         "--duration",
         "5s",
-        "--filter",
-        &filter,
         "--csv",
-        csv.to_str().unwrap(),
+        p(&csv),
     ]);
-    let server = Server::start(dir.path(), port, 1);
-    handshake(port, TLS12);
-    let (status, _, stderr) = live.wait(Duration::from_secs(20));
+    let server = lo.handshakes(&[TLS12]);
+    live.wait_ok(Duration::from_secs(20));
     drop(server);
-    assert_eq!(status.code(), Some(0), "{stderr:?}");
     use std::os::unix::fs::MetadataExt;
     assert_eq!(std::fs::metadata(&csv).unwrap().uid(), nobody.uid.as_raw());
     assert_eq!(versions(&loopback_client(&csv)), ["0", "0", "0", "1", "0"]);
     // A directory only root may write to is refused once root is gone, before capturing.
-    let root_only = dir.path().join("root-only");
+    let root_only = lo.path("root-only");
     std::fs::create_dir(&root_only).unwrap();
     let out = tlscensus(&[
         "live",
