@@ -31,9 +31,9 @@ use tlscensus::m365::{EndpointData, Scope};
 use tlscensus::pipeline::{Config, Pipeline};
 use tlscensus::report::csv::write_clients;
 use tlscensus::report::escape::{csv_cell, visible};
-use tlscensus::synth::{self, ack, Conn, Flags, From, Packet};
+use tlscensus::synth::{self, ack, Conn, From, Packet};
 
-use common::{csv_file_rows, fixture, text, tlscensus, BIN};
+use common::{csv_file_rows, fin_ack, fixture, p, syn, syn_ack, text, tlscensus, BIN};
 
 // ---------------------------------------------------------------------------------------------
 // TLS bytes, built by hand (RFC 8446 §4.1.2, RFC 5246 §7.4.1, RFC 6066 §3).
@@ -116,23 +116,9 @@ fn tls_connection(
     server: &[u8],
     wrap: &dyn Fn(Vec<u8>) -> Vec<u8>,
 ) -> Vec<Packet> {
-    let syn = Flags {
-        syn: true,
-        ..Flags::default()
-    };
-    let synack = Flags {
-        syn: true,
-        ack: true,
-        ..Flags::default()
-    };
-    let fin = Flags {
-        fin: true,
-        ack: true,
-        ..Flags::default()
-    };
     let mut ip = vec![
-        conn.ip_packet(From::Client, 0, b"", syn),
-        conn.ip_packet(From::Server, 0, b"", synack),
+        conn.ip_packet(From::Client, 0, b"", syn()),
+        conn.ip_packet(From::Server, 0, b"", syn_ack()),
         conn.ip_packet(From::Client, 0, b"", ack()),
     ];
     for (off, seg) in Conn::segments(client, 1400, 0) {
@@ -148,8 +134,8 @@ fn tls_connection(
         ip.push(conn.ip_packet(From::Client, at, &CHANGE_CIPHER_SPEC, ack()));
     }
     let client_len = client.len() as u32 + if server.is_empty() { 0 } else { 6 };
-    ip.push(conn.ip_packet(From::Client, client_len, b"", fin));
-    ip.push(conn.ip_packet(From::Server, server_len, b"", fin));
+    ip.push(conn.ip_packet(From::Client, client_len, b"", fin_ack()));
+    ip.push(conn.ip_packet(From::Server, server_len, b"", fin_ack()));
     ip.into_iter()
         .enumerate()
         .map(|(i, p)| Packet {
@@ -250,17 +236,21 @@ fn hostile_sni_capture() -> Vec<Packet> {
     let mut packets = Vec::new();
     for (i, (sni, _)) in hostile_snis().iter().enumerate() {
         let conn = Conn::new(&format!("10.66.0.{}", 10 + i), 50_000, "40.97.10.20", 443);
-        let ch = client_hello(0x0301, &ext_sni(&[(0, sni)]));
-        let sh = server_hello(0x0301, 0xc014);
-        packets.extend(tls_connection(
-            &conn,
-            t(i as i64),
-            &records(22, &ch),
-            &records(22, &sh),
-            &plain,
-        ));
+        let ch = records(22, &client_hello(0x0301, &ext_sni(&[(0, sni)])));
+        let sh = records(22, &server_hello(0x0301, 0xc014));
+        packets.extend(tls_connection(&conn, t(i as i64), &ch, &sh, &plain));
     }
     packets
+}
+
+/// `read ARGS CAPTURE`, which must succeed.
+fn read(capture: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["read"];
+    all.extend_from_slice(args);
+    all.push(p(capture));
+    let o = tlscensus(&all);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    o
 }
 
 #[test]
@@ -269,15 +259,10 @@ fn hostile_snis_are_escaped_in_the_table_csv_and_json() {
     let capture = write_capture(dir.path(), "hostile-sni.pcap", &hostile_sni_capture());
     let clients_csv = dir.path().join("clients.csv");
     let conns_csv = dir.path().join("connections.csv");
-    let o = tlscensus(&[
-        "read",
-        "--csv",
-        clients_csv.to_str().unwrap(),
-        "--connections",
-        conns_csv.to_str().unwrap(),
-        capture.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = read(
+        &capture,
+        &["--csv", p(&clients_csv), "--connections", p(&conns_csv)],
+    );
     let snis = hostile_snis();
 
     // The table: no byte a terminal acts on, and each SNI shown escaped.
@@ -329,16 +314,16 @@ fn hostile_snis_are_escaped_in_the_table_csv_and_json() {
     }
     let json_path = dir.path().join("census.json");
     let ndjson_path = dir.path().join("connections.ndjson");
-    let o = tlscensus(&[
-        "read",
-        "--quiet",
-        "--json",
-        json_path.to_str().unwrap(),
-        "--ndjson",
-        ndjson_path.to_str().unwrap(),
-        capture.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    read(
+        &capture,
+        &[
+            "--quiet",
+            "--json",
+            p(&json_path),
+            "--ndjson",
+            p(&ndjson_path),
+        ],
+    );
     let json = fs::read(&json_path).unwrap();
     let ndjson = fs::read(&ndjson_path).unwrap();
     assert_eq!(control_bytes(&json), vec![], "--json has control bytes");
@@ -387,6 +372,19 @@ fn read_stats(capture: &Path, extra: &[&str]) -> (Output, BTreeMap<String, u64>)
     );
     let s = stats(&text(&o.stderr));
     (o, s)
+}
+
+/// [`read_stats`] of `packets`, written to `name`, with `--connections`: the run, its counts and
+/// the connection rows.
+fn read_connections(
+    name: &str,
+    packets: &[Packet],
+) -> (Output, BTreeMap<String, u64>, Vec<BTreeMap<String, String>>) {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = write_capture(dir.path(), name, packets);
+    let conns = dir.path().join("c.csv");
+    let (o, s) = read_stats(&capture, &["--connections", p(&conns)]);
+    (o, s, csv_file_rows(&conns))
 }
 
 /// Eight connections whose ClientHello header claims 16 MiB - 1 (the 24-bit maximum), eight
@@ -452,22 +450,13 @@ fn client_hello_with_as_many_extensions_as_fit() {
         exts.extend(ext(0x1000 + (i % 0x4000) as u16, b""));
     }
     assert_eq!(room + 1, 16_379);
-    let ch = client_hello(0x0303, &exts);
     let conn = Conn::new("10.69.0.10", 50_000, "40.97.10.20", 443);
-    let packets = tls_connection(
-        &conn,
-        t(0),
-        &records(22, &ch),
-        &records(22, &server_hello(0x0303, 0xc02f)),
-        &plain,
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let capture = write_capture(dir.path(), "many-extensions.pcap", &packets);
-    let conns = dir.path().join("c.csv");
-    let (_, s) = read_stats(&capture, &["--connections", conns.to_str().unwrap()]);
+    let ch = records(22, &client_hello(0x0303, &exts));
+    let sh = records(22, &server_hello(0x0303, 0xc02f));
+    let packets = tls_connection(&conn, t(0), &ch, &sh, &plain);
+    let (_, s, rows) = read_connections("many-extensions.pcap", &packets);
     assert_eq!((s["ClientHellos"], s["ServerHellos"]), (1, 1), "{s:?}");
     assert_eq!(s["hellos too large"] + s["hellos malformed"], 0);
-    let rows = csv_file_rows(&conns);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["sni"], "many.example");
     assert_eq!(rows[0]["negotiated"], "TLSv1.2");
@@ -485,21 +474,12 @@ fn sni_extension_with_10000_entries() {
     entries.push((0, b"last.example"));
     let exts = ext_sni(&entries);
     assert!(exts.len() < 65_536);
-    let ch = client_hello(0x0301, &exts);
     let conn = Conn::new("10.70.0.10", 50_000, "40.97.10.20", 443);
-    let packets = tls_connection(
-        &conn,
-        t(0),
-        &records(22, &ch),
-        &records(22, &server_hello(0x0301, 0xc014)),
-        &plain,
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let capture = write_capture(dir.path(), "sni-10000.pcap", &packets);
-    let conns = dir.path().join("c.csv");
-    let (_, s) = read_stats(&capture, &["--connections", conns.to_str().unwrap()]);
+    let ch = records(22, &client_hello(0x0301, &exts));
+    let sh = records(22, &server_hello(0x0301, 0xc014));
+    let packets = tls_connection(&conn, t(0), &ch, &sh, &plain);
+    let (_, s, rows) = read_connections("sni-10000.pcap", &packets);
     assert_eq!(s["ClientHellos"], 1, "{s:?}");
-    let rows = csv_file_rows(&conns);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["sni"], "last.example");
     assert_eq!(rows[0]["negotiated"], "TLSv1.0");
@@ -518,30 +498,21 @@ fn tunnels_nested_100_deep_are_skipped_and_counted() {
     let mut per_depth = Vec::new();
     for (i, depth) in [4usize, 5, 100].into_iter().enumerate() {
         let conn = Conn::new(&format!("10.71.0.{}", 10 + i), 50_000, "40.97.10.20", 443);
-        let ch = client_hello(0x0301, &ext_sni(&[(0, b"deep.example")]));
+        let ch = records(22, &client_hello(0x0301, &ext_sni(&[(0, b"deep.example")])));
+        let sh = records(22, &server_hello(0x0301, 0xc014));
         let wrap = move |ip: Vec<u8>| synth::ethernet(&gre_nested(ip, depth));
-        let p = tls_connection(
-            &conn,
-            t(i as i64),
-            &records(22, &ch),
-            &records(22, &server_hello(0x0301, 0xc014)),
-            &wrap,
-        );
+        let p = tls_connection(&conn, t(i as i64), &ch, &sh, &wrap);
         per_depth.push(p.len() as u64);
         packets.extend(p);
     }
     assert!(packets.last().unwrap().frame.len() > 100 * 24);
-    let dir = tempfile::tempdir().unwrap();
-    let capture = write_capture(dir.path(), "deep-tunnels.pcap", &packets);
-    let conns = dir.path().join("c.csv");
-    let (o, s) = read_stats(&capture, &["--connections", conns.to_str().unwrap()]);
+    let (o, s, rows) = read_connections("deep-tunnels.pcap", &packets);
     assert_eq!(
         s["tunnels nested too deep"],
         per_depth[1] + per_depth[2],
         "{s:?}"
     );
     assert_eq!(s["TCP segments"], per_depth[0], "{s:?}");
-    let rows = csv_file_rows(&conns);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["client_ip"], "10.71.0.10");
     assert_eq!(rows[0]["negotiated"], "TLSv1.0");

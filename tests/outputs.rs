@@ -12,11 +12,11 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 use tlscensus::report::csv::{CLIENT_COLUMNS, CONNECTION_COLUMNS};
 use tlscensus::report::escape::{csv_cell, visible};
-use tlscensus::synth::{self, ack, Conn, Flags, From, Packet};
+use tlscensus::synth::{self, ack, Conn, From, Packet};
 
 use common::{
-    assert_exit, command, csv_file_rows, csv_rows, csv_table, fixture, fixture_captures, output, p,
-    spawn, text, BIN,
+    assert_exit, command, csv_file_rows, csv_rows, csv_table, fin_ack, fixture, fixture_captures,
+    output, p, spawn, syn, syn_ack, text, BIN,
 };
 
 /// Runs `tlscensus ARGS` as if NO_COLOR were not set.
@@ -299,32 +299,16 @@ fn record(msg: &[u8]) -> Vec<u8> {
 
 /// One whole connection: handshake, hellos, the client's ChangeCipherSpec, FINs.
 fn connection(conn: &Conn, t0: i64, client: &[u8], server: &[u8]) -> Vec<Packet> {
-    let flags = |syn: bool, ack: bool, fin: bool| Flags {
-        syn,
-        ack,
-        fin,
-        ..Flags::default()
-    };
     let ccs = [20, 3, 1, 0, 1, 1];
     let ip = vec![
-        conn.ip_packet(From::Client, 0, b"", flags(true, false, false)),
-        conn.ip_packet(From::Server, 0, b"", flags(true, true, false)),
+        conn.ip_packet(From::Client, 0, b"", syn()),
+        conn.ip_packet(From::Server, 0, b"", syn_ack()),
         conn.ip_packet(From::Client, 0, b"", ack()),
         conn.ip_packet(From::Client, 0, client, ack()),
         conn.ip_packet(From::Server, 0, server, ack()),
         conn.ip_packet(From::Client, client.len() as u32, &ccs, ack()),
-        conn.ip_packet(
-            From::Client,
-            client.len() as u32 + 6,
-            b"",
-            flags(false, true, true),
-        ),
-        conn.ip_packet(
-            From::Server,
-            server.len() as u32,
-            b"",
-            flags(false, true, true),
-        ),
+        conn.ip_packet(From::Client, client.len() as u32 + 6, b"", fin_ack()),
+        conn.ip_packet(From::Server, server.len() as u32, b"", fin_ack()),
     ];
     ip.into_iter()
         .enumerate()

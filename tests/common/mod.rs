@@ -12,6 +12,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+use tlscensus::synth::Flags;
+
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_tlscensus");
 
@@ -154,4 +156,30 @@ pub fn csv_file_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
     let csv_text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     csv_rows(&csv_text)
+}
+
+/// The flags of a SYN, for `tlscensus::synth` (which has `ack()`).
+pub fn syn() -> Flags {
+    Flags {
+        syn: true,
+        ..Flags::default()
+    }
+}
+
+/// The flags of a SYN/ACK.
+pub fn syn_ack() -> Flags {
+    Flags {
+        syn: true,
+        ack: true,
+        ..Flags::default()
+    }
+}
+
+/// The flags of a FIN (with ACK).
+pub fn fin_ack() -> Flags {
+    Flags {
+        fin: true,
+        ack: true,
+        ..Flags::default()
+    }
 }
