@@ -77,37 +77,41 @@ fn summary_of_the_embedded_data() {
     );
 }
 
-#[test]
-fn summary_of_the_china_file() {
-    let china = data_file("endpoints-china.json");
-    let o = run(&["endpoints", "--endpoints", &china], 0);
+/// Asserts what `endpoints --endpoints FILE` says of a data file of another instance: the
+/// instance, recognised by its host names, the file, then `counts`.
+fn assert_file_summary(file: &str, instance: &str, counts: &str) {
+    let o = run(&["endpoints", "--endpoints", file], 0);
     assert_eq!(
         stdout(&o),
         format!(
-            "instance:       China (recognised by its host names)\n\
-             source:         file {china}\n\
-             endpoint sets:  21 (Exchange 4, SharePoint 2, Teams 2, Common 13)\n\
-             IPv4 prefixes:  57 distinct\n\
-             IPv6 prefixes:  18 distinct\n\
-             URL patterns:   47 distinct, 32 of them wildcards\n"
+            "instance:       {instance} (recognised by its host names)\n\
+             source:         file {file}\n\
+             {counts}"
         )
     );
 }
 
 #[test]
+fn summary_of_the_china_file() {
+    assert_file_summary(
+        &data_file("endpoints-china.json"),
+        "China",
+        "endpoint sets:  21 (Exchange 4, SharePoint 2, Teams 2, Common 13)\n\
+         IPv4 prefixes:  57 distinct\n\
+         IPv6 prefixes:  18 distinct\n\
+         URL patterns:   47 distinct, 32 of them wildcards\n",
+    );
+}
+
+#[test]
 fn summary_of_the_usgovdod_file() {
-    let dod = data_file("endpoints-usgovdod.json");
-    let o = run(&["endpoints", "--endpoints", &dod], 0);
-    assert_eq!(
-        stdout(&o),
-        format!(
-            "instance:       USGovDoD (recognised by its host names)\n\
-             source:         file {dod}\n\
-             endpoint sets:  24 (Exchange 4, SharePoint 3, Teams 2, Common 15)\n\
-             IPv4 prefixes:  22 distinct\n\
-             IPv6 prefixes:  12 distinct\n\
-             URL patterns:   84 distinct, 29 of them wildcards\n"
-        )
+    assert_file_summary(
+        &data_file("endpoints-usgovdod.json"),
+        "USGovDoD",
+        "endpoint sets:  24 (Exchange 4, SharePoint 3, Teams 2, Common 15)\n\
+         IPv4 prefixes:  22 distinct\n\
+         IPv6 prefixes:  12 distinct\n\
+         URL patterns:   84 distinct, 29 of them wildcards\n",
     );
 }
 
