@@ -243,9 +243,9 @@ pub struct ReadArgs {
 
     /// Read and analyse on one thread.
     ///
-    /// By default, on a machine with more than one core, the captures are read, decompressed
-    /// and cut into packets on a second thread while the first analyses them; the census is
-    /// the same either way.
+    /// By default the captures are read, decompressed and cut into packets on a second
+    /// thread while the first analyses them (faster with two cores or more); the census is the
+    /// same either way.
     #[arg(long)]
     pub single_thread: bool,
 

@@ -28,7 +28,7 @@ pub struct ReadSettings {
     /// `--html`: the census as one self-contained page.
     pub html: Option<PathBuf>,
     pub quiet: bool,
-    /// Read on a second thread (`--single-thread` off and more than one core).
+    /// Read on a second thread (`--single-thread` not given).
     pub read_ahead: bool,
     pub stats: bool,
     pub top: Option<usize>,
@@ -62,8 +62,7 @@ impl ReadSettings {
             connections: a.connections,
             html: a.html,
             quiet: a.quiet,
-            read_ahead: !a.single_thread
-                && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
+            read_ahead: !a.single_thread,
             stats: a.stats,
             top: a.top,
             table,
