@@ -297,6 +297,15 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         }
     }
 
+    /// Handles one captured packet whose TCP segment was decoded already (by the read-ahead
+    /// thread): the same as [`Self::handle_frame`] when `decode_or_fragment(frame)` gives
+    /// `seg`.
+    pub fn handle_decoded(&mut self, frame: &Frame<'_>, seg: &TcpSegment<'_>) {
+        self.stats.packets += 1;
+        self.stats.bytes += frame.data.len() as u64;
+        self.handle_segment(frame.ts, seg);
+    }
+
     /// An IP fragment: once its datagram is whole, its TCP segment takes the usual path.
     fn handle_fragment(&mut self, ts: Timestamp, frag: &ipfrag::Fragment<'_>) {
         let done = self.defrag.add(ts, frag);

@@ -3,9 +3,9 @@
 //!
 //! The analysing thread sees exactly the packets, errors and file boundaries that reading the
 //! inputs itself would give ([`Event`]s, in input order), so the census cannot differ; what
-//! changes is that the `read` system calls, decompression and the framing of pcap records and
-//! pcapng blocks run on another core. The cost is one copy of each packet into a batch, and
-//! one channel message per batch. Memory is bounded: at most [`BATCHES`] batches exist, each
+//! changes is that the `read` system calls, decompression, the framing of pcap records and
+//! pcapng blocks, and the decoding of link, IP and TCP headers run on another core. The cost
+//! is one copy of each packet into a batch, and one channel message per batch. Memory is bounded: at most [`BATCHES`] batches exist, each
 //! about [`BATCH_BYTES`] (more only for a single packet larger than that).
 
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -14,6 +14,7 @@ use std::thread::{self, JoinHandle};
 use crate::capture::inputs::{self, Opened};
 use crate::capture::offline::{ReadError, Source};
 use crate::capture::{Frame, LinkType, Timestamp};
+use crate::decode::{self, Decoded, TcpFlags, TcpSegment};
 
 /// Packet bytes per batch, about.
 pub const BATCH_BYTES: usize = 256 * 1024;
@@ -44,6 +45,31 @@ struct Slot {
     start: usize,
     end: usize,
     orig_len: u32,
+    /// The packet's TCP segment, decoded on the reading thread (`None`: not a plain segment,
+    /// the analyser decodes it itself: a skip, an IP fragment).
+    segment: Option<SegmentSlot>,
+}
+
+/// A decoded TCP segment whose payload is a range of the batch's bytes.
+#[derive(Debug, Clone, Copy)]
+struct SegmentSlot {
+    src: std::net::IpAddr,
+    dst: std::net::IpAddr,
+    src_port: u16,
+    dst_port: u16,
+    seq: u32,
+    flags: TcpFlags,
+    payload_start: usize,
+    payload_end: usize,
+    missing: u32,
+}
+
+/// One packet of a batch: the frame, and its TCP segment when the reading thread decoded one.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet<'a> {
+    pub frame: Frame<'a>,
+    /// What `decode::decode_or_fragment(&frame)` gives when it is a segment.
+    pub segment: Option<TcpSegment<'a>>,
 }
 
 /// Packets copied out of the reader's buffer.
@@ -59,13 +85,39 @@ impl Batch {
     fn push(&mut self, frame: &Frame<'_>) {
         let start = self.data.len();
         self.data.extend_from_slice(frame.data);
+        let end = self.data.len();
+        let copy = Frame {
+            data: self.data.get(start..end).unwrap_or_default(),
+            ..*frame
+        };
+        let segment = match decode::decode_or_fragment(&copy) {
+            Ok(Decoded::Segment(seg)) => {
+                // The payload is a sub-slice of the copy: its place in the batch.
+                let at = (seg.payload.as_ptr() as usize).wrapping_sub(copy.data.as_ptr() as usize);
+                let payload_start = start + at;
+                let payload_end = payload_start + seg.payload.len();
+                (at <= copy.data.len() && payload_end <= end).then_some(SegmentSlot {
+                    src: seg.src,
+                    dst: seg.dst,
+                    src_port: seg.src_port,
+                    dst_port: seg.dst_port,
+                    seq: seg.seq,
+                    flags: seg.flags,
+                    payload_start,
+                    payload_end,
+                    missing: seg.missing,
+                })
+            }
+            _ => None,
+        };
         self.slots.push(Slot {
             number: frame.number,
             ts: frame.ts,
             link: frame.link,
             start,
-            end: self.data.len(),
+            end,
             orig_len: frame.orig_len,
+            segment,
         });
     }
 
@@ -81,12 +133,32 @@ impl Batch {
 
     /// The packets, in capture order.
     pub fn frames(&self) -> impl Iterator<Item = Frame<'_>> {
-        self.slots.iter().map(|s| Frame {
-            number: s.number,
-            ts: s.ts,
-            link: s.link,
-            data: self.data.get(s.start..s.end).unwrap_or_default(),
-            orig_len: s.orig_len,
+        self.packets().map(|p| p.frame)
+    }
+
+    /// The packets with their decoded segments, in capture order.
+    pub fn packets(&self) -> impl Iterator<Item = Packet<'_>> {
+        self.slots.iter().map(|s| Packet {
+            frame: Frame {
+                number: s.number,
+                ts: s.ts,
+                link: s.link,
+                data: self.data.get(s.start..s.end).unwrap_or_default(),
+                orig_len: s.orig_len,
+            },
+            segment: s.segment.map(|g| TcpSegment {
+                src: g.src,
+                dst: g.dst,
+                src_port: g.src_port,
+                dst_port: g.dst_port,
+                seq: g.seq,
+                flags: g.flags,
+                payload: self
+                    .data
+                    .get(g.payload_start..g.payload_end)
+                    .unwrap_or_default(),
+                missing: g.missing,
+            }),
         })
     }
 }
@@ -321,6 +393,35 @@ mod tests {
         assert_eq!(got_err, want_err);
         assert_eq!(got_err.len(), 1);
         assert!(got_err[0].contains("cut.pcapng"), "{got_err:?}");
+    }
+
+    #[test]
+    fn segments_decoded_ahead_equal_decoding_the_frame() {
+        let mut ra = ReadAhead::start(vec![
+            fixture("sample-m365.pcapng"),
+            fixture("starttls-smtp-tls12.pcap"),
+            fixture("tls13-ipv6-exchange.pcap"),
+            fixture("tls11-sll.pcap"),
+        ])
+        .unwrap();
+        let (mut segments, mut others) = (0, 0);
+        while let Some(ev) = ra.next_event() {
+            if let Event::Packets(b) = ev {
+                for p in b.packets() {
+                    match (decode::decode_or_fragment(&p.frame), p.segment) {
+                        (Ok(Decoded::Segment(want)), Some(got)) => {
+                            assert_eq!(got, want);
+                            segments += 1;
+                        }
+                        (_, None) => others += 1,
+                        (want, got) => panic!("{want:?} but decoded ahead {got:?}"),
+                    }
+                }
+                ra.recycle(b);
+            }
+        }
+        assert!(segments > 50, "{segments}");
+        assert_eq!(others, 0);
     }
 
     #[test]

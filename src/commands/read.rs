@@ -106,8 +106,11 @@ impl Reading<'_> {
                     self.open_failed(e);
                 }
                 Event::Packets(batch) => {
-                    for frame in batch.frames() {
-                        self.pipeline.handle_frame(&frame);
+                    for packet in batch.packets() {
+                        match &packet.segment {
+                            Some(seg) => self.pipeline.handle_decoded(&packet.frame, seg),
+                            None => self.pipeline.handle_frame(&packet.frame),
+                        }
                     }
                     self.progress.at(batch.consumed);
                     ahead.recycle(batch);
