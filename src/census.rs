@@ -336,7 +336,7 @@ impl ClientSummary {
 /// The census of a run.
 #[derive(Debug, Default)]
 pub struct Census {
-    clients: HashMap<IpAddr, ClientSummary>,
+    clients: HashMap<IpAddr, ClientSummary, ahash::RandomState>,
     /// Records not tallied because the client table was full.
     pub dropped: u64,
 }

@@ -36,6 +36,8 @@
     )
 )]
 
+use std::collections::HashMap;
+
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
@@ -173,8 +175,9 @@ pub struct ClientFingerprints {
 #[derive(Default)]
 pub struct Fingerprinter {
     seed: ahash::RandomState,
-    clients: std::collections::HashMap<u64, (Box<ClientHelloInfo>, ClientFingerprints)>,
-    servers: std::collections::HashMap<u64, (Box<ServerHelloInfo>, String)>,
+    /// Keyed by the shape's hash already: the identity hash would do, ahash is near it.
+    clients: HashMap<u64, (Box<ClientHelloInfo>, ClientFingerprints), ahash::RandomState>,
+    servers: HashMap<u64, (Box<ServerHelloInfo>, String), ahash::RandomState>,
 }
 
 impl Fingerprinter {

@@ -85,11 +85,11 @@ impl HostName {
     }
 
     /// The last `n` labels (`n` ≥ 1), or `None` if the name has fewer.
-    fn last_labels(&self, n: usize) -> Option<&str> {
-        let s = self.as_str();
+    fn last_labels(&self, n: usize) -> Option<&[u8]> {
+        let s = self.as_bytes();
         let (mut start, mut end) = (0, s.len());
         for i in 0..n {
-            match s.get(..end)?.rfind('.') {
+            match memchr::memrchr(b'.', s.get(..end)?) {
                 Some(dot) => (start, end) = (dot + 1, dot),
                 // The first label: the whole name, if it was the last one wanted.
                 None => return (i + 1 == n).then_some(s),
@@ -284,11 +284,12 @@ struct Entry {
 #[derive(Clone, Debug, Default)]
 pub struct HostMatcher {
     entries: Vec<Entry>,
-    exact: HashMap<Box<str>, u32>,
+    /// Keyed by bytes: a host name is ASCII, and bytes need no UTF-8 check per lookup.
+    exact: HashMap<Box<[u8]>, u32, ahash::RandomState>,
     /// Wildcards keyed by the last two whole labels of their tail (`outlook.com`).
-    by_two: HashMap<Box<str>, Vec<u32>>,
+    by_two: HashMap<Box<[u8]>, Vec<u32>, ahash::RandomState>,
     /// Wildcards keyed by the last whole label of their tail (`com`).
-    by_one: HashMap<Box<str>, Vec<u32>>,
+    by_one: HashMap<Box<[u8]>, Vec<u32>, ahash::RandomState>,
     /// Wildcards whose tail has no whole label (`foo.*`, `*com`): always tested.
     unindexed: Vec<u32>,
 }
@@ -319,12 +320,12 @@ impl HostMatcher {
             e.ids.dedup();
             let at = u32::try_from(at).unwrap_or(u32::MAX);
             if e.pattern.is_exact() {
-                m.exact.insert(e.pattern.text.clone(), at);
+                m.exact.insert(e.pattern.as_str().as_bytes().into(), at);
                 continue;
             }
             match e.pattern.index_key() {
-                (2, key) => m.by_two.entry(key.into()).or_default().push(at),
-                (1, key) => m.by_one.entry(key.into()).or_default().push(at),
+                (2, key) => m.by_two.entry(key.as_bytes().into()).or_default().push(at),
+                (1, key) => m.by_one.entry(key.as_bytes().into()).or_default().push(at),
                 _ => m.unindexed.push(at),
             }
         }
@@ -370,7 +371,7 @@ impl HostMatcher {
     /// Calls `f` for each matching entry until it returns true.
     fn each_match<'s>(&'s self, name: &HostName, mut f: impl FnMut(&'s Entry) -> bool) {
         let entry = |at: &u32| self.entries.get(*at as usize);
-        if let Some(e) = self.exact.get(name.as_str()).and_then(entry) {
+        if let Some(e) = self.exact.get(name.as_bytes()).and_then(entry) {
             if f(e) {
                 return;
             }
@@ -459,13 +460,16 @@ mod tests {
     #[test]
     fn last_labels() {
         let n = name("a.b.outlook.com");
-        assert_eq!(n.last_labels(1), Some("com"));
-        assert_eq!(n.last_labels(2), Some("outlook.com"));
-        assert_eq!(n.last_labels(4), Some("a.b.outlook.com"));
+        assert_eq!(n.last_labels(1), Some(&b"com"[..]));
+        assert_eq!(n.last_labels(2), Some(&b"outlook.com"[..]));
+        assert_eq!(n.last_labels(4), Some(&b"a.b.outlook.com"[..]));
         assert_eq!(n.last_labels(5), None);
-        assert_eq!(name("com").last_labels(1), Some("com"));
+        assert_eq!(name("com").last_labels(1), Some(&b"com"[..]));
         assert_eq!(name("com").last_labels(2), None);
-        assert_eq!(name("outlook.com").last_labels(2), Some("outlook.com"));
+        assert_eq!(
+            name("outlook.com").last_labels(2),
+            Some(&b"outlook.com"[..])
+        );
     }
 
     #[test]

@@ -197,6 +197,9 @@ pub fn parse_client_hello(body_with_4_byte_header: &[u8]) -> Result<ClientHelloI
     let fixed = 2 + 32 + (1 + sid_len) + (2 + 2 * ch.ciphers.len()) + (1 + ch.comp.len());
     let block = extensions_block(ch.ext, message_body(msg), fixed);
     let mut seen = Seen::default();
+    // An extension takes 4 bytes at least: room for all of them in one allocation (capped,
+    // so that a hostile block of empty extensions grows the list as it goes instead).
+    info.extensions.reserve((block.len() / 4).min(64));
     walk_extensions(block, |ty, body| {
         info.extensions.push(ty);
         if seen.first(ty) {
@@ -396,6 +399,7 @@ fn first_host_name(body: &[u8]) -> Option<Vec<u8>> {
 /// Reads a ServerHello / HelloRetryRequest extensions block into `info`.
 fn server_extensions(info: &mut ServerHelloInfo, block: &[u8]) {
     let mut seen = Seen::default();
+    info.extensions.reserve((block.len() / 4).min(64));
     walk_extensions(block, |ty, body| {
         info.extensions.push(ty);
         if !seen.first(ty) {
