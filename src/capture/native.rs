@@ -47,8 +47,10 @@ use super::offline::{ReadError, Source};
 use super::{Frame, LinkType, Timestamp};
 use crate::report::atomic::io_reason;
 
-/// The buffer's first size: many packets per `read`.
-const INITIAL_BUFFER: usize = 1 << 20;
+/// The buffer's first size: many packets per `read`, and small enough that the bytes a
+/// `read` brings in are still in the CPU's cache when they are framed and copied (1 MiB was
+/// 7 % slower on the 1 GiB workload than 256 KiB). It grows for a larger block.
+const INITIAL_BUFFER: usize = 1 << 18;
 /// The longest pcapng block accepted (libpcap's default limit is 16 MiB); longer is damage.
 pub const MAX_BLOCK: u32 = 64 << 20;
 /// The longest packet accepted: libpcap's MAXIMUM_SNAPLEN (262144).
