@@ -352,8 +352,11 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         let bare_syn = seg.flags.syn && !seg.flags.ack;
 
         // One hash lookup: a decided flow is that and a counter; an open one goes on with
-        // the entry in hand; a new one is inserted where the lookup ended.
-        let full = self.flows.len() >= self.config.max_flows;
+        // the entry in hand; a new one is inserted where the lookup ended. Only a full table
+        // (rare) costs a second lookup, to make room first.
+        if self.flows.len() >= self.config.max_flows && !self.flows.contains_key(&key) {
+            self.evict();
+        }
         let flow = match self.flows.entry(key) {
             Entry::Occupied(entry) => {
                 let flow = entry.into_mut();
@@ -361,62 +364,32 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                     && (flow.syn_dir != Some(dir) || flow.syn_isn != seg.seq)
                     && (matches!(flow.phase, Phase::Decided) || flow.fin.iter().any(|f| *f));
                 if reused {
-                    // Port reuse (rare): the old connection ends here, a new one starts.
-                    self.replace_reused(key, dir, ts, seg);
-                    return;
+                    // Port reuse (rare): the old connection is decided, a new one takes the
+                    // entry.
+                    self.stats.tcp_flows += 1;
+                    let old = std::mem::replace(flow, Flow::first(ts, dir, seg));
+                    self.decide_on_removal(key, old);
+                    match self.flows.get_mut(&key) {
+                        Some(flow) => flow,
+                        None => return,
+                    }
+                } else {
+                    flow.last_seen = flow.last_seen.max(ts);
+                    flow.packets += 1;
+                    if seg.flags.fin {
+                        *dir.of_mut(&mut flow.fin) = true;
+                    }
+                    if matches!(flow.phase, Phase::Decided) {
+                        return;
+                    }
+                    flow
                 }
-                flow.last_seen = flow.last_seen.max(ts);
-                flow.packets += 1;
-                if seg.flags.fin {
-                    *dir.of_mut(&mut flow.fin) = true;
-                }
-                if matches!(flow.phase, Phase::Decided) {
-                    return;
-                }
-                flow
-            }
-            Entry::Vacant(_) if full => {
-                // The table is full (rare): make room, then start the flow.
-                self.evict();
-                self.start_flow(key, dir, ts, seg);
-                return;
             }
             Entry::Vacant(entry) => {
                 self.stats.tcp_flows += 1;
                 entry.insert(Flow::first(ts, dir, seg))
             }
         };
-        let decided = Self::advance(
-            flow,
-            dir,
-            ts,
-            seg,
-            &self.config,
-            &mut self.queued,
-            &mut self.events,
-            &mut self.stats,
-        );
-        if let Some((syn_dir, ending, hs)) = decided {
-            self.decide(key, syn_dir, ending, hs);
-        }
-    }
-
-    /// A bare SYN with a new ISN on a finished or decided flow: the old connection is
-    /// decided and forgotten, and this SYN starts a new one.
-    fn replace_reused(&mut self, key: FlowKey, dir: Dir, ts: Timestamp, seg: &TcpSegment<'_>) {
-        if let Some(old) = self.flows.remove(&key) {
-            self.decide_on_removal(key, old);
-        }
-        if self.flows.len() >= self.config.max_flows {
-            self.evict();
-        }
-        self.start_flow(key, dir, ts, seg);
-    }
-
-    /// Inserts a new flow for this segment and handles the segment.
-    fn start_flow(&mut self, key: FlowKey, dir: Dir, ts: Timestamp, seg: &TcpSegment<'_>) {
-        self.stats.tcp_flows += 1;
-        let flow = self.flows.entry(key).or_insert(Flow::first(ts, dir, seg));
         let decided = Self::advance(
             flow,
             dir,
