@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use super::native::NativeReader;
 use super::offline::{ReadError, Source};
+use super::Frame;
 use crate::report::atomic::io_reason;
 
 /// The arguments of `read`, in reading order, with each file's size in bytes (0 for standard
@@ -256,6 +257,56 @@ pub struct Opened {
     pub compression: Option<Compression>,
     /// Bytes of the input itself (before decompression) read so far.
     pub consumed: Consumed,
+}
+
+/// Whether reading goes on: `Break` stops it.
+pub type Go = std::ops::ControlFlow<()>;
+
+/// What reading inputs in order finds, told as it is found (see [`read_in_order`]).
+pub trait InputVisitor {
+    /// An input could not be opened; reading goes on with the next.
+    fn open_failed(&mut self, error: ReadError) -> Go;
+    /// An input was opened: its packets follow.
+    fn opened(&mut self, source: &str) -> Go;
+    /// The next packet of the current input; `consumed` is the input's bytes read so far.
+    fn frame(&mut self, frame: &Frame<'_>, consumed: &Consumed) -> Go;
+    /// The current input ended: read to its end, or this error after the packets before it.
+    fn ended(&mut self, end: Result<(), ReadError>, consumed: &Consumed) -> Go;
+}
+
+/// Opens and reads every input in order, telling `visitor` what it finds, until the end or
+/// until the visitor says stop.
+pub fn read_in_order(sources: &[Source], visitor: &mut impl InputVisitor) {
+    for source in sources {
+        let Opened {
+            mut reader,
+            consumed,
+            ..
+        } = match open(source) {
+            Ok(r) => r,
+            Err(e) => match visitor.open_failed(e) {
+                Go::Continue(()) => continue,
+                Go::Break(()) => return,
+            },
+        };
+        if visitor.opened(reader.source()).is_break() {
+            return;
+        }
+        let end = loop {
+            match reader.next_frame() {
+                Ok(Some(frame)) => {
+                    if visitor.frame(&frame, &consumed).is_break() {
+                        return;
+                    }
+                }
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        if visitor.ended(end, &consumed).is_break() {
+            return;
+        }
+    }
 }
 
 /// Opens a capture file or standard input, undoing gzip or zstd compression.

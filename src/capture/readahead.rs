@@ -11,7 +11,7 @@
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::{self, JoinHandle};
 
-use crate::capture::inputs::{self, Opened};
+use crate::capture::inputs::{read_in_order, Consumed, Go, InputVisitor};
 use crate::capture::offline::{ReadError, Source};
 use crate::capture::{Frame, LinkType, Timestamp};
 use crate::decode::{self, Decoded, TcpFlags, TcpSegment};
@@ -212,16 +212,34 @@ impl Drop for ReadAhead {
     }
 }
 
-/// The reading thread: every input in order, as events. Stops when the receiver is gone.
-fn read_all(sources: &[Source], events: &SyncSender<Event>, spent: &Receiver<Batch>) {
-    let mut made = 0;
-    let mut fresh = || -> Batch {
-        if let Ok(mut b) = spent.try_recv() {
+/// The reading thread's side: packets into batches, everything else straight on as events.
+struct Sender<'a> {
+    events: &'a SyncSender<Event>,
+    /// Analysed batches coming back.
+    spent: &'a Receiver<Batch>,
+    /// Batches allocated so far (at most [`BATCHES`]).
+    made: usize,
+    batch: Batch,
+}
+
+impl Sender<'_> {
+    fn send(&self, event: Event) -> Go {
+        match self.events.send(event) {
+            Ok(()) => Go::Continue(()),
+            // The analyser is gone: stop reading.
+            Err(_) => Go::Break(()),
+        }
+    }
+
+    /// An empty batch: one that came back, a new one while fewer than [`BATCHES`] exist, or
+    /// else the next to come back.
+    fn fresh(&mut self) -> Batch {
+        if let Ok(mut b) = self.spent.try_recv() {
             b.clear();
             return b;
         }
-        if made < BATCHES {
-            made += 1;
+        if self.made < BATCHES {
+            self.made += 1;
             return Batch {
                 data: Vec::with_capacity(BATCH_BYTES + 2048),
                 slots: Vec::with_capacity(BATCH_BYTES / 64),
@@ -230,66 +248,73 @@ fn read_all(sources: &[Source], events: &SyncSender<Event>, spent: &Receiver<Bat
         }
         // Every batch is out: wait for one to come back (or for the analyser to go away,
         // when a new one does no harm since the next send fails).
-        match spent.recv() {
+        match self.spent.recv() {
             Ok(mut b) => {
                 b.clear();
                 b
             }
             Err(_) => Batch::default(),
         }
-    };
-    for source in sources {
-        let Opened {
-            mut reader,
-            consumed,
-            ..
-        } = match inputs::open(source) {
-            Ok(r) => r,
-            Err(e) => {
-                if events.send(Event::OpenFailed(e)).is_err() {
-                    return;
-                }
-                continue;
-            }
-        };
-        let opened = Event::Opened {
-            source: reader.source().to_string(),
-        };
-        if events.send(opened).is_err() {
-            return;
-        }
-        let mut batch = fresh();
-        let end = loop {
-            match reader.next_frame() {
-                Ok(Some(frame)) => {
-                    batch.push(&frame);
-                    if batch.data.len() >= BATCH_BYTES {
-                        batch.consumed = consumed.get();
-                        if events.send(Event::Packets(batch)).is_err() {
-                            return;
-                        }
-                        batch = fresh();
-                    }
-                }
-                Ok(None) => break Event::Done,
-                Err(e) => break Event::Failed(e),
-            }
-        };
-        if !batch.is_empty() {
-            batch.consumed = consumed.get();
-            if events.send(Event::Packets(batch)).is_err() {
-                return;
-            }
-        }
-        if events.send(end).is_err() {
-            return;
-        }
     }
+
+    /// Sends the batch being filled, if it holds packets.
+    fn flush(&mut self, consumed: &Consumed) -> Go {
+        if self.batch.is_empty() {
+            return Go::Continue(());
+        }
+        let mut batch = self.fresh();
+        std::mem::swap(&mut batch, &mut self.batch);
+        batch.consumed = consumed.get();
+        self.send(Event::Packets(batch))
+    }
+}
+
+impl InputVisitor for Sender<'_> {
+    fn open_failed(&mut self, error: ReadError) -> Go {
+        self.send(Event::OpenFailed(error))
+    }
+
+    fn opened(&mut self, source: &str) -> Go {
+        self.send(Event::Opened {
+            source: source.to_string(),
+        })
+    }
+
+    fn frame(&mut self, frame: &Frame<'_>, consumed: &Consumed) -> Go {
+        self.batch.push(frame);
+        if self.batch.data.len() >= BATCH_BYTES {
+            return self.flush(consumed);
+        }
+        Go::Continue(())
+    }
+
+    fn ended(&mut self, end: Result<(), ReadError>, consumed: &Consumed) -> Go {
+        if self.flush(consumed).is_break() {
+            return Go::Break(());
+        }
+        self.send(match end {
+            Ok(()) => Event::Done,
+            Err(e) => Event::Failed(e),
+        })
+    }
+}
+
+/// The reading thread: every input in order, as events. Stops when the receiver is gone.
+fn read_all(sources: &[Source], events: &SyncSender<Event>, spent: &Receiver<Batch>) {
+    let mut sender = Sender {
+        events,
+        spent,
+        made: 0,
+        batch: Batch::default(),
+    };
+    sender.batch = sender.fresh();
+    read_in_order(sources, &mut sender);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::inputs::{self, Opened};
     use std::path::PathBuf;
 
     fn fixture(name: &str) -> Source {

@@ -2,9 +2,10 @@
 
 use anyhow::anyhow;
 
-use crate::capture::inputs::{self, Opened};
+use crate::capture::inputs::{read_in_order, Consumed, Go, InputVisitor};
 use crate::capture::offline::{ReadError, Source};
 use crate::capture::readahead::{Event, ReadAhead};
+use crate::capture::Frame;
 use crate::cli::ReadArgs;
 use crate::commands::{output, Exit};
 use crate::pipeline::{Pipeline, RecordSink};
@@ -58,36 +59,13 @@ impl Reading<'_> {
 
     /// Reads every input on this thread.
     fn read_inline(&mut self, inputs: &[(Source, u64)]) {
-        for (source, size) in inputs {
-            let Opened {
-                mut reader,
-                consumed,
-                ..
-            } = match inputs::open(source) {
-                Ok(r) => r,
-                Err(e) => {
-                    self.open_failed(e);
-                    continue;
-                }
-            };
-            self.opened(reader.source());
-            loop {
-                match reader.next_frame() {
-                    Ok(Some(frame)) => {
-                        self.pipeline.handle_frame(&frame);
-                        if frame.number % PROGRESS_EVERY == 0 {
-                            self.progress.at(consumed.get());
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        self.failed(e);
-                        break;
-                    }
-                }
-            }
-            self.progress.file_done(*size);
-        }
+        let sources: Vec<Source> = inputs.iter().map(|(s, _)| s.clone()).collect();
+        let mut inline = Inline {
+            reading: self,
+            sizes: inputs.iter().map(|(_, size)| *size).collect(),
+            input: 0,
+        };
+        read_in_order(&sources, &mut inline);
     }
 
     /// Analyses what the read-ahead thread hands over: the same packets, errors and input
@@ -122,6 +100,46 @@ impl Reading<'_> {
                 Event::Done => self.progress.file_done(size),
             }
         }
+    }
+}
+
+/// Reading on the analysing thread itself: each packet goes to the pipeline as it is read.
+struct Inline<'r, 's> {
+    reading: &'r mut Reading<'s>,
+    /// Size of each input on disk, for the progress bar.
+    sizes: Vec<u64>,
+    /// Index of the current input.
+    input: usize,
+}
+
+impl InputVisitor for Inline<'_, '_> {
+    fn open_failed(&mut self, error: ReadError) -> Go {
+        self.input += 1;
+        self.reading.open_failed(error);
+        Go::Continue(())
+    }
+
+    fn opened(&mut self, source: &str) -> Go {
+        self.reading.opened(source);
+        Go::Continue(())
+    }
+
+    fn frame(&mut self, frame: &Frame<'_>, consumed: &Consumed) -> Go {
+        self.reading.pipeline.handle_frame(frame);
+        if frame.number % PROGRESS_EVERY == 0 {
+            self.reading.progress.at(consumed.get());
+        }
+        Go::Continue(())
+    }
+
+    fn ended(&mut self, end: Result<(), ReadError>, _: &Consumed) -> Go {
+        if let Err(e) = end {
+            self.reading.failed(e);
+        }
+        let size = self.sizes.get(self.input).copied().unwrap_or(0);
+        self.reading.progress.file_done(size);
+        self.input += 1;
+        Go::Continue(())
     }
 }
 
