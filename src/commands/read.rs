@@ -8,7 +8,7 @@ use crate::capture::readahead::{Event, ReadAhead};
 use crate::capture::Frame;
 use crate::cli::ReadArgs;
 use crate::commands::{output, Exit};
-use crate::pipeline::{Pipeline, RecordSink};
+use crate::pipeline::Pipeline;
 use crate::progress::Progress;
 use crate::report::atomic::Output;
 use crate::report::csv::ConnectionsWriter;
@@ -19,19 +19,14 @@ use crate::settings::ReadSettings;
 /// Packets between two progress updates.
 const PROGRESS_EVERY: u64 = 4096;
 
-/// The `--connections` writer, when asked for, and the per-service-area tally of `--html`.
-struct Connections(Option<ConnectionsWriter<Output>>, AreaVersions);
+/// Where each reported connection goes: the `--connections` writer when asked for, the
+/// per-service-area tally of `--html`, the `--ndjson` writer when asked for.
+type Sinks = (
+    (Option<ConnectionsWriter<Output>>, AreaVersions),
+    Option<NdjsonWriter<Output>>,
+);
 
-impl RecordSink for Connections {
-    fn record(&mut self, rec: &crate::census::ConnectionRecord) {
-        self.1.add(rec);
-        if let Some(w) = &mut self.0 {
-            w.record(rec);
-        }
-    }
-}
-
-type ReadPipeline<'s> = Pipeline<'s, (Connections, Option<NdjsonWriter<Output>>)>;
+type ReadPipeline<'s> = Pipeline<'s, Sinks>;
 
 /// The analysing side of a run: what each input, packet and error does.
 struct Reading<'s> {
@@ -165,7 +160,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
         .map(Output::create)
         .transpose()
         .map_err(|e| anyhow!(e))?;
-    let sink = Connections(
+    let sink = (
         conn_out.map(ConnectionsWriter::new),
         AreaVersions::default(),
     );
