@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 
 use crate::capture::live::{drop_privileges, KernelStats, LiveCapture, DRAIN};
-use crate::census::{Census, ConnectionRecord};
+use crate::census::{Census, ConnectionRecord, Verdict};
 use crate::cli::LiveArgs;
 use crate::commands::{output, Exit};
 use crate::pipeline::{Pipeline, RecordSink};
@@ -469,20 +469,23 @@ impl Status {
         }
     }
 
-    /// `[00:05:00] eth1: 1234 packets (41.1/s), 12 handshakes (0.0/s), 3 clients (1 legacy),
-    /// kernel drops 0`, rates since the previous line.
+    /// `[00:05:00] eth1: 1234 packets (41.1/s), 12 handshakes (0.0/s), 3 clients (1 broken,
+    /// 0 at-risk), kernel drops 0`, rates since the previous line; clients by verdict.
     fn line(&mut self, stats: &RunStats, census: &Census, k: KernelStats, now: Instant) -> String {
         let (at, packets, hellos) = self.last;
         let secs = now.duration_since(at).as_secs_f64().max(1e-3);
         let rate = |n: u64, before: u64| n.saturating_sub(before) as f64 / secs;
-        let legacy = census
-            .sorted()
-            .iter()
-            .filter(|c| c.negotiated.legacy() > 0)
-            .count();
+        let (mut broken, mut at_risk) = (0, 0);
+        for c in census.sorted() {
+            match c.verdict() {
+                Verdict::Broken => broken += 1,
+                Verdict::AtRisk => at_risk += 1,
+                Verdict::Ok => {}
+            }
+        }
         let mut s = format!(
-            "[{}] {}: {} packets ({:.1}/s), {} handshakes ({:.1}/s), {} clients ({} legacy), \
-             kernel drops {}",
+            "[{}] {}: {} packets ({:.1}/s), {} handshakes ({:.1}/s), {} clients ({} broken, {} \
+             at-risk), kernel drops {}",
             elapsed(now.duration_since(self.started)),
             self.interface,
             stats.packets,
@@ -490,7 +493,8 @@ impl Status {
             stats.client_hellos,
             rate(stats.client_hellos, hellos),
             census.len(),
-            legacy,
+            broken,
+            at_risk,
             k.dropped
         );
         if k.if_dropped > 0 {
@@ -602,8 +606,8 @@ mod tests {
         );
         assert_eq!(
             line,
-            "[00:00:05] lo: 500 packets (100.0/s), 10 handshakes (2.0/s), 0 clients (0 legacy), \
-             kernel drops 2, interface drops 1"
+            "[00:00:05] lo: 500 packets (100.0/s), 10 handshakes (2.0/s), 0 clients (0 broken, \
+             0 at-risk), kernel drops 2, interface drops 1"
         );
         // Rates are since the previous line.
         let stats = RunStats {
@@ -619,6 +623,56 @@ mod tests {
         );
         assert!(
             line.starts_with("[00:00:15] lo: 600 packets (10.0/s), 10 handshakes (0.0/s)"),
+            "{line}"
+        );
+        // Clients by verdict: one refused at TLS 1.0 (broken), one on TLS 1.0 (at-risk),
+        // one on TLS 1.3 (ok).
+        use crate::tls::TlsVersion;
+        let rec = |client: &str, offered: TlsVersion, negotiated, outcome| ConnectionRecord {
+            ts: crate::capture::Timestamp(0),
+            client: crate::flow::Endpoint {
+                ip: client.parse().unwrap(),
+                port: 50000,
+            },
+            server: crate::flow::Endpoint {
+                ip: "40.97.10.20".parse().unwrap(),
+                port: 443,
+            },
+            sni: None,
+            offered_max: Some(offered),
+            negotiated,
+            cipher: None,
+            m365: true,
+            m365_match: "ip",
+            service_areas: vec![],
+            endpoint_ids: vec![],
+            outcome,
+            offered_versions: vec![offered],
+            resumed: false,
+            starttls: None,
+            ja4: None,
+            ja3: None,
+            ja3s: None,
+        };
+        let mut census = Census::new();
+        let refused = crate::census::Outcome::Alert(70);
+        let done = crate::census::Outcome::Established;
+        census.add(&rec("10.0.0.1", TlsVersion::TLS10, None, refused));
+        census.add(&rec(
+            "10.0.0.2",
+            TlsVersion::TLS10,
+            Some(TlsVersion::TLS10),
+            done,
+        ));
+        census.add(&rec(
+            "10.0.0.3",
+            TlsVersion::TLS13,
+            Some(TlsVersion::TLS13),
+            done,
+        ));
+        let line = s.line(&stats, &census, KernelStats::default(), now);
+        assert!(
+            line.contains(" 3 clients (1 broken, 1 at-risk), kernel drops 0"),
             "{line}"
         );
     }
