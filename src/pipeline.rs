@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use crate::capture::{Frame, Timestamp};
 use crate::census::{Census, ConnectionRecord, Outcome};
 use crate::decode::ipfrag::{self, Defragmenter};
-use crate::decode::{self, Decoded, TcpFlags, TcpSegment};
+use crate::decode::{self, Decoded, TcpSegment};
 use crate::fingerprint::Fingerprinter;
 use crate::flow::{Dir, FlowKey};
 use crate::m365::Scope;
@@ -321,21 +321,8 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             self.stats.skip(decode::SkipReason::Malformed);
             return;
         };
-        let seg = TcpSegment {
-            src: key.src,
-            dst: key.dst,
-            src_port: tcp.source_port(),
-            dst_port: tcp.destination_port(),
-            seq: tcp.sequence_number(),
-            flags: TcpFlags {
-                syn: tcp.syn(),
-                ack: tcp.ack(),
-                fin: tcp.fin(),
-                rst: tcp.rst(),
-            },
-            payload: tcp.payload(),
-            missing: 0,
-        };
+        // A reassembled datagram is whole: nothing missing.
+        let seg = TcpSegment::of(key.src, key.dst, &tcp, 0);
         self.handle_segment(ts, &seg);
     }
 

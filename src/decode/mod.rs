@@ -301,21 +301,33 @@ fn ip_layer_general(ip: &[u8], cut: u32) -> Result<Layer<'_>, SkipReason> {
     } else {
         0
     };
-    Ok(Layer::Tcp(TcpSegment {
-        src: ip.source_addr(),
-        dst: ip.destination_addr(),
-        src_port: tcp.source_port(),
-        dst_port: tcp.destination_port(),
-        seq: tcp.sequence_number(),
-        flags: TcpFlags {
-            syn: tcp.syn(),
-            ack: tcp.ack(),
-            fin: tcp.fin(),
-            rst: tcp.rst(),
-        },
-        payload: tcp.payload(),
+    Ok(Layer::Tcp(TcpSegment::of(
+        ip.source_addr(),
+        ip.destination_addr(),
+        &tcp,
         missing,
-    }))
+    )))
+}
+
+impl<'a> TcpSegment<'a> {
+    /// The segment an etherparse TCP slice holds, between these addresses.
+    pub fn of(src: IpAddr, dst: IpAddr, tcp: &TcpSlice<'a>, missing: u32) -> Self {
+        TcpSegment {
+            src,
+            dst,
+            src_port: tcp.source_port(),
+            dst_port: tcp.destination_port(),
+            seq: tcp.sequence_number(),
+            flags: TcpFlags {
+                syn: tcp.syn(),
+                ack: tcp.ack(),
+                fin: tcp.fin(),
+                rst: tcp.rst(),
+            },
+            payload: tcp.payload(),
+            missing,
+        }
+    }
 }
 
 #[cfg(test)]
