@@ -290,6 +290,13 @@ pub struct ScopeRuleArgs {
     #[arg(long, value_name = "FILE")]
     pub endpoints: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+/// `--include`, `--exclude`, `--ranges`: the user's own scope rules.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RuleArgs {
     /// Also count servers matching RULE: a CIDR prefix, an address, or a host name pattern.
     ///
     /// A prefix or address matches the server IP; a host name or pattern (`*` matches any
@@ -457,6 +464,11 @@ pub struct LookupArgs {
     /// IPv4/IPv6 addresses and host names to look up.
     #[arg(required = true, value_name = "ADDRESS|HOSTNAME")]
     pub queries: Vec<String>,
+
+    /// With rules, each query also gets a `scope=` line: whether `read` and `live` with the
+    /// same rules would count a server with that address (or SNI), and why.
+    #[command(flatten)]
+    pub rules: RuleArgs,
 }
 
 #[cfg(test)]
@@ -537,9 +549,12 @@ mod tests {
         };
         let r = r.rules;
         assert_eq!(r.endpoints, Some(PathBuf::from("china.json")));
-        assert_eq!(r.include, ["198.51.100.0/24", "*.contoso.com"]);
-        assert_eq!(r.exclude, ["40.96.0.0/13"]);
-        assert_eq!(r.ranges, [PathBuf::from("r1.txt"), PathBuf::from("r2.txt")]);
+        assert_eq!(r.rules.include, ["198.51.100.0/24", "*.contoso.com"]);
+        assert_eq!(r.rules.exclude, ["40.96.0.0/13"]);
+        assert_eq!(
+            r.rules.ranges,
+            [PathBuf::from("r1.txt"), PathBuf::from("r2.txt")]
+        );
         // Values are checked in settings, not by clap.
         let Command::Read(r) =
             Cli::try_parse_from(["tlscensus", "read", "a.pcap", "--include", "nonsense!"])
@@ -549,8 +564,8 @@ mod tests {
             panic!("not read")
         };
         let r = r.rules;
-        assert_eq!(r.include, ["nonsense!"]);
-        assert!(r.endpoints.is_none() && r.exclude.is_empty() && r.ranges.is_empty());
+        assert_eq!(r.rules.include, ["nonsense!"]);
+        assert!(r.endpoints.is_none() && r.rules.exclude.is_empty() && r.rules.ranges.is_empty());
     }
 
     #[test]
@@ -661,9 +676,9 @@ mod tests {
             (l.tracking.idle_timeout, l.tracking.max_connections),
             (60, 500)
         );
-        assert_eq!(l.rules.include, ["127.0.0.0/8"]);
-        assert_eq!(l.rules.exclude, ["127.0.0.2"]);
-        assert_eq!(l.rules.ranges, [PathBuf::from("r.txt")]);
+        assert_eq!(l.rules.rules.include, ["127.0.0.0/8"]);
+        assert_eq!(l.rules.rules.exclude, ["127.0.0.2"]);
+        assert_eq!(l.rules.rules.ranges, [PathBuf::from("r.txt")]);
         assert_eq!(l.rules.endpoints, Some(PathBuf::from("e.json")));
     }
 

@@ -12,7 +12,8 @@ use crate::capture::offline::Source;
 use crate::census::{ClientOrder, Verdict};
 use crate::cli::{ColorArg, FailOnArg, ReportArgs, SortArg};
 use crate::cli::{
-    EndpointsAction, EndpointsArgs, LiveArgs, ReadArgs, ScopeArg, ScopeRuleArgs, TrackingArgs,
+    EndpointsAction, EndpointsArgs, LiveArgs, ReadArgs, RuleArgs, ScopeArg, ScopeRuleArgs,
+    TrackingArgs,
 };
 use crate::m365::{load_rules, EndpointData, HostName, RuleError, Scope, ScopeRule};
 use crate::pipeline::Config;
@@ -284,11 +285,7 @@ pub fn check_outputs(outputs: &[(&str, &Option<PathBuf>)]) -> Result<bool, Strin
 
 /// Endpoint data (embedded or `--endpoints`), `--include` + `--ranges`, `--exclude`.
 pub fn load_scope(r: &ScopeRuleArgs) -> Result<Scope, String> {
-    let mut include = rules("--include", &r.include)?;
-    for file in &r.ranges {
-        include.extend(load_rules(file).map_err(|e| format!("--ranges {e}"))?);
-    }
-    let exclude = rules("--exclude", &r.exclude)?;
+    let (include, exclude) = load_rules_args(&r.rules)?;
     let data = endpoint_data(r.endpoints.as_deref())?;
     log::debug!(
         "scope: {}; {} include and {} exclude rules",
@@ -297,6 +294,16 @@ pub fn load_scope(r: &ScopeRuleArgs) -> Result<Scope, String> {
         exclude.len()
     );
     Ok(Scope::new(data, &include, &exclude))
+}
+
+/// `--include` (with `--ranges` files) and `--exclude` as rules.
+fn load_rules_args(r: &RuleArgs) -> Result<(Vec<ScopeRule>, Vec<ScopeRule>), String> {
+    let mut include = rules("--include", &r.include)?;
+    for file in &r.ranges {
+        include.extend(load_rules(file).map_err(|e| format!("--ranges {e}"))?);
+    }
+    let exclude = rules("--exclude", &r.exclude)?;
+    Ok((include, exclude))
 }
 
 /// The data `--endpoints FILE` names, or the embedded snapshot. The error names the flag,
@@ -386,26 +393,37 @@ pub struct EndpointsSettings {
     pub from_file: bool,
     /// `None`: print the summary of the data.
     pub lookup: Option<Vec<LookupQuery>>,
+    /// `lookup --include/--exclude/--ranges`: the data with those rules, to say of each query
+    /// whether it is in scope.
+    pub scope: Option<Scope>,
 }
 
 impl EndpointsSettings {
     /// Queries are checked first (a typo is a usage error even with a bad file), then the data.
     pub fn from_args(a: EndpointsArgs) -> Result<EndpointsSettings, EndpointsError> {
-        let lookup = match a.action {
-            None => None,
-            Some(EndpointsAction::Lookup(l)) => Some(
-                l.queries
-                    .iter()
-                    .map(|q| LookupQuery::parse(q))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(EndpointsError::Usage)?,
+        let (lookup, rules) = match a.action {
+            None => (None, RuleArgs::default()),
+            Some(EndpointsAction::Lookup(l)) => (
+                Some(
+                    l.queries
+                        .iter()
+                        .map(|q| LookupQuery::parse(q))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(EndpointsError::Usage)?,
+                ),
+                l.rules,
             ),
         };
+        let given =
+            !(rules.include.is_empty() && rules.exclude.is_empty() && rules.ranges.is_empty());
+        let (include, exclude) = load_rules_args(&rules).map_err(EndpointsError::Data)?;
         let data = endpoint_data(a.endpoints.as_deref()).map_err(EndpointsError::Data)?;
+        let scope = given.then(|| Scope::new(data.clone(), &include, &exclude));
         Ok(EndpointsSettings {
             data,
             from_file: a.endpoints.is_some(),
             lookup,
+            scope,
         })
     }
 }

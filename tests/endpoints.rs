@@ -243,6 +243,61 @@ fn lookup_without_a_match_says_so_and_exits_1() {
 }
 
 #[test]
+fn lookup_with_rules_says_whether_each_query_is_in_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let ranges = scratch(&dir, "ours.txt", b"# our relay\n203.0.113.0/24\n");
+    let rules = [
+        "--include",
+        "192.0.2.0/24",
+        "--include",
+        "*.contoso.com",
+        "--ranges",
+        &ranges,
+        "--exclude",
+        "40.96.0.1",
+    ];
+    let mut args = rules.to_vec();
+    args.extend([
+        "192.0.2.7",
+        "www.contoso.com",
+        "203.0.113.9",
+        "outlook.office365.com",
+    ]);
+    let out = lookup(&args, 0);
+    assert_eq!(out[0], "query=192.0.2.7 matches no endpoint set");
+    assert_eq!(out[1], "query=192.0.2.7 scope=in reason=included");
+    assert_eq!(out[3], "query=www.contoso.com scope=in reason=included");
+    assert_eq!(out[5], "query=203.0.113.9 scope=in reason=included");
+    assert_eq!(
+        out.last().unwrap(),
+        "query=outlook.office365.com scope=in reason=microsoft-365"
+    );
+    // Excluded although Microsoft lists it; matching nothing at all: both out, exit 1.
+    let mut args = rules.to_vec();
+    args.extend(["40.96.0.1", "8.8.8.8"]);
+    let out = lookup(&args, 1);
+    assert_eq!(
+        out,
+        [
+            format!("query=40.96.0.1 {EXO_1} matched=40.96.0.0/13"),
+            format!("query=40.96.0.1 {EXO_2} matched=40.96.0.0/13"),
+            "query=40.96.0.1 scope=out reason=excluded".to_string(),
+            "query=8.8.8.8 matches no endpoint set".to_string(),
+            "query=8.8.8.8 scope=out reason=none".to_string(),
+        ]
+    );
+    // A bad rule is named, as `read` names it.
+    let o = run(
+        &["endpoints", "lookup", "--include", "10.0.0", "8.8.8.8"],
+        1,
+    );
+    assert_eq!(
+        stderr(&o),
+        "tlscensus: --include: \"10.0.0\" is not an IPv4 or IPv6 address\n"
+    );
+}
+
+#[test]
 fn lookup_of_something_else_is_a_usage_error() {
     for (q, why) in [
         (

@@ -13,7 +13,7 @@ use anyhow::anyhow;
 
 use crate::cli::EndpointsArgs;
 use crate::commands::Exit;
-use crate::m365::{EndpointData, EndpointSet, Instance, PortList, ServiceArea};
+use crate::m365::{EndpointData, EndpointSet, Instance, PortList, Scope, ServiceArea};
 use crate::report::escape::visible;
 use crate::settings::{EndpointsError, EndpointsSettings, LookupQuery, LookupTarget};
 
@@ -29,8 +29,8 @@ pub fn run(args: EndpointsArgs) -> anyhow::Result<Exit> {
     let (text, exit) = match &settings.lookup {
         None => (render_summary(&settings.data, settings.from_file), Exit::Ok),
         Some(queries) => {
-            let (text, all_matched) = render_lookup(&settings.data, queries);
-            (text, if all_matched { Exit::Ok } else { Exit::Error })
+            let (text, all_in) = render_lookup(&settings.data, settings.scope.as_ref(), queries);
+            (text, if all_in { Exit::Ok } else { Exit::Error })
         }
     };
     let mut stdout = std::io::stdout().lock();
@@ -86,7 +86,8 @@ pub fn render_summary(data: &EndpointData, from_file: bool) -> String {
     out
 }
 
-/// What `tlscensus endpoints lookup` prints, and whether every query matched a set.
+/// What `tlscensus endpoints lookup` prints, and whether every query is in scope: matched a
+/// set, or, with rules (`scope`), is in scope by them.
 ///
 /// Per query, in the order given: one line per matching endpoint set,
 /// `query=QUERY id=ID area=AREA category=CATEGORY required=BOOL tcp=PORTS udp=PORTS matched=WHAT`
@@ -95,9 +96,19 @@ pub fn render_summary(data: &EndpointData, from_file: bool) -> String {
 /// address's sets are in id order; a host name's in the order of their patterns. A query
 /// that matches nothing gets `query=QUERY matches no endpoint set`. QUERY is as typed; every
 /// field is one word (empty port lists are `-`), so `awk`/`grep` can pick them.
-pub fn render_lookup(data: &EndpointData, queries: &[LookupQuery]) -> (String, bool) {
+///
+/// With rules, each query ends with `query=QUERY scope=in|out reason=WHY`, WHY being
+/// `excluded`, `microsoft-365`, `included` or `none` (see [`crate::m365::Scope::scope_of`]).
+pub fn render_lookup(
+    data: &EndpointData,
+    scope: Option<&Scope>,
+    queries: &[LookupQuery],
+) -> (String, bool) {
     let mut out = String::new();
+    // Without rules a query is in scope when it matches a set; with rules, as they say (an
+    // included address matches no set and is in, an excluded one matches and is out).
     let mut all_matched = true;
+    let mut all_in = true;
     for q in queries {
         let shown = visible(q.text.as_bytes());
         let matches: Vec<(&EndpointSet, String)> = match &q.target {
@@ -140,8 +151,17 @@ pub fn render_lookup(data: &EndpointData, queries: &[LookupQuery]) -> (String, b
                 ports(&set.udp_ports),
             );
         }
+        if let Some(scope) = scope {
+            let (inside, why) = match &q.target {
+                LookupTarget::Address(ip) => scope.scope_of(Some(*ip), None),
+                LookupTarget::Host(name) => scope.scope_of(None, Some(name)),
+            };
+            all_in &= inside;
+            let word = if inside { "in" } else { "out" };
+            let _ = writeln!(out, "query={shown} scope={word} reason={why}");
+        }
     }
-    (out, all_matched)
+    (out, if scope.is_some() { all_in } else { all_matched })
 }
 
 /// A port list, `-` when empty (so every field of a line is one word).
@@ -162,7 +182,7 @@ mod tests {
             .iter()
             .map(|q| LookupQuery::parse(q).unwrap())
             .collect();
-        render_lookup(data, &q)
+        render_lookup(data, None, &q)
     }
 
     #[test]

@@ -1136,6 +1136,23 @@ impl Scope {
 
     /// Classifies a connection by its server address and raw SNI bytes (if any). SNI that is
     /// not a host name matches nothing (no data match, no include, no exclude).
+    /// Whether a server known by its address alone, or by its host name alone, is in scope,
+    /// and why: `excluded` (an `--exclude` rule, which wins), `microsoft-365` (the endpoint
+    /// data), `included` (an `--include` rule), or `none`. As [`Classification::in_scope`].
+    pub fn scope_of(&self, ip: Option<IpAddr>, name: Option<&HostName>) -> (bool, &'static str) {
+        if ip.is_some_and(|a| self.exclude.by_ip(a)) || self.exclude.by_name(name) {
+            (false, "excluded")
+        } else if ip.is_some_and(|a| self.data.lookup_ip(a).is_some())
+            || name.is_some_and(|n| !self.data.match_host_name(n).is_empty())
+        {
+            (true, "microsoft-365")
+        } else if ip.is_some_and(|a| self.include.by_ip(a)) || self.include.by_name(name) {
+            (true, "included")
+        } else {
+            (false, "none")
+        }
+    }
+
     pub fn classify(&self, server_ip: IpAddr, sni: Option<&[u8]>) -> Classification {
         let name = sni.and_then(HostName::parse);
         let ip_match = self.data.lookup_ip(server_ip);
