@@ -8,6 +8,18 @@
 //! is one copy of each packet into a batch, and one channel message per batch. Memory is bounded: at most [`BATCHES`] batches exist, each
 //! about [`BATCH_BYTES`] (more only for a single packet larger than that).
 
+// Nothing read off the wire may panic: no unwrap, expect, panic or unchecked indexing in
+// the packet path (tests are exempt).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::{self, JoinHandle};
 
@@ -169,26 +181,72 @@ pub struct ReadAhead {
     /// Analysed batches go back to be filled again.
     spent: SyncSender<Batch>,
     thread: Option<JoinHandle<()>>,
+    /// The input being read (the last `Opened`), and its last packet handed over: what an
+    /// error names if the reading thread dies.
+    current: Option<String>,
+    last_packet: u64,
+    /// Bytes of that input read when that packet was.
+    last_offset: u64,
 }
 
 impl ReadAhead {
     /// Starts reading `sources` in order on a new thread.
     pub fn start(sources: Vec<Source>) -> std::io::Result<ReadAhead> {
+        Self::spawn(move |events, spent| read_all(&sources, events, spent))
+    }
+
+    /// Starts `read` on a new thread with the two channels' other ends.
+    fn spawn(
+        read: impl FnOnce(&SyncSender<Event>, &Receiver<Batch>) + Send + 'static,
+    ) -> std::io::Result<ReadAhead> {
         let (event_tx, events) = mpsc::sync_channel(BATCHES);
         let (spent, spent_rx) = mpsc::sync_channel(BATCHES);
         let thread = thread::Builder::new()
             .name("read-ahead".to_string())
-            .spawn(move || read_all(&sources, &event_tx, &spent_rx))?;
+            .spawn(move || read(&event_tx, &spent_rx))?;
         Ok(ReadAhead {
             events,
             spent,
             thread: Some(thread),
+            current: None,
+            last_packet: 0,
+            last_offset: 0,
         })
     }
 
-    /// The next event; `None` once every input was read.
+    /// The next event; `None` once every input was read. Should the reading thread die (a
+    /// bug), the input it was reading ends with an error saying so, never silently.
     pub fn next_event(&mut self) -> Option<Event> {
-        self.events.recv().ok()
+        match self.events.recv() {
+            Ok(event) => {
+                match &event {
+                    Event::Opened { source } => {
+                        self.current = Some(source.clone());
+                        (self.last_packet, self.last_offset) = (0, 0);
+                    }
+                    Event::Packets(b) => {
+                        self.last_packet = b.slots.last().map_or(self.last_packet, |s| s.number);
+                        self.last_offset = b.consumed;
+                    }
+                    Event::Failed(_) | Event::Done => self.current = None,
+                    Event::OpenFailed(_) => {}
+                }
+                Some(event)
+            }
+            Err(_) => {
+                let died = self.thread.take().is_some_and(|t| t.join().is_err());
+                died.then(|| {
+                    Event::Failed(ReadError::Io {
+                        source: self.current.take().unwrap_or_else(|| "input".to_string()),
+                        after_packet: self.last_packet,
+                        offset: self.last_offset,
+                        reason: "the reading thread stopped unexpectedly (a bug: please report \
+                                 it)"
+                        .to_string(),
+                    })
+                })
+            }
+        }
     }
 
     /// Hands an analysed batch back for reuse.
@@ -468,6 +526,27 @@ mod tests {
         b.clear();
         assert!(b.is_empty());
         assert_eq!(b.frames().count(), 0);
+    }
+
+    #[test]
+    fn a_reading_thread_that_dies_is_an_error_not_an_end() {
+        let mut ra = ReadAhead::spawn(|events, _| {
+            let _ = events.send(Event::Opened {
+                source: "cap.pcap".to_string(),
+            });
+            panic!("reader bug");
+        })
+        .unwrap();
+        assert!(matches!(ra.next_event(), Some(Event::Opened { .. })));
+        match ra.next_event() {
+            Some(Event::Failed(e)) => assert_eq!(
+                e.to_string(),
+                "cap.pcap: read error at byte 0 (before the first packet): the reading thread \
+                 stopped unexpectedly (a bug: please report it)"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(ra.next_event().is_none());
     }
 
     #[test]
