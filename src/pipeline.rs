@@ -116,6 +116,8 @@ struct DirState {
     /// Payload bytes seen while the stream's start is unknown (no SYN, no record header yet).
     unstarted: usize,
     app_data: bool,
+    /// A hello started here but could not be parsed (too large, malformed).
+    hello_rejected: bool,
 }
 
 impl DirState {
@@ -128,6 +130,7 @@ impl DirState {
             inspected: 0,
             unstarted: 0,
             app_data: false,
+            hello_rejected: false,
         }
     }
 }
@@ -503,6 +506,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                     NotTls::MalformedHello => stats.malformed_hellos += 1,
                     NotTls::NotARecord | NotTls::BadRecord => {}
                 }
+                d.hello_rejected |= matches!(why, NotTls::MessageTooLarge | NotTls::MalformedHello);
             }
             if d.inspected > max_inspect {
                 d.stopped = true;
@@ -566,6 +570,9 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 _ => {
                     if dirs.iter().any(|d| d.app_data) {
                         self.stats.started_before_capture += 1;
+                    } else if dirs.iter().any(|d| d.hello_rejected) {
+                        // TLS by its first record, but its hello could not be read.
+                        self.stats.unparsable_hello_flows += 1;
                     } else {
                         self.stats.not_tls_flows += 1;
                     }

@@ -32,6 +32,9 @@ pub struct RunStats {
     pub not_tls_flows: u64,
     /// Encrypted traffic with no hello seen: the handshake happened before the capture started.
     pub started_before_capture: u64,
+    /// Connections that started with a hello that could not be parsed (too large, malformed)
+    /// and showed no other: not reported, and not counted as not TLS.
+    pub unparsable_hello_flows: u64,
     /// Hello messages bigger than the handshake buffer.
     pub hello_too_large: u64,
     /// Hello messages that could not be parsed.
@@ -92,6 +95,10 @@ impl RunStats {
         line(
             "connections started before capture",
             self.started_before_capture,
+        );
+        line(
+            "connections with an unparsable hello",
+            self.unparsable_hello_flows,
         );
         line("hellos too large", self.hello_too_large);
         line("hellos malformed", self.malformed_hellos);

@@ -299,6 +299,7 @@ impl Serialize for RunJson<'_> {
             in_scope_connections,
             no_server_hello,
             not_tls_flows,
+            unparsable_hello_flows,
             started_before_capture,
             hello_too_large,
             malformed_hellos,
@@ -327,6 +328,7 @@ impl Serialize for RunJson<'_> {
         m.serialize_entry("in_scope_connections", in_scope_connections)?;
         m.serialize_entry("no_server_hello", no_server_hello)?;
         m.serialize_entry("not_tls_flows", not_tls_flows)?;
+        m.serialize_entry("unparsable_hello_flows", unparsable_hello_flows)?;
         m.serialize_entry("started_before_capture", started_before_capture)?;
         m.serialize_entry("hello_too_large", hello_too_large)?;
         m.serialize_entry("malformed_hellos", malformed_hellos)?;
