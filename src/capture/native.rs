@@ -604,89 +604,105 @@ impl NativeReader {
         let big = self.big_endian;
         // Only fields other than `reader` below: the frame borrows it.
         let interfaces = &self.interfaces;
-        let frame = match (kind, self.reader.next()) {
-            (Kind::Record, Ok((n, PcapBlockOwned::Legacy(b)))) if n == size => {
-                let per_second = interfaces.first().map_or(6, |i| i.tsresol);
-                let nanos = if per_second == 9 {
-                    i64::from(b.ts_usec)
-                } else {
-                    i64::from(b.ts_usec) * 1000
-                };
-                interfaces
-                    .first()
-                    .map(|i| Frame {
-                        number,
-                        ts: Timestamp::from_secs_nanos(i64::from(b.ts_sec), nanos),
-                        link: i.link,
-                        data: b.data,
-                        orig_len: b.origlen,
-                    })
-                    .ok_or("record without a file header")
-            }
-            (Kind::Enhanced, Ok((n, PcapBlockOwned::NG(Block::EnhancedPacket(epb)))))
-                if n == size =>
-            {
-                let ts = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                match (
-                    interfaces.get(epb.if_id as usize),
-                    epb.data.get(..epb.caplen as usize),
-                ) {
-                    (Some(i), Some(data)) => Ok(Frame {
-                        number,
-                        ts: pcapng_ts(ts, i.tsresol, i.tsoffset),
-                        link: i.link,
-                        data,
-                        orig_len: epb.origlen,
-                    }),
-                    _ => Err("Enhanced Packet Block does not match its header"),
+        let frame = if let Kind::Record = kind {
+            // A classic pcap record, read by hand: `step_pcap` checked its header and that it
+            // is whole (16 bytes: seconds, fraction, captured and original length).
+            let rec = self.reader.data();
+            let field = |at| u32_at(rec, at, big);
+            match (interfaces.first(), field(0), field(4), field(8), field(12)) {
+                (None, ..) => Err("record without a file header"),
+                (Some(i), Some(secs), Some(fraction), Some(caplen), Some(orig_len)) => {
+                    let end = PCAP_RECORD + caplen as usize;
+                    match rec.get(PCAP_RECORD..end).filter(|_| end == size) {
+                        Some(data) => {
+                            // Microseconds, or nanoseconds in a nanosecond-resolution file.
+                            let nanos = if i.tsresol == 9 {
+                                i64::from(fraction)
+                            } else {
+                                i64::from(fraction) * 1000
+                            };
+                            Ok(Frame {
+                                number,
+                                ts: Timestamp::from_secs_nanos(i64::from(secs), nanos),
+                                link: i.link,
+                                data,
+                                orig_len,
+                            })
+                        }
+                        None => Err("record does not match its header"),
+                    }
                 }
+                _ => Err("packet could not be parsed"),
             }
-            (Kind::Simple, Ok((n, PcapBlockOwned::NG(Block::SimplePacket(spb))))) if n == size => {
-                // No timestamp in an SPB: 0, as libpcap gives.
-                interfaces
-                    .first()
-                    .and_then(|i| {
-                        let caplen = spb.origlen.min(i.snaplen) as usize;
-                        let data = spb.data.get(..caplen.min(spb.data.len()))?;
-                        Some(Frame {
+        } else {
+            match (kind, self.reader.next()) {
+                (Kind::Enhanced, Ok((n, PcapBlockOwned::NG(Block::EnhancedPacket(epb)))))
+                    if n == size =>
+                {
+                    let ts = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                    match (
+                        interfaces.get(epb.if_id as usize),
+                        epb.data.get(..epb.caplen as usize),
+                    ) {
+                        (Some(i), Some(data)) => Ok(Frame {
                             number,
-                            ts: Timestamp(0),
+                            ts: pcapng_ts(ts, i.tsresol, i.tsoffset),
                             link: i.link,
                             data,
-                            orig_len: spb.origlen,
-                        })
-                    })
-                    .ok_or("Simple Packet Block without an interface")
-            }
-            (Kind::Obsolete, Ok((n, PcapBlockOwned::NG(Block::Unknown(pb))))) if n == size => {
-                // After type and length: interface (16 bits), drops (16), timestamp high and
-                // low, captured and original length (32 each), then the packet.
-                let body = pb.data;
-                let if_id = u16_at(body, 0, big).unwrap_or(0);
-                let ts_high = u32_at(body, 4, big).unwrap_or(0);
-                let ts_low = u32_at(body, 8, big).unwrap_or(0);
-                let caplen = u32_at(body, 12, big).unwrap_or(0) as usize;
-                let orig_len = u32_at(body, 16, big).unwrap_or(0);
-                match (
-                    interfaces.get(usize::from(if_id)),
-                    body.get(20..20 + caplen),
-                ) {
-                    (Some(i), Some(data)) => Ok(Frame {
-                        number,
-                        ts: pcapng_ts(
-                            (u64::from(ts_high) << 32) | u64::from(ts_low),
-                            i.tsresol,
-                            i.tsoffset,
-                        ),
-                        link: i.link,
-                        data,
-                        orig_len,
-                    }),
-                    _ => Err("Packet Block does not match its header"),
+                            orig_len: epb.origlen,
+                        }),
+                        _ => Err("Enhanced Packet Block does not match its header"),
+                    }
                 }
+                (Kind::Simple, Ok((n, PcapBlockOwned::NG(Block::SimplePacket(spb)))))
+                    if n == size =>
+                {
+                    // No timestamp in an SPB: 0, as libpcap gives.
+                    interfaces
+                        .first()
+                        .and_then(|i| {
+                            let caplen = spb.origlen.min(i.snaplen) as usize;
+                            let data = spb.data.get(..caplen.min(spb.data.len()))?;
+                            Some(Frame {
+                                number,
+                                ts: Timestamp(0),
+                                link: i.link,
+                                data,
+                                orig_len: spb.origlen,
+                            })
+                        })
+                        .ok_or("Simple Packet Block without an interface")
+                }
+                (Kind::Obsolete, Ok((n, PcapBlockOwned::NG(Block::Unknown(pb))))) if n == size => {
+                    // After type and length: interface (16 bits), drops (16), timestamp high and
+                    // low, captured and original length (32 each), then the packet.
+                    let body = pb.data;
+                    let if_id = u16_at(body, 0, big).unwrap_or(0);
+                    let ts_high = u32_at(body, 4, big).unwrap_or(0);
+                    let ts_low = u32_at(body, 8, big).unwrap_or(0);
+                    let caplen = u32_at(body, 12, big).unwrap_or(0) as usize;
+                    let orig_len = u32_at(body, 16, big).unwrap_or(0);
+                    match (
+                        interfaces.get(usize::from(if_id)),
+                        body.get(20..20 + caplen),
+                    ) {
+                        (Some(i), Some(data)) => Ok(Frame {
+                            number,
+                            ts: pcapng_ts(
+                                (u64::from(ts_high) << 32) | u64::from(ts_low),
+                                i.tsresol,
+                                i.tsoffset,
+                            ),
+                            link: i.link,
+                            data,
+                            orig_len,
+                        }),
+                        _ => Err("Packet Block does not match its header"),
+                    }
+                }
+                (_, Ok(_)) => Err("packet could not be parsed"),
+                (_, Err(_)) => Err("packet could not be parsed"),
             }
-            (_, Ok(_)) => Err("packet could not be parsed"),
-            (_, Err(_)) => Err("packet could not be parsed"),
         };
         match frame {
             Ok(frame) => {
