@@ -400,6 +400,41 @@ impl Census {
     }
 }
 
+/// A connection for unit tests: fd00:1::10 port 50000 to 40.97.10.20:443 (Exchange),
+/// outlook.office365.com, TLS 1.3 offered, TLS 1.0 negotiated and established, STARTTLS SMTP,
+/// every fingerprint. Tests change what they need with `..ConnectionRecord::example()`.
+#[cfg(test)]
+impl ConnectionRecord {
+    pub(crate) fn example() -> ConnectionRecord {
+        ConnectionRecord {
+            ts: Timestamp::from_secs_nanos(1_795_902_076, 5_000),
+            client: Endpoint {
+                ip: "fd00:1:0:0::10".parse().unwrap(),
+                port: 50000,
+            },
+            server: Endpoint {
+                ip: "40.97.10.20".parse().unwrap(),
+                port: 443,
+            },
+            sni: Some(b"outlook.office365.com".to_vec()),
+            offered_max: Some(TlsVersion::TLS13),
+            negotiated: Some(TlsVersion::TLS10),
+            cipher: Some(0xc014),
+            m365: true,
+            m365_match: "ip+sni",
+            service_areas: vec![ServiceArea::Exchange],
+            endpoint_ids: vec![1, 2, 71],
+            outcome: Outcome::Established,
+            offered_versions: vec![TlsVersion::TLS13, TlsVersion::TLS12],
+            resumed: false,
+            starttls: Some(crate::starttls::StartTls::Smtp),
+            ja4: Some("t13d1516h2_8daaf6152771_e5627efa2ab1".into()),
+            ja3: Some("0123".into()),
+            ja3s: Some("4567".into()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,17 +446,11 @@ mod tests {
                 ip: client.parse().unwrap(),
                 port: 50000,
             },
-            server: Endpoint {
-                ip: "40.97.10.20".parse().unwrap(),
-                port: 443,
-            },
             sni: Some(sni.as_bytes().to_vec()),
             offered_max: Some(TlsVersion(offered)),
             negotiated: neg.map(TlsVersion),
             cipher: None,
-            m365: true,
             m365_match: "ip",
-            service_areas: vec![ServiceArea::Exchange],
             endpoint_ids: vec![1, 2],
             outcome: if neg.is_some() {
                 Outcome::Established
@@ -429,11 +458,11 @@ mod tests {
                 Outcome::Alert(70)
             },
             offered_versions: vec![TlsVersion(offered)],
-            resumed: false,
             starttls: None,
             ja4: Some(format!("ja4-{offered:x}")),
             ja3: None,
             ja3s: None,
+            ..ConnectionRecord::example()
         }
     }
 

@@ -629,30 +629,15 @@ mod tests {
         // one on TLS 1.3 (ok).
         use crate::tls::TlsVersion;
         let rec = |client: &str, offered: TlsVersion, negotiated, outcome| ConnectionRecord {
-            ts: crate::capture::Timestamp(0),
             client: crate::flow::Endpoint {
                 ip: client.parse().unwrap(),
                 port: 50000,
             },
-            server: crate::flow::Endpoint {
-                ip: "40.97.10.20".parse().unwrap(),
-                port: 443,
-            },
-            sni: None,
             offered_max: Some(offered),
             negotiated,
-            cipher: None,
-            m365: true,
-            m365_match: "ip",
-            service_areas: vec![],
-            endpoint_ids: vec![],
             outcome,
             offered_versions: vec![offered],
-            resumed: false,
-            starttls: None,
-            ja4: None,
-            ja3: None,
-            ja3s: None,
+            ..ConnectionRecord::example()
         };
         let mut census = Census::new();
         let refused = crate::census::Outcome::Alert(70);

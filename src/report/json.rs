@@ -411,37 +411,15 @@ impl Serialize for Skipped<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::Timestamp;
-    use crate::census::{Census, Outcome};
-    use crate::flow::Endpoint;
+    use crate::census::Census;
     use crate::report::csv::{CLIENT_COLUMNS, CONNECTION_COLUMNS};
 
     fn rec(sni: &[u8]) -> ConnectionRecord {
         ConnectionRecord {
-            ts: Timestamp::from_secs_nanos(1_795_902_076, 5_000),
-            client: Endpoint {
-                ip: "fd00:1:0:0::10".parse().unwrap(),
-                port: 50000,
-            },
-            server: Endpoint {
-                ip: "40.97.10.20".parse().unwrap(),
-                port: 443,
-            },
             sni: Some(sni.to_vec()),
-            offered_max: Some(TlsVersion::TLS13),
-            negotiated: Some(TlsVersion::TLS10),
-            cipher: Some(0xc014),
-            m365: true,
-            m365_match: "ip+sni",
             service_areas: vec![ServiceArea::Exchange, ServiceArea::Skype],
-            endpoint_ids: vec![1, 2, 71],
-            outcome: Outcome::Established,
-            offered_versions: vec![TlsVersion::TLS13, TlsVersion::TLS12],
-            resumed: false,
-            starttls: Some(crate::starttls::StartTls::Smtp),
-            ja4: Some("t13d1516h2_8daaf6152771_e5627efa2ab1".into()),
-            ja3: Some("0123".into()),
             ja3s: None,
+            ..ConnectionRecord::example()
         }
     }
 
