@@ -3,10 +3,11 @@
 //!
 //! The analysing thread sees exactly the packets, errors and file boundaries that reading the
 //! inputs itself would give ([`Event`]s, in input order), so the census cannot differ; what
-//! changes is that the `read` system calls, decompression, the framing of pcap records and
-//! pcapng blocks, and the decoding of link, IP and TCP headers run on another core. The cost
-//! is one copy of each packet into a batch, and one channel message per batch. Memory is bounded: at most [`BATCHES`] batches exist, each
-//! about [`BATCH_BYTES`] (more only for a single packet larger than that).
+//! changes is that the `read` system calls, decompression and the framing of pcap records and
+//! pcapng blocks run on another core, and the decoding of link, IP and TCP headers on whichever
+//! has slack ([`Backlog`]). The cost is one copy of each packet into a batch, and one channel
+//! message per batch. Memory is bounded: at most [`BATCHES`] batches exist, each about
+//! [`BATCH_BYTES`] (more only for a single packet larger than that).
 
 // Nothing read off the wire may panic: no unwrap, expect, panic or unchecked indexing in
 // the packet path (tests are exempt).
@@ -77,8 +78,8 @@ struct Slot {
     start: usize,
     end: usize,
     orig_len: u32,
-    /// The packet's TCP segment, decoded on the reading thread (`None`: not a plain segment,
-    /// the analyser decodes it itself: a skip, an IP fragment).
+    /// The packet's TCP segment, decoded on the reading thread (`None`: not decoded there,
+    /// or not a segment (a skip, an IP fragment): the analyser decodes the frame itself).
     segment: Option<SegmentSlot>,
 }
 
@@ -120,34 +121,10 @@ impl Batch {
         let start = self.data.len();
         self.data.extend_from_slice(frame.data);
         let end = self.data.len();
-        let copy = Frame {
-            data: self.data.get(start..end).unwrap_or_default(),
-            ..*frame
-        };
-        let decoded = if self.decode {
-            decode::decode_or_fragment(&copy)
+        let segment = if self.decode {
+            self.segment_at(frame, start, end)
         } else {
-            Err(decode::SkipReason::Truncated)
-        };
-        let segment = match decoded {
-            Ok(Decoded::Segment(seg)) => {
-                // The payload is a sub-slice of the copy: its place in the batch.
-                let at = (seg.payload.as_ptr() as usize).wrapping_sub(copy.data.as_ptr() as usize);
-                let payload_start = start + at;
-                let payload_end = payload_start + seg.payload.len();
-                (at <= copy.data.len() && payload_end <= end).then_some(SegmentSlot {
-                    src: seg.src,
-                    dst: seg.dst,
-                    src_port: seg.src_port,
-                    dst_port: seg.dst_port,
-                    seq: seg.seq,
-                    flags: seg.flags,
-                    payload_start,
-                    payload_end,
-                    missing: seg.missing,
-                })
-            }
-            _ => None,
+            None
         };
         self.slots.push(Slot {
             number: frame.number,
@@ -158,6 +135,34 @@ impl Batch {
             orig_len: frame.orig_len,
             segment,
         });
+    }
+
+    /// The TCP segment of the frame just copied to `start..end`, if it is one.
+    fn segment_at(&self, frame: &Frame<'_>, start: usize, end: usize) -> Option<SegmentSlot> {
+        let copy = Frame {
+            data: self.data.get(start..end)?,
+            ..*frame
+        };
+        let Ok(Decoded::Segment(seg)) = decode::decode_or_fragment(&copy) else {
+            return None;
+        };
+        // The payload is a sub-slice of the copy: its place in the batch.
+        let at = (seg.payload.as_ptr() as usize).checked_sub(copy.data.as_ptr() as usize)?;
+        let payload_len = seg.payload.len();
+        if at.checked_add(payload_len)? > copy.data.len() {
+            return None;
+        }
+        Some(SegmentSlot {
+            src: seg.src,
+            dst: seg.dst,
+            src_port: seg.src_port,
+            dst_port: seg.dst_port,
+            seq: seg.seq,
+            flags: seg.flags,
+            payload_start: start + at,
+            payload_end: start + at + payload_len,
+            missing: seg.missing,
+        })
     }
 
     fn clear(&mut self) {
