@@ -228,6 +228,16 @@ impl Flow {
     }
 }
 
+/// What [`Pipeline::advance`] borrows from the pipeline besides the flow (the flow table is
+/// borrowed for the flow itself).
+struct Work<'p> {
+    config: &'p Config,
+    /// Bytes held in out-of-order queues over all flows.
+    queued: &'p mut usize,
+    events: &'p mut Vec<HandshakeEvent>,
+    stats: &'p mut RunStats,
+}
+
 /// The per-packet path. Owns the flow table, the census and the statistics.
 pub struct Pipeline<'s, S: RecordSink> {
     flows: HashMap<FlowKey, Flow, ahash::RandomState>,
@@ -380,16 +390,13 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 entry.insert(Flow::first(ts, dir, seg))
             }
         };
-        let decided = Self::advance(
-            flow,
-            dir,
-            ts,
-            seg,
-            &self.config,
-            &mut self.queued,
-            &mut self.events,
-            &mut self.stats,
-        );
+        let work = Work {
+            config: &self.config,
+            queued: &mut self.queued,
+            events: &mut self.events,
+            stats: &mut self.stats,
+        };
+        let decided = Self::advance(flow, dir, ts, seg, work);
         if let Some((syn_dir, ending, hs)) = decided {
             self.decide(key, syn_dir, ending, hs);
         }
@@ -397,17 +404,19 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
 
     /// Everything a flow that is not decided yet needs. Returns the handshake to decide
     /// when this segment decided the flow (its phase is then `Decided` already).
-    #[allow(clippy::too_many_arguments)]
     fn advance(
         flow: &mut Flow,
         dir: Dir,
         ts: Timestamp,
         seg: &TcpSegment<'_>,
-        config: &Config,
-        queued: &mut usize,
-        events: &mut Vec<HandshakeEvent>,
-        stats: &mut RunStats,
+        work: Work<'_>,
     ) -> Option<(Option<Dir>, Ending, Box<Handshake>)> {
+        let Work {
+            config,
+            queued,
+            events,
+            stats,
+        } = work;
         let Phase::Open(hs) = &mut flow.phase else {
             return None;
         };
