@@ -1,6 +1,6 @@
 //! (b) One packet through decode → fragments → flow → reassembly → TLS, under each link type
 //! the decoder supports. The first byte says how many bytes the snap length cut (0-255), the
-//! rest is the frame.
+//! rest is the frame. The decoder's hand-written header reader must agree with etherparse's.
 #![no_main]
 
 use std::sync::LazyLock;
@@ -43,6 +43,10 @@ fuzz_target!(|input: &[u8]| {
             data,
             orig_len: (data.len() as u32).saturating_add(u32::from(cut)),
         };
+        assert_eq!(
+            tlscensus::decode::decode_or_fragment(&frame),
+            tlscensus::decode::decode_or_fragment_general(&frame)
+        );
         pipeline.handle_frame(&frame);
     }
     let _ = pipeline.finish();

@@ -124,21 +124,42 @@ pub enum Decoded<'a> {
 /// Decodes a frame down to its TCP segment or IP fragment, through any tunnels.
 pub fn decode_or_fragment<'a>(frame: &Frame<'a>) -> Result<Decoded<'a>, SkipReason> {
     let ip = link::ip_payload(frame.link, frame.data)?;
-    walk(ip, frame.orig_len.saturating_sub(frame.data.len() as u32))
+    walk(
+        ip,
+        frame.orig_len.saturating_sub(frame.data.len() as u32),
+        true,
+    )
+}
+
+/// [`decode_or_fragment`] without the hand-written reader of plain IPv4/IPv6 + TCP headers:
+/// every layer through etherparse. For tests and fuzzing, which require the two to agree on
+/// every frame.
+pub fn decode_or_fragment_general<'a>(frame: &Frame<'a>) -> Result<Decoded<'a>, SkipReason> {
+    let ip = link::ip_payload(frame.link, frame.data)?;
+    walk(
+        ip,
+        frame.orig_len.saturating_sub(frame.data.len() as u32),
+        false,
+    )
 }
 
 /// Decodes an IP packet; `cut` is how many bytes of the frame the snap length removed.
 pub fn tcp_in_ip(ip: &[u8], cut: u32) -> Result<TcpSegment<'_>, SkipReason> {
-    match walk(ip, cut)? {
+    match walk(ip, cut, true)? {
         Decoded::Segment(seg) => Ok(seg),
         Decoded::Fragment(_) => Err(SkipReason::IpFragment),
     }
 }
 
-fn walk(ip: &[u8], cut: u32) -> Result<Decoded<'_>, SkipReason> {
+/// Through IP layers and tunnels; `fast`: plain TCP headers read by hand ([`plain_tcp`]).
+fn walk(ip: &[u8], cut: u32, fast: bool) -> Result<Decoded<'_>, SkipReason> {
     let mut ip = ip;
     for _ in 0..=MAX_TUNNEL_DEPTH {
-        match ip_layer(ip, cut)? {
+        let layer = match fast.then(|| plain_tcp(ip, cut)).flatten() {
+            Some(seg) => Layer::Tcp(seg),
+            None => ip_layer_general(ip, cut)?,
+        };
+        match layer {
             Layer::Tcp(seg) => return Ok(Decoded::Segment(seg)),
             Layer::Fragment(f) => return Ok(Decoded::Fragment(f)),
             Layer::Inner(tunnel::Inner::Ip(inner)) => ip = inner,
@@ -155,13 +176,6 @@ enum Layer<'a> {
     Tcp(TcpSegment<'a>),
     Fragment(ipfrag::Fragment<'a>),
     Inner(tunnel::Inner<'a>),
-}
-
-fn ip_layer(ip: &[u8], cut: u32) -> Result<Layer<'_>, SkipReason> {
-    match plain_tcp(ip, cut) {
-        Some(seg) => Ok(Layer::Tcp(seg)),
-        None => ip_layer_general(ip, cut),
-    }
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {
@@ -554,6 +568,7 @@ mod tests {
             )
             .unwrap();
             while let Ok(Some(f)) = reader.next_frame() {
+                assert_eq!(decode_or_fragment(&f), decode_or_fragment_general(&f));
                 let Ok(ip) = link::ip_payload(f.link, f.data) else {
                     continue;
                 };
