@@ -123,24 +123,20 @@ pub enum Decoded<'a> {
 
 /// Decodes a frame down to its TCP segment or IP fragment, through any tunnels.
 pub fn decode_or_fragment<'a>(frame: &Frame<'a>) -> Result<Decoded<'a>, SkipReason> {
-    let ip = link::ip_payload(frame.link, frame.data)?;
-    walk(
-        ip,
-        frame.orig_len.saturating_sub(frame.data.len() as u32),
-        true,
-    )
+    decode_frame(frame, true)
 }
 
 /// [`decode_or_fragment`] without the hand-written reader of plain IPv4/IPv6 + TCP headers:
 /// every layer through etherparse. For tests and fuzzing, which require the two to agree on
 /// every frame.
 pub fn decode_or_fragment_general<'a>(frame: &Frame<'a>) -> Result<Decoded<'a>, SkipReason> {
+    decode_frame(frame, false)
+}
+
+fn decode_frame<'a>(frame: &Frame<'a>, fast: bool) -> Result<Decoded<'a>, SkipReason> {
     let ip = link::ip_payload(frame.link, frame.data)?;
-    walk(
-        ip,
-        frame.orig_len.saturating_sub(frame.data.len() as u32),
-        false,
-    )
+    let cut = frame.orig_len.saturating_sub(frame.data.len() as u32);
+    walk(ip, cut, fast)
 }
 
 /// Decodes an IP packet; `cut` is how many bytes of the frame the snap length removed.
