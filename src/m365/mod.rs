@@ -1138,25 +1138,31 @@ impl Scope {
     /// not a host name matches nothing (no data match, no include, no exclude).
     /// Whether a server known by its address alone, or by its host name alone, is in scope,
     /// and why: `excluded` (an `--exclude` rule, which wins), `microsoft-365` (the endpoint
-    /// data), `included` (an `--include` rule), or `none`. As [`Classification::in_scope`].
+    /// data), `included` (an `--include` rule), or `none`. The census's own classification
+    /// ([`Classification::in_scope`]) of what is known.
     pub fn scope_of(&self, ip: Option<IpAddr>, name: Option<&HostName>) -> (bool, &'static str) {
-        if ip.is_some_and(|a| self.exclude.by_ip(a)) || self.exclude.by_name(name) {
-            (false, "excluded")
-        } else if ip.is_some_and(|a| self.data.lookup_ip(a).is_some())
-            || name.is_some_and(|n| !self.data.match_host_name(n).is_empty())
-        {
-            (true, "microsoft-365")
-        } else if ip.is_some_and(|a| self.include.by_ip(a)) || self.include.by_name(name) {
-            (true, "included")
+        let c = self.classify_parts(ip, name);
+        let why = if c.excluded {
+            "excluded"
+        } else if c.by_ip || c.by_sni {
+            "microsoft-365"
+        } else if c.included_by_user {
+            "included"
         } else {
-            (false, "none")
-        }
+            "none"
+        };
+        (c.in_scope(), why)
     }
 
     pub fn classify(&self, server_ip: IpAddr, sni: Option<&[u8]>) -> Classification {
         let name = sni.and_then(HostName::parse);
-        let ip_match = self.data.lookup_ip(server_ip);
-        let host_matches = match &name {
+        self.classify_parts(Some(server_ip), name.as_ref())
+    }
+
+    /// [`Self::classify`] of what is known of a server: its address, its host name, or both.
+    fn classify_parts(&self, ip: Option<IpAddr>, name: Option<&HostName>) -> Classification {
+        let ip_match = ip.and_then(|a| self.data.lookup_ip(a));
+        let host_matches = match name {
             Some(n) => self.data.match_host_name(n),
             None => Vec::new(),
         };
@@ -1169,9 +1175,9 @@ impl Scope {
         service_areas.sort_unstable();
         service_areas.dedup();
         let best_category = sets().map(|s| s.category).max();
-        let included_by_user_ip = self.include.by_ip(server_ip);
-        let included_by_user_sni = self.include.by_name(name.as_ref());
-        let excluded = self.exclude.by_ip(server_ip) || self.exclude.by_name(name.as_ref());
+        let included_by_user_ip = ip.is_some_and(|a| self.include.by_ip(a));
+        let included_by_user_sni = self.include.by_name(name);
+        let excluded = ip.is_some_and(|a| self.exclude.by_ip(a)) || self.exclude.by_name(name);
         Classification {
             by_ip: ip_match.is_some(),
             by_sni: !host_matches.is_empty(),
