@@ -311,17 +311,7 @@ pub fn read_in_order(sources: &[Source], visitor: &mut impl InputVisitor) {
 
 /// Opens a capture file or standard input, undoing gzip or zstd compression.
 pub fn open(source: &Source) -> Result<Opened, ReadError> {
-    let name = source.to_string();
-    match source {
-        Source::File(path) => {
-            let file = File::open(path).map_err(|e| ReadError::Open {
-                source: name.clone(),
-                reason: io_reason(&e),
-            })?;
-            open_stream(name, file)
-        }
-        Source::Stdin => open_stream(name, io::stdin()),
-    }
+    open_stream(source.to_string(), source.open_bytes()?)
 }
 
 /// Opens a capture from any byte stream, undoing gzip or zstd compression; `name` is what

@@ -34,7 +34,6 @@
     )
 )]
 
-use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::sync::{Arc, Mutex};
 
@@ -146,17 +145,7 @@ impl NativeReader {
     /// Opens a capture file or standard input; fails if it is not a capture or if every
     /// interface described before its first packet has an unsupported link type.
     pub fn open(source: &Source) -> Result<NativeReader, ReadError> {
-        let name = source.to_string();
-        match source {
-            Source::File(path) => {
-                let file = File::open(path).map_err(|e| ReadError::Open {
-                    source: name.clone(),
-                    reason: io_reason(&e),
-                })?;
-                NativeReader::from_reader(name, file)
-            }
-            Source::Stdin => NativeReader::from_reader(name, io::stdin()),
-        }
+        NativeReader::from_reader(source.to_string(), source.open_bytes()?)
     }
 
     /// Reads a capture from any byte stream; `name` is what messages call it.

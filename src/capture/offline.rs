@@ -26,6 +26,20 @@ impl Source {
             Source::File(arg.to_path_buf())
         }
     }
+
+    /// The input's bytes: the file opened, or standard input. The error names the input.
+    pub fn open_bytes(&self) -> Result<Box<dyn std::io::Read + Send>, ReadError> {
+        match self {
+            Source::File(path) => match std::fs::File::open(path) {
+                Ok(file) => Ok(Box::new(file)),
+                Err(e) => Err(ReadError::Open {
+                    source: self.to_string(),
+                    reason: crate::report::atomic::io_reason(&e),
+                }),
+            },
+            Source::Stdin => Ok(Box::new(std::io::stdin())),
+        }
+    }
 }
 
 impl fmt::Display for Source {
