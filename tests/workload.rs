@@ -32,7 +32,7 @@ fn census(path: &Path) -> Vec<[String; 9]> {
     );
     let mut r = csv::Reader::from_reader(&out.stdout[..]);
     let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(header[..9], EXPECTED_COLUMNS);
+    assert_eq!(header[..9], *EXPECTED_COLUMNS);
     let mut rows: Vec<[String; 9]> = r
         .records()
         .map(|rec| {
