@@ -176,11 +176,6 @@ impl Batch {
         self.slots.is_empty()
     }
 
-    /// The packets, in capture order.
-    pub fn frames(&self) -> impl Iterator<Item = Frame<'_>> {
-        self.packets().map(|p| p.frame)
-    }
-
     /// The packets with their decoded segments, in capture order.
     pub fn packets(&self) -> impl Iterator<Item = Packet<'_>> {
         self.slots.iter().map(|s| Packet {
@@ -489,7 +484,7 @@ mod tests {
                 }
                 Event::Packets(b) => {
                     assert!(started);
-                    for f in b.frames() {
+                    for f in b.packets().map(|p| p.frame) {
                         seen.push((file, f.number, f.ts, f.link, f.data.to_vec(), f.orig_len));
                     }
                     ra.recycle(b);
@@ -605,12 +600,12 @@ mod tests {
         };
         b.push(&frame);
         b.push(&frame);
-        let frames: Vec<_> = b.frames().collect();
+        let frames: Vec<_> = b.packets().map(|p| p.frame).collect();
         assert_eq!(frames.len(), 2);
         assert_eq!(frames[1].data, &bytes[..]);
         b.clear();
         assert!(b.is_empty());
-        assert_eq!(b.frames().count(), 0);
+        assert_eq!(b.packets().map(|p| p.frame).count(), 0);
     }
 
     #[test]
