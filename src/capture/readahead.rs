@@ -605,7 +605,7 @@ mod tests {
         assert_eq!(frames[1].data, &bytes[..]);
         b.clear();
         assert!(b.is_empty());
-        assert_eq!(b.packets().map(|p| p.frame).count(), 0);
+        assert_eq!(b.packets().count(), 0);
     }
 
     #[test]
