@@ -578,13 +578,58 @@ mod tests {
     }
 
     #[test]
-    fn backlog_counts_batches_in_flight() {
+    fn the_reader_decodes_while_the_analyser_is_behind_and_not_otherwise() {
+        let (events_tx, events) = mpsc::sync_channel(BATCHES);
+        let (spent_tx, spent) = mpsc::sync_channel(BATCHES);
         let backlog = Backlog::default();
-        assert_eq!(backlog.sent(), 1);
-        assert_eq!(backlog.sent(), 2);
-        backlog.taken();
-        backlog.taken();
-        assert_eq!(backlog.sent(), 1);
+        let mut sender = Sender {
+            events: &events_tx,
+            spent: &spent,
+            made: 0,
+            batch: Batch::default(),
+            backlog: backlog.clone(),
+        };
+        sender.batch = sender.fresh();
+        let Opened {
+            mut reader,
+            consumed,
+            ..
+        } = inputs::open(&fixture("tls13-teams.pcap")).unwrap();
+        let frame = reader.next_frame().unwrap().unwrap();
+        // Each batch: one packet, then sent. Whether it was decoded here was decided when
+        // the batch before it was sent, by how many batches were waiting then.
+        let fill_and_send = |sender: &mut Sender<'_>| -> bool {
+            let decoded = sender.batch.decode;
+            assert!(sender.frame(&frame, &consumed).is_continue());
+            assert!(sender.flush(&consumed).is_continue());
+            decoded
+        };
+        assert!(!fill_and_send(&mut sender), "the first batch");
+        assert!(!fill_and_send(&mut sender), "sent with nothing waiting");
+        assert!(fill_and_send(&mut sender), "sent with two batches waiting");
+        // The analyser takes the three batches and hands them back.
+        for _ in 0..3 {
+            let Ok(Event::Packets(b)) = events.try_recv() else {
+                panic!("no batch")
+            };
+            backlog.taken();
+            spent_tx.send(b).unwrap();
+        }
+        assert!(
+            fill_and_send(&mut sender),
+            "sent with three batches waiting"
+        );
+        assert!(
+            !fill_and_send(&mut sender),
+            "sent after the analyser caught up"
+        );
+        // What the analyser receives: the decoded batch carries segments, the other not.
+        let decoded: Vec<bool> = std::iter::from_fn(|| match events.try_recv() {
+            Ok(Event::Packets(b)) => Some(b.packets().all(|p| p.segment.is_some())),
+            _ => None,
+        })
+        .collect();
+        assert_eq!(decoded, [true, false]);
     }
 
     #[test]
