@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use crate::capture::Timestamp;
-use crate::flow::Endpoint;
+use crate::flow::{Endpoint, Side};
 use crate::m365::ServiceArea;
 use crate::starttls::StartTls;
 use crate::tls::TlsVersion;
@@ -107,6 +107,13 @@ pub struct ConnectionRecord {
     pub ja3: Option<String>,
     /// JA3S (MD5) of the ServerHello.
     pub ja3s: Option<String>,
+    /// Which side ended a handshake that did not go through (its alert, FIN or RST came
+    /// first, or the server refused STARTTLS); `None` when it went through or the capture
+    /// does not show who ended it.
+    pub ended_by: Option<Side>,
+    /// The host named by an HTTP `CONNECT host:port` that preceded the handshake (an explicit
+    /// proxy), raw bytes.
+    pub connect_host: Option<Vec<u8>>,
 }
 
 /// Negotiated-version counters.
@@ -431,6 +438,8 @@ impl ConnectionRecord {
             ja4: Some("t13d1516h2_8daaf6152771_e5627efa2ab1".into()),
             ja3: Some("0123".into()),
             ja3s: Some("4567".into()),
+            ended_by: None,
+            connect_host: None,
         }
     }
 }

@@ -103,6 +103,16 @@ pub enum Side {
     Server,
 }
 
+impl Side {
+    /// `client` or `server`, as the outputs spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Server => "server",
+        }
+    }
+}
+
 impl FlowKey {
     /// The key of a segment, and which way it went.
     pub fn of(seg: &TcpSegment<'_>) -> (FlowKey, Dir) {

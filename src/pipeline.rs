@@ -665,6 +665,8 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             ja3: client_fp.map(|f| f.ja3),
             ja3s: sh.as_ref().map(|s| self.fingerprints.server(s)),
             sni,
+            ended_by: None,
+            connect_host: None,
         };
         self.census.add(&rec);
         self.sink.record(&rec);

@@ -110,6 +110,11 @@ impl StreamReassembler {
         }
     }
 
+    /// The next sequence number to deliver, once the stream's start is known.
+    pub fn next_seq(&self) -> Option<SeqNum> {
+        self.next
+    }
+
     /// Whether the start of the stream is known.
     pub fn started(&self) -> bool {
         self.next.is_some()

@@ -291,6 +291,8 @@ fn hostile_record(client: &str, sni: &[u8]) -> ConnectionRecord {
         ja4: Some("t10d090600_c491f621fb4c_195413a0cc0f".into()),
         ja3: None,
         ja3s: None,
+        ended_by: None,
+        connect_host: None,
     }
 }
 

@@ -31,7 +31,7 @@ pub const CLIENT_COLUMNS: [&str; 17] = [
 ];
 
 /// Columns of `--connections`.
-pub const CONNECTION_COLUMNS: [&str; 20] = [
+pub const CONNECTION_COLUMNS: [&str; 22] = [
     "ts",
     "client_ip",
     "client_port",
@@ -52,6 +52,8 @@ pub const CONNECTION_COLUMNS: [&str; 20] = [
     "ja4",
     "ja3",
     "ja3s",
+    "ended_by",
+    "connect_host",
 ];
 
 /// A version as the CSV spells it; empty when unknown.
@@ -164,6 +166,11 @@ pub fn connection_row(r: &ConnectionRecord) -> Vec<String> {
         r.ja4.clone().unwrap_or_default(),
         r.ja3.clone().unwrap_or_default(),
         r.ja3s.clone().unwrap_or_default(),
+        r.ended_by
+            .map(|s| s.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        csv_cell(&r.connect_host.as_deref().map(visible).unwrap_or_default()).into_owned(),
     ]
 }
 
@@ -198,7 +205,7 @@ mod tests {
             lines[1],
             "2026-11-28T21:41:16.000005Z,fd00:1::10,50000,40.97.10.20,443,outlook.office365.com,\
              TLSv1.3,TLSv1.0,TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,true,ip+sni,Exchange,1;2;71,\
-             established,TLSv1.3;TLSv1.2,false,smtp,t13d1516h2_8daaf6152771_e5627efa2ab1,0123,4567"
+             established,TLSv1.3;TLSv1.2,false,smtp,t13d1516h2_8daaf6152771_e5627efa2ab1,0123,4567,,"
         );
         assert!(
             lines[2].contains(",\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\\x1b[2J\","),

@@ -200,6 +200,8 @@ struct ConnectionJson<'a> {
     ja4: Option<&'a str>,
     ja3: Option<&'a str>,
     ja3s: Option<&'a str>,
+    ended_by: Option<&'static str>,
+    connect_host: Option<String>,
 }
 
 impl<'a> ConnectionJson<'a> {
@@ -225,6 +227,8 @@ impl<'a> ConnectionJson<'a> {
             ja4: r.ja4.as_deref(),
             ja3: r.ja3.as_deref(),
             ja3s: r.ja3s.as_deref(),
+            ended_by: r.ended_by.map(|s| s.as_str()),
+            connect_host: r.connect_host.as_deref().map(visible),
         }
     }
 }
@@ -446,7 +450,7 @@ mod tests {
              \"endpoint_ids\":[1,2,71],\"outcome\":\"established\",\
              \"offered_versions\":[\"TLSv1.3\",\"TLSv1.2\"],\"resumed\":false,\
              \"starttls\":\"smtp\",\"ja4\":\"t13d1516h2_8daaf6152771_e5627efa2ab1\",\
-             \"ja3\":\"0123\",\"ja3s\":null}"
+             \"ja3\":\"0123\",\"ja3s\":null,\"ended_by\":null,\"connect_host\":null}"
         );
         let pos = keys_in_order(&line, &CONNECTION_COLUMNS);
         assert!(pos.windows(2).all(|w| w[0] < w[1]), "{pos:?}");

@@ -25,7 +25,8 @@ pub const CLIENT_HEADER: &str = "client_ip,connections,sslv3,tlsv1_0,tlsv1_1,tls
 /// The header line of the per-connection CSV (`--connections`).
 pub const CONN_HEADER: &str = "ts,client_ip,client_port,server_ip,server_port,sni,offered_max,\
                                negotiated,cipher,m365,m365_match,service_area,endpoint_ids,\
-                               outcome,offered_versions,resumed,starttls,ja4,ja3,ja3s";
+                               outcome,offered_versions,resumed,starttls,ja4,ja3,ja3s,ended_by,\
+                               connect_host";
 
 /// A path below the repository's root.
 pub fn repo(rel: &str) -> PathBuf {
