@@ -45,13 +45,6 @@ pub enum Outcome {
     StartTlsRefused,
 }
 
-impl Outcome {
-    /// Whether this is a failed attempt (not established, and not just unseen).
-    pub fn failed(self) -> bool {
-        !matches!(self, Outcome::Established | Outcome::Incomplete)
-    }
-}
-
 impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -116,6 +109,13 @@ pub struct ConnectionRecord {
     pub connect_host: Option<Vec<u8>>,
 }
 
+impl ConnectionRecord {
+    /// Whether this connection counts as failed: see [`crate::connection::failed`].
+    pub fn failed(&self) -> bool {
+        crate::connection::failed(self.outcome, self.ended_by)
+    }
+}
+
 /// Negotiated-version counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct VersionCounts {
@@ -156,12 +156,15 @@ impl VersionCounts {
 /// What a client's connections mean for the move to TLS 1.2+.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Verdict {
-    /// Its handshakes failed and it never offered anything above TLS 1.1: it is already
-    /// refused, or will be.
+    /// Its handshakes were refused by the server side (or went unanswered), none went
+    /// through, and it never offered anything above TLS 1.1: it already cannot connect.
     Broken,
     /// Some connection negotiated, or offered at most, TLS 1.1 or below: it will break when
     /// TLS 1.0/1.1 is refused, unless it can be updated or reconfigured.
     AtRisk,
+    /// The capture shows no version it offered or negotiated (STARTTLS refused, only
+    /// ServerHello-less handshakes without a readable ClientHello).
+    Unknown,
     /// Everything offered and negotiated TLS 1.2 or later.
     Ok,
 }
@@ -171,20 +174,33 @@ impl Verdict {
         match self {
             Verdict::Broken => "broken",
             Verdict::AtRisk => "at-risk",
+            Verdict::Unknown => "unknown",
             Verdict::Ok => "ok",
         }
     }
 }
 
-/// The verdict rule, the one used by the census and by `merge`: `broken` when some
-/// connection failed and the highest version the client ever offered is below TLS 1.2;
-/// otherwise `at-risk` when `legacy_seen` (some connection negotiated below TLS 1.2, or some
-/// ClientHello offered at most TLS 1.1); otherwise `ok`.
-pub fn verdict_of(failed: u64, max_offered: Option<TlsVersion>, legacy_seen: bool) -> Verdict {
-    if failed > 0 && max_offered.is_some_and(|v| v.is_legacy()) {
+/// The verdict rule, the one used by the census and by `merge`:
+/// - `broken` when some connection failed (see [`ClientSummary::failed`]), no connection
+///   negotiated a version (`negotiated` = 0: none went through), and the highest version the
+///   client ever offered is below TLS 1.2;
+/// - otherwise `at-risk` when `legacy_seen` (some connection negotiated below TLS 1.2, or
+///   some ClientHello offered at most TLS 1.1);
+/// - otherwise `unknown` when the capture shows no version at all (nothing offered, nothing
+///   negotiated);
+/// - otherwise `ok`.
+pub fn verdict_of(
+    failed: u64,
+    negotiated: u64,
+    max_offered: Option<TlsVersion>,
+    legacy_seen: bool,
+) -> Verdict {
+    if failed > 0 && negotiated == 0 && max_offered.is_some_and(|v| v.is_legacy()) {
         Verdict::Broken
     } else if legacy_seen {
         Verdict::AtRisk
+    } else if max_offered.is_none() && negotiated == 0 {
+        Verdict::Unknown
     } else {
         Verdict::Ok
     }
@@ -256,7 +272,8 @@ pub struct ClientSummary {
     pub snis_dropped: u64,
     /// Connections per service area.
     pub service_areas: BTreeMap<ServiceArea, u64>,
-    /// Connections that failed (alert, reset, closed, no reply, STARTTLS refused).
+    /// Connections that failed: the server refused (alert, reset, close), stayed silent, or
+    /// refused STARTTLS. A handshake the client ended itself is not counted.
     pub failed: u64,
     /// The lowest version negotiated on any connection.
     pub lowest_negotiated: Option<TlsVersion>,
@@ -289,6 +306,7 @@ impl ClientSummary {
     pub fn verdict(&self) -> Verdict {
         verdict_of(
             self.failed,
+            self.negotiated.total(),
             self.max_offered,
             self.negotiated.legacy() > 0 || self.offered_legacy_only > 0,
         )
@@ -305,7 +323,7 @@ impl ClientSummary {
             }
             None => self.no_server_hello += 1,
         }
-        if rec.outcome.failed() {
+        if rec.failed() {
             self.failed += 1;
         }
         if rec.offered_max.is_some_and(|v| v.is_legacy()) {
@@ -326,17 +344,29 @@ impl ClientSummary {
         self.first_seen = self.first_seen.min(rec.ts);
         self.last_seen = self.last_seen.max(rec.ts);
         if let Some(sni) = &rec.sni {
-            if let Err(pos) = self.snis.binary_search(sni) {
-                if self.snis.len() < MAX_SNIS {
-                    self.snis.insert(pos, sni.clone());
-                } else {
-                    self.snis_dropped += 1;
-                }
-            }
+            insert_capped(&mut self.snis, sni, &mut self.snis_dropped);
         }
         for area in &rec.service_areas {
             *self.service_areas.entry(*area).or_default() += 1;
         }
+    }
+}
+
+/// Adds `sni` to a sorted set that keeps the [`MAX_SNIS`] smallest names: the same set
+/// whatever order the names come in (one thread or two, one capture or merged censuses).
+/// `dropped` counts each name that is not kept, or that a smaller one pushes out.
+pub fn insert_capped(snis: &mut Vec<Vec<u8>>, sni: &[u8], dropped: &mut u64) {
+    let Err(pos) = snis.binary_search_by(|s| s.as_slice().cmp(sni)) else {
+        return;
+    };
+    if pos >= MAX_SNIS {
+        *dropped += 1;
+        return;
+    }
+    snis.insert(pos, sni.to_vec());
+    if snis.len() > MAX_SNIS {
+        snis.truncate(MAX_SNIS);
+        *dropped += 1;
     }
 }
 
@@ -467,6 +497,7 @@ mod tests {
                 Outcome::Alert(70)
             },
             offered_versions: vec![TlsVersion(offered)],
+            ended_by: neg.is_none().then_some(Side::Server),
             starttls: None,
             ja4: Some(format!("ja4-{offered:x}")),
             ja3: None,

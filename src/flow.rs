@@ -189,6 +189,7 @@ mod tests {
             src_port: sp,
             dst_port: dp,
             seq: 0,
+            ack: 0,
             flags: TcpFlags::default(),
             payload: b"",
             missing: 0,

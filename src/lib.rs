@@ -26,6 +26,7 @@ pub mod capture;
 pub mod census;
 pub mod cli;
 pub mod commands;
+pub mod connection;
 pub mod decode;
 pub mod fingerprint;
 pub mod flow;

@@ -22,13 +22,14 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use crate::capture::{Frame, Timestamp};
-use crate::census::{Census, ConnectionRecord, Outcome};
+use crate::census::{Census, ConnectionRecord};
+use crate::connection::{self, Cause, End, Evidence};
 use crate::decode::ipfrag::{self, Defragmenter};
 use crate::decode::{self, Decoded, TcpSegment};
 use crate::fingerprint::Fingerprinter;
-use crate::flow::{Dir, FlowKey};
+use crate::flow::{Dir, FlowKey, Side};
 use crate::m365::Scope;
-use crate::reassembly::{Limits, StreamChunk, StreamReassembler};
+use crate::reassembly::{Limits, SeqNum, StreamChunk, StreamReassembler};
 use crate::starttls::{self, PlaintextPhase};
 use crate::stats::RunStats;
 use crate::tls;
@@ -146,6 +147,14 @@ struct Handshake {
     ccs: [bool; 2],
     /// The plaintext phase, when a direction did not start with TLS (STARTTLS).
     plain: Option<Box<PlaintextPhase>>,
+    /// Capture-clock time of the ClientHello (see [`Clock`]).
+    client_hello_at: i64,
+    /// The first alert, FIN or RST, its direction and capture-clock time.
+    first_end: Option<(Dir, End, i64)>,
+    /// Per direction: the sequence number just past the last byte (SYN and FIN included) seen,
+    /// and the highest acknowledgment number sent.
+    seq_end: [Option<SeqNum>; 2],
+    acked: [Option<SeqNum>; 2],
 }
 
 impl Handshake {
@@ -157,19 +166,26 @@ impl Handshake {
             alert: None,
             ccs: [false; 2],
             plain: None,
+            client_hello_at: 0,
+            first_end: None,
+            seq_end: [None; 2],
+            acked: [None; 2],
         })
     }
 }
 
 /// How the TCP side of a flow looked when it was decided.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct Ending {
-    rst: bool,
-    fin: [bool; 2],
     /// Packets were seen in this direction.
     seen: [bool; 2],
     /// Payload bytes were seen in this direction.
     data: [bool; 2],
+    cause: Cause,
+    /// Capture-clock time of the decision.
+    at: i64,
+    /// The direction sent bytes the capture does not hold (see [`bytes_missing`]).
+    missing: [bool; 2],
 }
 
 enum Phase {
@@ -180,15 +196,18 @@ enum Phase {
 }
 
 struct Flow {
-    first_seen: Timestamp,
-    last_seen: Timestamp,
+    /// Capture-clock times (see [`Clock`]) of the first and latest packet.
+    first_seen: i64,
+    last_seen: i64,
+    /// Timestamp of the latest packet, as captured.
+    last_ts: Timestamp,
     packets: u64,
     /// Direction of the bare SYN (client → server), when seen.
     syn_dir: Option<Dir>,
-    /// Initial sequence number of the bare SYN, to tell port reuse from a retransmitted SYN.
+    /// Initial sequence number of the bare SYN, to tell a new connection from a retransmitted
+    /// SYN.
     syn_isn: u32,
     fin: [bool; 2],
-    rst: bool,
     seen: [bool; 2],
     data: [bool; 2],
     /// First and latest SYN ISN seen per direction, kept here so that a flow with no data yet
@@ -199,27 +218,18 @@ struct Flow {
 }
 
 impl Flow {
-    fn ending(&self) -> Ending {
-        Ending {
-            rst: self.rst,
-            fin: self.fin,
-            seen: self.seen,
-            data: self.data,
-        }
-    }
-
-    /// A flow whose first packet is this segment, going in `dir`.
-    fn first(ts: Timestamp, dir: Dir, seg: &TcpSegment<'_>) -> Flow {
+    /// A flow whose first packet is this segment, going in `dir`, at capture-clock time `at`.
+    fn first(at: i64, ts: Timestamp, dir: Dir, seg: &TcpSegment<'_>) -> Flow {
         let mut fin = [false; 2];
         *dir.of_mut(&mut fin) = seg.flags.fin;
         Flow {
-            first_seen: ts,
-            last_seen: ts,
+            first_seen: at,
+            last_seen: at,
+            last_ts: ts,
             packets: 1,
             syn_dir: None,
             syn_isn: 0,
             fin,
-            rst: false,
             seen: [false; 2],
             data: [false; 2],
             isn: [[None; 2]; 2],
@@ -228,10 +238,87 @@ impl Flow {
     }
 }
 
+/// Consecutive packets further apart than this (forward or back) are a clock jump, not time
+/// passing: a packet stamped years ahead, an interface whose clock was never set, a clock
+/// stepped by NTP.
+const CLOCK_JUMP_NANOS: i64 = 3600 * NANOS;
+
+/// The capture clock that ages connections (idle timeout, no reply). It follows the packets'
+/// timestamps as they advance, but a jump between consecutive packets of more than
+/// [`CLOCK_JUMP_NANOS`], forward or back, moves it not at all, and a step back (packets
+/// reordered between capture queues) does not move it back: one wrong timestamp can neither
+/// expire every open connection nor stop expiry for the rest of the capture. Reported times
+/// (`ts`, `first_seen`) stay the packets' own.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    /// Timestamp of the previous packet, as captured.
+    last: Option<Timestamp>,
+    /// The clock (ns): starts at the first packet's timestamp.
+    now: i64,
+}
+
+impl Clock {
+    /// Takes a packet's timestamp; returns the clock's time for it and whether it jumped.
+    fn tick(&mut self, ts: Timestamp) -> (i64, bool) {
+        let Some(last) = self.last.replace(ts) else {
+            self.now = ts.0;
+            return (self.now, false);
+        };
+        let step = ts.0.saturating_sub(last.0);
+        if step.saturating_abs() > CLOCK_JUMP_NANOS {
+            return (self.now, true);
+        }
+        self.now = self.now.saturating_add(step.max(0));
+        (self.now, false)
+    }
+}
+
+/// Flows forgotten unfinished (evicted) are remembered here by key, so that their later packets
+/// do not start a second connection: an evicted connection is reported once, `incomplete`.
+/// A bounded FIFO of keys: O(1) per operation, the oldest forgotten first.
+struct Forgotten {
+    keys: std::collections::HashSet<FlowKey, ahash::RandomState>,
+    order: std::collections::VecDeque<FlowKey>,
+    cap: usize,
+}
+
+impl Forgotten {
+    fn new(cap: usize) -> Self {
+        Forgotten {
+            keys: std::collections::HashSet::with_hasher(ahash::RandomState::new()),
+            order: std::collections::VecDeque::new(),
+            cap: cap.max(1),
+        }
+    }
+
+    fn insert(&mut self, key: FlowKey) {
+        if self.keys.insert(key) {
+            if self.order.len() >= self.cap {
+                if let Some(old) = self.order.pop_front() {
+                    self.keys.remove(&old);
+                }
+            }
+            self.order.push_back(key);
+        }
+    }
+
+    fn contains(&self, key: &FlowKey) -> bool {
+        !self.keys.is_empty() && self.keys.contains(key)
+    }
+
+    /// A new connection takes the key: forget that it was forgotten (its FIFO slot stays
+    /// until it comes round, harmlessly).
+    fn remove(&mut self, key: &FlowKey) {
+        self.keys.remove(key);
+    }
+}
+
 /// What [`Pipeline::advance`] borrows from the pipeline besides the flow (the flow table is
 /// borrowed for the flow itself).
 struct Work<'p> {
     config: &'p Config,
+    /// Capture-clock time of the packet.
+    now: i64,
     /// Bytes held in out-of-order queues over all flows.
     queued: &'p mut usize,
     events: &'p mut Vec<HandshakeEvent>,
@@ -248,11 +335,12 @@ pub struct Pipeline<'s, S: RecordSink> {
     sink: S,
     events: Vec<HandshakeEvent>,
     defrag: Defragmenter,
-    now: Timestamp,
-    next_sweep: Timestamp,
+    clock: Clock,
+    next_sweep: i64,
     /// Bytes held in out-of-order queues over all flows.
     queued: usize,
     fingerprints: Fingerprinter,
+    forgotten: Forgotten,
 }
 
 impl<'s, S: RecordSink> Pipeline<'s, S> {
@@ -266,10 +354,14 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             sink,
             events: Vec::new(),
             defrag: Defragmenter::new(ipfrag::Limits::default()),
-            now: Timestamp(i64::MIN),
-            next_sweep: Timestamp(i64::MIN),
+            clock: Clock {
+                last: None,
+                now: i64::MIN,
+            },
+            next_sweep: i64::MIN,
             queued: 0,
             fingerprints: Fingerprinter::new(),
+            forgotten: Forgotten::new((config.max_flows / 8).clamp(1024, 1 << 17)),
         }
     }
 
@@ -318,7 +410,6 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         self.stats.bytes += frame.data.len() as u64;
         self.handle_segment(frame.ts, seg);
     }
-
     /// An IP fragment: once its datagram is whole, its TCP segment takes the usual path.
     fn handle_fragment(&mut self, ts: Timestamp, frag: &ipfrag::Fragment<'_>) {
         let done = self.defrag.add(ts, frag);
@@ -342,11 +433,16 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
     /// Handles one decoded TCP segment.
     pub fn handle_segment(&mut self, ts: Timestamp, seg: &TcpSegment<'_>) {
         self.stats.tcp_segments += 1;
-        if ts > self.now {
-            self.now = ts;
-            if ts >= self.next_sweep {
-                self.expire_idle();
+        let before = self.clock.last;
+        let (now, jumped) = self.clock.tick(ts);
+        if jumped {
+            self.stats.clock_jumps += 1;
+            if self.stats.first_clock_jump.is_none() {
+                self.stats.first_clock_jump = Some((before.unwrap_or(ts), ts));
             }
+        }
+        if now >= self.next_sweep {
+            self.expire_idle(now);
         }
         let (key, dir) = FlowKey::of(seg);
         let bare_syn = seg.flags.syn && !seg.flags.ack;
@@ -355,43 +451,53 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         // the entry in hand; a new one is inserted where the lookup ended. Only a full table
         // (rare) costs a second lookup, to make room first.
         if self.flows.len() >= self.config.max_flows && !self.flows.contains_key(&key) {
-            self.evict();
+            self.evict(now);
         }
         let flow = match self.flows.entry(key) {
             Entry::Occupied(entry) => {
                 let flow = entry.into_mut();
-                let reused = bare_syn
-                    && (flow.syn_dir != Some(dir) || flow.syn_isn != seg.seq)
-                    && (matches!(flow.phase, Phase::Decided) || flow.fin.iter().any(|f| *f));
+                // A bare SYN that is not the connection's own SYN again starts a new
+                // connection on the same addresses and ports, whether or not the old one was
+                // seen to end.
+                let reused = bare_syn && (flow.syn_dir != Some(dir) || flow.syn_isn != seg.seq);
                 if reused {
-                    // Port reuse (rare): the old connection is decided, a new one takes the
-                    // entry.
                     self.stats.tcp_flows += 1;
-                    let old = std::mem::replace(flow, Flow::first(ts, dir, seg));
-                    self.decide_on_removal(key, old);
+                    let old = std::mem::replace(flow, Flow::first(now, ts, dir, seg));
+                    self.decide_on_removal(key, old, Cause::Reused, now);
                     match self.flows.get_mut(&key) {
                         Some(flow) => flow,
                         None => return,
                     }
                 } else {
-                    flow.last_seen = flow.last_seen.max(ts);
+                    flow.last_seen = flow.last_seen.max(now);
+                    flow.last_ts = ts;
                     flow.packets += 1;
-                    if seg.flags.fin {
-                        *dir.of_mut(&mut flow.fin) = true;
-                    }
                     if matches!(flow.phase, Phase::Decided) {
+                        if seg.flags.fin {
+                            *dir.of_mut(&mut flow.fin) = true;
+                        }
                         return;
                     }
                     flow
                 }
             }
             Entry::Vacant(entry) => {
+                if self.forgotten.contains(&key) {
+                    if !bare_syn {
+                        // A later packet of a connection evicted unfinished: it was reported
+                        // (incomplete) and is not started again.
+                        self.stats.packets_after_eviction += 1;
+                        return;
+                    }
+                    self.forgotten.remove(&key);
+                }
                 self.stats.tcp_flows += 1;
-                entry.insert(Flow::first(ts, dir, seg))
+                entry.insert(Flow::first(now, ts, dir, seg))
             }
         };
         let work = Work {
             config: &self.config,
+            now,
             queued: &mut self.queued,
             events: &mut self.events,
             stats: &mut self.stats,
@@ -413,6 +519,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
     ) -> Option<(Option<Dir>, Ending, Box<Handshake>)> {
         let Work {
             config,
+            now,
             queued,
             events,
             stats,
@@ -420,14 +527,29 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         let Phase::Open(hs) = &mut flow.phase else {
             return None;
         };
+        let has_data = !seg.payload.is_empty() || seg.missing > 0;
+        // A reset whose sequence number is outside what the sender's stream can hold next is
+        // ignored, as a receiver does (RFC 5961 §3): an injected or stale reset must not end
+        // (and hide) the connection.
+        if seg.flags.rst {
+            let next = hs.as_ref().and_then(|hs| dir.of(&hs.dirs).reasm.next_seq());
+            if let Some(next) = next {
+                let off = next.distance_to(SeqNum(seg.seq));
+                if !(-1..=RST_WINDOW).contains(&off) {
+                    stats.resets_out_of_window += 1;
+                    return None;
+                }
+            }
+        }
         *dir.of_mut(&mut flow.seen) = true;
-        flow.rst |= seg.flags.rst;
-        *dir.of_mut(&mut flow.data) |= !seg.payload.is_empty() || seg.missing > 0;
+        *dir.of_mut(&mut flow.data) |= has_data;
+        if seg.flags.fin {
+            *dir.of_mut(&mut flow.fin) = true;
+        }
         if seg.flags.syn && !seg.flags.ack && flow.syn_dir.is_none() {
             flow.syn_dir = Some(dir);
             flow.syn_isn = seg.seq;
         }
-        let has_data = !seg.payload.is_empty() || seg.missing > 0;
         if seg.flags.syn {
             let isn = dir.of_mut(&mut flow.isn);
             if isn[0].is_none() {
@@ -444,9 +566,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             }
             return None;
         }
-        if !has_data && !seg.flags.syn && !seg.flags.rst && !seg.flags.fin {
-            return None;
-        }
+        let fin = flow.fin;
         let isn = flow.isn;
         let hs = hs.get_or_insert_with(|| {
             let mut hs = Handshake::new();
@@ -455,8 +575,22 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                     d.reasm.syn(isn);
                 }
             }
+            for (i, isns) in isn.iter().enumerate() {
+                if let (Some(end), Some(isn)) = (hs.seq_end.get_mut(i), isns[0]) {
+                    *end = Some(SeqNum(isn.wrapping_add(1)));
+                }
+            }
+            // A FIN before any data (rare): it ended the connection first.
+            if let Some(i) = fin.iter().position(|f| *f) {
+                let d = if i == 0 { Dir::LoToHi } else { Dir::HiToLo };
+                hs.first_end = Some((d, End::Fin, now));
+            }
             hs
         });
+        track_sequence(hs, dir, seg);
+        if !has_data && !seg.flags.syn && !seg.flags.rst && !seg.flags.fin {
+            return None;
+        }
         let mut limits = config.reassembly;
         if *queued >= config.max_reassembly_bytes {
             limits.max_buffered = 0;
@@ -533,18 +667,25 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             }
         }
         *queued = *queued - queued_before + d.reasm.buffered();
-        let rst = seg.flags.rst;
-        let both_fin = flow.fin[0] && flow.fin[1];
-        let syn_dir = flow.syn_dir;
-        let ending = Ending {
-            rst: flow.rst,
-            fin: flow.fin,
-            seen: flow.seen,
-            data: flow.data,
-        };
-        let decided = absorb_events(hs, dir, ts, events, stats);
-        let closing = rst || both_fin;
+        let decided = absorb_events(hs, dir, ts, now, events, stats);
+        // The segment's FIN or RST comes after its data.
+        if hs.first_end.is_none() {
+            if seg.flags.rst {
+                hs.first_end = Some((dir, End::Rst, now));
+            } else if seg.flags.fin {
+                hs.first_end = Some((dir, End::Fin, now));
+            }
+        }
+        let closing = seg.flags.rst || (flow.fin[0] && flow.fin[1]);
         if decided || closing || hs.dirs.iter().all(|d| d.stopped) {
+            let ending = Ending {
+                seen: flow.seen,
+                data: flow.data,
+                cause: Cause::Packet,
+                at: now,
+                missing: bytes_missing(hs),
+            };
+            let syn_dir = flow.syn_dir;
             let hs = match std::mem::replace(&mut flow.phase, Phase::Decided) {
                 Phase::Open(Some(hs)) => hs,
                 _ => return None,
@@ -561,9 +702,11 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             client_hello,
             server_hello,
             dirs,
-            alert,
             ccs,
             plain,
+            client_hello_at,
+            first_end,
+            ..
         } = *hs;
         let starttls = plain.as_ref().and_then(|p| p.protocol());
         let refused = plain
@@ -599,27 +742,34 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             .as_ref()
             .map(|(_, t, _)| *t)
             .or(server_hello.as_ref().map(|(_, t, _)| *t))
-            .unwrap_or_else(|| self.now.max(Timestamp(0)));
+            .unwrap_or(self.clock.last.unwrap_or_default().max(Timestamp(0)));
+        let side = |d: Dir| {
+            if d == client_dir {
+                Side::Client
+            } else {
+                Side::Server
+            }
+        };
+        let evidence = Evidence {
+            client_hello: client_hello.is_some(),
+            server_hello: server_hello.is_some(),
+            starttls_refused: refused && client_hello.is_none(),
+            client_went_on: *client_dir.of(&ccs) || client_dir.of(&dirs).app_data,
+            first_end: first_end.map(|(d, end, _)| (side(d), end)),
+            after_client_hello: client_hello.as_ref().map(|_| {
+                let until = first_end.map_or(ending.at, |(_, _, at)| at);
+                until.saturating_sub(client_hello_at)
+            }),
+            client_seen: *client_dir.of(&ending.seen),
+            server_seen: *server_dir.of(&ending.seen),
+            server_data: *server_dir.of(&ending.data),
+            client_bytes_missing: *client_dir.of(&ending.missing),
+            server_bytes_missing: *server_dir.of(&ending.missing),
+            cause: ending.cause,
+        };
+        let (outcome, ended_by) = connection::decide(&evidence);
         let ch = client_hello.map(|(_, _, ch)| ch);
         let sh = server_hello.map(|(_, _, sh)| sh);
-        // A close_notify is a close, not a failure.
-        let fatal_alert = alert.filter(|(_, _, desc)| *desc != 0);
-        let client_done = *client_dir.of(&ccs) || client_dir.of(&dirs).app_data;
-        let outcome = if refused {
-            Outcome::StartTlsRefused
-        } else if let Some((_, _, desc)) = fatal_alert {
-            Outcome::Alert(desc)
-        } else if sh.is_some() && client_done {
-            Outcome::Established
-        } else if ending.rst {
-            Outcome::Reset
-        } else if *server_dir.of(&ending.fin) || *client_dir.of(&ending.fin) || alert.is_some() {
-            Outcome::Closed
-        } else if sh.is_none() && *server_dir.of(&ending.seen) && !server_dir.of(&ending.data) {
-            Outcome::NoReply
-        } else {
-            Outcome::Incomplete
-        };
         let class = self
             .scope
             .classify(server.ip, ch.as_ref().and_then(|c| c.sni.as_deref()));
@@ -665,7 +815,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             ja3: client_fp.map(|f| f.ja3),
             ja3s: sh.as_ref().map(|s| self.fingerprints.server(s)),
             sni,
-            ended_by: None,
+            ended_by,
             connect_host: None,
         };
         self.census.add(&rec);
@@ -674,13 +824,22 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
 
     /// A flow leaves the table undecided (idle, evicted, port reuse, end of input): salvage
     /// what its queues hold, then decide it.
-    fn decide_on_removal(&mut self, key: FlowKey, flow: Flow) {
-        let ending = flow.ending();
+    fn decide_on_removal(&mut self, key: FlowKey, flow: Flow, cause: Cause, now: i64) {
         let Phase::Open(Some(mut hs)) = flow.phase else {
             return;
         };
+        let ending = Ending {
+            seen: flow.seen,
+            data: flow.data,
+            cause,
+            at: now,
+            missing: bytes_missing(&hs),
+        };
+        if cause == Cause::Evicted {
+            self.forgotten.insert(key);
+        }
         self.queued -= queued(&hs);
-        let ts = flow.last_seen;
+        let ts = flow.last_ts;
         for dir in [Dir::LoToHi, Dir::HiToLo] {
             let events = &mut self.events;
             events.clear();
@@ -706,62 +865,122 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 });
                 self.stats.handshake_gaps += 1;
             }
-            absorb_events(&mut hs, dir, ts, &mut self.events, &mut self.stats);
+            absorb_events(
+                &mut hs,
+                dir,
+                ts,
+                flow.last_seen,
+                &mut self.events,
+                &mut self.stats,
+            );
         }
         self.decide(key, flow.syn_dir, ending, hs);
     }
 
-    /// Removes flows idle for longer than the timeout (capture time).
-    fn expire_idle(&mut self) {
+    /// Removes flows idle for longer than the timeout (capture clock), oldest first.
+    fn expire_idle(&mut self, now: i64) {
         let timeout = self.config.idle_timeout_secs.saturating_mul(NANOS);
-        self.next_sweep = Timestamp(self.now.0.saturating_add((timeout / 4).max(NANOS)));
-        let cutoff = self.now.0.saturating_sub(timeout);
-        let stale: Vec<FlowKey> = self
+        self.next_sweep = now.saturating_add((timeout / 4).max(NANOS));
+        let cutoff = now.saturating_sub(timeout);
+        let mut stale: Vec<(i64, FlowKey)> = self
             .flows
             .iter()
-            .filter(|(_, f)| f.last_seen.0 < cutoff)
-            .map(|(k, _)| *k)
+            .filter(|(_, f)| f.last_seen < cutoff)
+            .map(|(k, f)| (f.first_seen, *k))
             .collect();
-        for key in stale {
+        // Deterministic order, whatever the hash map's.
+        stale.sort_unstable();
+        for (_, key) in stale {
             if let Some(flow) = self.flows.remove(&key) {
                 self.stats.flows_expired += 1;
-                self.decide_on_removal(key, flow);
+                self.decide_on_removal(key, flow, Cause::Idle, now);
             }
         }
     }
 
-    /// The table is full: evict the least recently seen eighth.
-    fn evict(&mut self) {
-        let mut seen: Vec<(Timestamp, FlowKey)> =
+    /// The table is full: evict the least recently seen eighth, oldest first.
+    fn evict(&mut self, now: i64) {
+        let mut seen: Vec<(i64, FlowKey)> =
             self.flows.iter().map(|(k, f)| (f.last_seen, *k)).collect();
         let n = (seen.len() / 8).max(1);
         if n < seen.len() {
             seen.select_nth_unstable(n);
+            seen.truncate(n);
         }
-        for (_, key) in seen.into_iter().take(n) {
+        seen.sort_unstable();
+        for (_, key) in seen {
             if let Some(flow) = self.flows.remove(&key) {
                 self.stats.flows_evicted += 1;
-                self.decide_on_removal(key, flow);
+                self.decide_on_removal(key, flow, Cause::Evicted, now);
             }
         }
     }
 
     /// End of input: decides every flow still open; returns the census, stats and sink.
     pub fn finish(mut self) -> (Census, RunStats, S) {
-        let mut keys: Vec<(Timestamp, FlowKey)> = self
+        let mut keys: Vec<(i64, FlowKey)> = self
             .flows
             .iter()
             .filter(|(_, f)| matches!(f.phase, Phase::Open(Some(_))))
             .map(|(k, f)| (f.first_seen, *k))
             .collect();
         // Deterministic order: by first packet, then by key.
-        keys.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        keys.sort_unstable();
+        let now = self.clock.now;
         for (_, key) in keys {
             if let Some(flow) = self.flows.remove(&key) {
-                self.decide_on_removal(key, flow);
+                self.decide_on_removal(key, flow, Cause::EndOfInput, now);
             }
         }
         (self.census, self.stats, self.sink)
+    }
+}
+
+/// How far past the next expected byte a reset's sequence number may be and still be taken
+/// (a receive window; RFC 5961 §3.2 accepts a reset anywhere in the window).
+const RST_WINDOW: i64 = 1 << 20;
+
+/// Per direction, whether it sent bytes the capture does not hold: sequence numbers seen, or
+/// acknowledged by the other side, beyond what was delivered in order (a FIN's one number
+/// aside). Taken before queued segments are salvaged past their gaps.
+fn bytes_missing(hs: &Handshake) -> [bool; 2] {
+    [Dir::LoToHi, Dir::HiToLo].map(|d| {
+        let seen_end = *d.of(&hs.seq_end);
+        let highest = match (seen_end, *d.reverse().of(&hs.acked)) {
+            (Some(a), Some(b)) if a.distance_to(b) > 0 => Some(b),
+            (a, b) => a.or(b),
+        };
+        let state = d.of(&hs.dirs);
+        let delivered = if state.stopped {
+            seen_end
+        } else {
+            state.reasm.next_seq().or(seen_end)
+        };
+        match (delivered, highest) {
+            (Some(lo), Some(hi)) => (2..1 << 30).contains(&lo.distance_to(hi)),
+            _ => false,
+        }
+    })
+}
+
+/// Follows the sequence and acknowledgment numbers of a direction, to tell later whether the
+/// other side acknowledged bytes the capture does not hold.
+fn track_sequence(hs: &mut Handshake, dir: Dir, seg: &TcpSegment<'_>) {
+    let len = seg.payload.len() as u64
+        + u64::from(seg.missing)
+        + u64::from(seg.flags.syn)
+        + u64::from(seg.flags.fin);
+    let end = SeqNum(seg.seq).advanced_by(len as usize);
+    let slot = dir.of_mut(&mut hs.seq_end);
+    if slot.is_none_or(|cur| cur.distance_to(end) > 0) {
+        *slot = Some(end);
+    }
+    if seg.flags.ack {
+        let ack = SeqNum(seg.ack);
+        let slot = dir.of_mut(&mut hs.acked);
+        if slot.is_none_or(|cur| cur.distance_to(ack) > 0) {
+            *slot = Some(ack);
+        }
     }
 }
 
@@ -864,6 +1083,7 @@ fn absorb_events(
     hs: &mut Handshake,
     dir: Dir,
     ts: Timestamp,
+    at: i64,
     events: &mut Vec<HandshakeEvent>,
     stats: &mut RunStats,
 ) -> bool {
@@ -873,6 +1093,7 @@ fn absorb_events(
                 stats.client_hellos += 1;
                 if hs.client_hello.is_none() {
                     hs.client_hello = Some((dir, ts, ch));
+                    hs.client_hello_at = at;
                 }
             }
             HandshakeEvent::ServerHello(sh) => {
@@ -885,6 +1106,9 @@ fn absorb_events(
             HandshakeEvent::Alert { level, description } => {
                 if hs.alert.is_none() {
                     hs.alert = Some((dir, level, description));
+                }
+                if hs.first_end.is_none() {
+                    hs.first_end = Some((dir, End::Alert(description), at));
                 }
             }
             HandshakeEvent::ChangeCipherSpec => *dir.of_mut(&mut hs.ccs) = true,

@@ -182,7 +182,7 @@ impl FailOn {
     /// Whether a client with this verdict trips it.
     pub fn trips(self, v: Verdict) -> bool {
         match self {
-            FailOn::Legacy => v != Verdict::Ok,
+            FailOn::Legacy => matches!(v, Verdict::Broken | Verdict::AtRisk),
             FailOn::AtRisk => v == Verdict::AtRisk,
             FailOn::Broken => v == Verdict::Broken,
         }

@@ -53,6 +53,15 @@ pub struct RunStats {
     pub flows_expired: u64,
     /// Clients not tallied because the census table was full.
     pub clients_dropped: u64,
+    /// Packets of connections evicted unfinished, after their eviction (not started again).
+    pub packets_after_eviction: u64,
+    /// TCP resets ignored because their sequence number was outside the window.
+    pub resets_out_of_window: u64,
+    /// Consecutive packets more than an hour apart (forward or back): the capture's clock
+    /// jumped; such gaps do not age connections.
+    pub clock_jumps: u64,
+    /// The first jump: the timestamps before and after it.
+    pub first_clock_jump: Option<(crate::capture::Timestamp, crate::capture::Timestamp)>,
     /// IP fragments and their reassembly.
     pub fragments: FragStats,
 }
@@ -110,6 +119,12 @@ impl RunStats {
         line("connections evicted (table full)", self.flows_evicted);
         line("connections expired (idle)", self.flows_expired);
         line("clients dropped (census full)", self.clients_dropped);
+        line(
+            "packets of evicted connections",
+            self.packets_after_eviction,
+        );
+        line("resets outside the window", self.resets_out_of_window);
+        line("clock jumps", self.clock_jumps);
         line("IP fragments", self.fragments.fragments);
         line("  datagrams reassembled", self.fragments.reassembled);
         line(
@@ -119,6 +134,22 @@ impl RunStats {
         line("  datagrams expired incomplete", self.fragments.expired);
         line("  fragments invalid", self.fragments.invalid);
         s
+    }
+
+    /// The warning, said once at the end of a run, that the capture's clock jumped.
+    pub fn clock_warning(&self) -> Option<String> {
+        let (from, to) = self.first_clock_jump?;
+        Some(format!(
+            "the capture's clock jumped {} (first from {} to {}); connections were not aged \
+             across the jumps",
+            if self.clock_jumps == 1 {
+                "once".to_string()
+            } else {
+                format!("{} times", self.clock_jumps)
+            },
+            from.rfc3339(),
+            to.rfc3339()
+        ))
     }
 
     /// One line for the table footer: what the census may have missed.

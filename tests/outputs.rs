@@ -568,7 +568,7 @@ fn sort_orders_the_table_the_csv_and_the_json() {
     let captures: Vec<PathBuf> = fixture_captures();
     let caps: Vec<&Path> = captures.iter().map(PathBuf::as_path).collect();
     let rank = |v: &str| {
-        ["broken", "at-risk", "ok"]
+        ["broken", "at-risk", "unknown", "ok"]
             .iter()
             .position(|x| *x == v)
             .unwrap()

@@ -91,6 +91,7 @@ struct SegmentSlot {
     src_port: u16,
     dst_port: u16,
     seq: u32,
+    ack: u32,
     flags: TcpFlags,
     payload_start: usize,
     payload_end: usize,
@@ -158,6 +159,7 @@ impl Batch {
             src_port: seg.src_port,
             dst_port: seg.dst_port,
             seq: seg.seq,
+            ack: seg.ack,
             flags: seg.flags,
             payload_start: start + at,
             payload_end: start + at + payload_len,
@@ -192,6 +194,7 @@ impl Batch {
                 src_port: g.src_port,
                 dst_port: g.dst_port,
                 seq: g.seq,
+                ack: g.ack,
                 flags: g.flags,
                 payload: self
                     .data

@@ -392,6 +392,9 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
     }
     let open_flows = pipeline.flow_count();
     let (census, stats, mut sink) = pipeline.finish();
+    if let Some(w) = stats.clock_warning() {
+        eprintln!("tlscensus: warning: {w}");
+    }
     log::debug!("{open_flows} connections were open at the stop");
 
     let mut failed = false;
@@ -480,7 +483,7 @@ impl Status {
             match c.verdict() {
                 Verdict::Broken => broken += 1,
                 Verdict::AtRisk => at_risk += 1,
-                Verdict::Ok => {}
+                Verdict::Unknown | Verdict::Ok => {}
             }
         }
         let mut s = format!(
@@ -636,6 +639,7 @@ mod tests {
             offered_max: Some(offered),
             negotiated,
             outcome,
+            ended_by: Some(crate::flow::Side::Server),
             offered_versions: vec![offered],
             ..ConnectionRecord::example()
         };

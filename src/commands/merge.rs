@@ -12,17 +12,17 @@
 //!   service-area counts add, and the verdict is recomputed with
 //!   [`verdict_of`], the census's own rule. So merging the censuses
 //!   of captures that split the traffic by connection gives, byte for byte, the census of the
-//!   whole. The exceptions are the caps: a client with more than [`MAX_SNIS`] SNIs or
-//!   [`MAX_JA4`] fingerprints keeps the first ones met, file by file (a census keeps the first
-//!   ones seen), and CSV text that cannot be told apart (an SNI containing `;`, or one starting
+//!   whole, SNIs included (a census and a merge both keep a client's [`MAX_SNIS`] smallest
+//!   names, [`insert_capped`]). The exceptions are a client with more than [`MAX_JA4`]
+//!   fingerprints, which keeps the first ones met, file by file, and CSV text that cannot be told apart (an SNI containing `;`, or one starting
 //!   with `'` followed by `=`, `+`, `-` or `@`) is read as the census writer would mean it.
 //!
 //! Why the verdict is exact although the CSV does not carry every counter the census rule
-//! reads: the rule needs the failed count and the highest offered version, which merge
-//! exactly, and whether any connection negotiated or offered only a version below TLS 1.2.
-//! A row's verdict says exactly that: `ok` rows had none; `at-risk` rows had one by
-//! definition; `broken` rows offered at most TLS 1.1, so every ClientHello they sent offered
-//! at most TLS 1.1.
+//! reads: the rule needs the failed count, the number of connections that negotiated a
+//! version and the highest offered version, which merge exactly, and whether any connection
+//! negotiated or offered only a version below TLS 1.2. A row's verdict says exactly that:
+//! `ok` and `unknown` rows had none; `at-risk` rows had one by definition; `broken` rows
+//! offered at most TLS 1.1, so every ClientHello they sent offered at most TLS 1.1.
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 
 use crate::capture::Timestamp;
-use crate::census::{verdict_of, ClientSummary, Verdict, VersionCounts, MAX_JA4, MAX_SNIS};
+use crate::census::{insert_capped, verdict_of, ClientSummary, Verdict, VersionCounts, MAX_JA4};
 use crate::cli::MergeArgs;
 use crate::commands::{output, Exit};
 use crate::m365::ServiceArea;
@@ -104,11 +104,15 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Exit> {
         let with = |v: Verdict| sorted.iter().filter(|c| c.verdict() == v).count();
         let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
         eprintln!(
-            "tlscensus: merged {}: {}: {} broken, {} at risk, {} ok",
+            "tlscensus: merged {}: {}: {} broken, {} at risk, {}{} ok",
             plural(args.files.len(), "file"),
             plural(sorted.len(), "client"),
             with(Verdict::Broken),
             with(Verdict::AtRisk),
+            match with(Verdict::Unknown) {
+                0 => String::new(),
+                n => format!("{n} unknown, "),
+            },
             with(Verdict::Ok)
         );
     }
@@ -311,8 +315,9 @@ fn parse_row(rec: &csv::ByteRecord) -> Result<ClientRow, String> {
     let verdict = match cell(12)? {
         "broken" => Verdict::Broken,
         "at-risk" => Verdict::AtRisk,
+        "unknown" => Verdict::Unknown,
         "ok" => Verdict::Ok,
-        _ => return Err(bad(12, "a verdict (broken, at-risk, ok)")),
+        _ => return Err(bad(12, "a verdict (broken, at-risk, unknown, ok)")),
     };
     let mut service_areas = BTreeMap::new();
     for item in list(cell(13)?) {
@@ -375,9 +380,11 @@ fn check_row(r: &ClientRow) -> Result<(), String> {
     if r.first_seen > r.last_seen {
         return Err("first_seen is after last_seen".into());
     }
-    let legacy_seen = r.verdict != Verdict::Ok;
+    let legacy_seen = matches!(r.verdict, Verdict::Broken | Verdict::AtRisk);
     let legacy_negotiated = r.sslv3 + r.tls10 + r.tls11 > 0;
-    if verdict_of(r.failed, r.max_offered, legacy_seen) != r.verdict
+    // Every connection either negotiated a version or had no ServerHello.
+    let negotiated = r.connections.saturating_sub(r.no_server_hello);
+    if verdict_of(r.failed, negotiated, r.max_offered, legacy_seen) != r.verdict
         || (legacy_negotiated && !legacy_seen)
     {
         return Err(format!(
@@ -500,7 +507,7 @@ impl Merged {
             lowest_negotiated: r.lowest_negotiated,
             // Not in the CSV; the verdict needs only whether it is positive, which the row's
             // verdict tells (see the module doc).
-            offered_legacy_only: u64::from(r.verdict != Verdict::Ok),
+            offered_legacy_only: u64::from(matches!(r.verdict, Verdict::Broken | Verdict::AtRisk)),
             // Connection counts are not in the CSV: 0 here, `null` in `--json`.
             ja4: BTreeMap::new(),
         };
@@ -513,13 +520,7 @@ impl Merged {
             }
         };
         for sni in r.snis {
-            if let Err(pos) = c.snis.binary_search(&sni) {
-                if c.snis.len() < MAX_SNIS {
-                    c.snis.insert(pos, sni);
-                } else {
-                    c.snis_dropped += 1;
-                }
-            }
+            insert_capped(&mut c.snis, &sni, &mut c.snis_dropped);
         }
         for j in r.ja4 {
             if c.ja4.len() < MAX_JA4 || c.ja4.contains_key(&j) {
@@ -567,6 +568,7 @@ fn add_into(c: &mut ClientSummary, r: ClientSummary) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::census::MAX_SNIS;
 
     const HEADER: &str = "client_ip,connections,sslv3,tlsv1_0,tlsv1_1,tlsv1_2,tlsv1_3,\
                           no_server_hello,max_offered,first_seen,last_seen,snis,verdict,\
@@ -789,6 +791,9 @@ mod tests {
         let c = &m.into_clients()[0];
         assert_eq!(c.snis.len(), MAX_SNIS);
         assert_eq!(c.snis_dropped, 60 - MAX_SNIS as u64);
+        // The smallest names, whatever order the files came in.
+        assert_eq!(c.snis.first().unwrap(), b"h0-00");
+        assert_eq!(c.snis.last().unwrap(), b"h1-11");
         assert_eq!(c.ja4.len(), MAX_JA4);
     }
 

@@ -198,6 +198,9 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
 
     let nothing_read = pipeline.stats().packets == 0 && !errors.is_empty();
     let (census, stats, (sink, ndjson)) = pipeline.finish();
+    if let Some(w) = stats.clock_warning() {
+        eprintln!("tlscensus: warning: {w}");
+    }
     if nothing_read && settings.inputs.len() == errors.len() {
         // Nothing could be analysed: leave no output behind (temp files are dropped).
         return Ok(Exit::Error);

@@ -45,6 +45,8 @@ pub struct TcpSegment<'a> {
     pub src_port: u16,
     pub dst_port: u16,
     pub seq: u32,
+    /// The acknowledgment number (meaningful when `flags.ack` is set).
+    pub ack: u32,
     pub flags: TcpFlags,
     /// The captured payload bytes.
     pub payload: &'a [u8],
@@ -244,6 +246,7 @@ fn plain_tcp(ip: &[u8], cut: u32) -> Option<TcpSegment<'_>> {
         src_port: be16(payload, 0)?,
         dst_port: be16(payload, 2)?,
         seq: be32(payload, 4)?,
+        ack: be32(payload, 8)?,
         flags: TcpFlags {
             syn,
             ack: flags & 0x10 != 0,
@@ -328,6 +331,7 @@ impl<'a> TcpSegment<'a> {
             src_port: tcp.source_port(),
             dst_port: tcp.destination_port(),
             seq: tcp.sequence_number(),
+            ack: tcp.acknowledgment_number(),
             flags: TcpFlags {
                 syn: tcp.syn(),
                 ack: tcp.ack(),

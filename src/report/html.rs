@@ -361,7 +361,7 @@ fn human_bytes(n: u64) -> String {
 }
 
 fn version_name(v: Option<TlsVersion>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_else(|| "?".into())
+    v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
 }
 
 /// Sort key of a version by meaning (0 when unknown).
@@ -381,7 +381,8 @@ fn verdict_rank(v: Verdict) -> u8 {
     match v {
         Verdict::Broken => 0,
         Verdict::AtRisk => 1,
-        Verdict::Ok => 2,
+        Verdict::Unknown => 2,
+        Verdict::Ok => 3,
     }
 }
 
@@ -558,6 +559,7 @@ fn reason(c: &ClientSummary) -> String {
             c.offered_legacy_only,
             plural(c.connections, "connection", "connections")
         ),
+        Verdict::Unknown => "no version offered or negotiated in the capture".to_string(),
         Verdict::Ok => "TLS 1.2 or later only".to_string(),
     }
 }

@@ -315,6 +315,10 @@ impl Serialize for RunJson<'_> {
             flows_evicted,
             flows_expired,
             clients_dropped,
+            packets_after_eviction,
+            resets_out_of_window,
+            clock_jumps,
+            first_clock_jump,
             fragments,
         } = self.0;
         let mut m = s.serialize_map(None)?;
@@ -344,6 +348,13 @@ impl Serialize for RunJson<'_> {
         m.serialize_entry("flows_evicted", flows_evicted)?;
         m.serialize_entry("flows_expired", flows_expired)?;
         m.serialize_entry("clients_dropped", clients_dropped)?;
+        m.serialize_entry("packets_after_eviction", packets_after_eviction)?;
+        m.serialize_entry("resets_out_of_window", resets_out_of_window)?;
+        m.serialize_entry("clock_jumps", clock_jumps)?;
+        m.serialize_entry(
+            "first_clock_jump",
+            &first_clock_jump.map(|(a, b)| [a.rfc3339(), b.rfc3339()]),
+        )?;
         let crate::decode::ipfrag::FragStats {
             fragments,
             reassembled,

@@ -19,11 +19,13 @@ pub struct TableContext<'a> {
     pub color: bool,
 }
 
-/// The escape code that colours a verdict: broken bold red, at risk yellow, ok green.
+/// The escape code that colours a verdict: broken bold red, at risk yellow, unknown magenta,
+/// ok green.
 fn verdict_color(v: Verdict) -> &'static str {
     match v {
         Verdict::Broken => "\x1b[1;31m",
         Verdict::AtRisk => "\x1b[33m",
+        Verdict::Unknown => "\x1b[35m",
         Verdict::Ok => "\x1b[32m",
     }
 }
@@ -56,7 +58,7 @@ fn row(c: &ClientSummary) -> [String; 13] {
         count(c.negotiated.tls13),
         count(c.no_server_hello),
         count(c.failed),
-        c.max_offered.map(|v| v.to_string()).unwrap_or("?".into()),
+        c.max_offered.map(|v| v.to_string()).unwrap_or("-".into()),
         areas.join(","),
         ellipsize(&sni, 60).into_owned(),
     ]
@@ -93,11 +95,15 @@ pub fn render(census: &Census, stats: &RunStats, ctx: &TableContext<'_>) -> Stri
     let with = |v: Verdict| clients.iter().filter(|c| c.verdict() == v).count();
     let _ = writeln!(
         out,
-        "TLS census toward {}: {} clients: {} broken, {} at risk, {} ok",
+        "TLS census toward {}: {} clients: {} broken, {} at risk, {}{} ok",
         ctx.scope_label,
         clients.len(),
         with(Verdict::Broken),
         with(Verdict::AtRisk),
+        match with(Verdict::Unknown) {
+            0 => String::new(),
+            n => format!("{n} unknown, "),
+        },
         with(Verdict::Ok)
     );
     if clients.is_empty() {
