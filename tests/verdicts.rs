@@ -436,6 +436,25 @@ fn no_version_evidence_is_unknown_not_ok() {
     );
     assert!(table.contains(" unknown "), "{table}");
     assert!(!table.contains('?'), "{table}");
+    let o = run(
+        &[
+            "read",
+            "-q",
+            "--scope",
+            "all",
+            "--html",
+            "-",
+            p(&common::fixture("starttls-smtp-refused.pcap")),
+        ],
+        0,
+    );
+    let page = stdout(&o);
+    assert!(
+        page.contains("id=\"total-unknown\"><span class=\"n\">1</span>"),
+        "{page}"
+    );
+    assert!(!page.contains("class=\"legacy-client"), "{page}");
+    assert!(page.contains("data-verdict=\"unknown\""), "{page}");
 }
 
 #[test]

@@ -750,6 +750,31 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_client_takes_the_verdict_another_sensor_shows() {
+        let unknown = || {
+            let mut u = row("10.0.0.1", Verdict::Unknown);
+            u.tls12 = 0;
+            u.no_server_hello = 1;
+            u.failed = 1;
+            u.max_offered = None;
+            u.lowest_negotiated = None;
+            u
+        };
+        assert!(check_row(&unknown()).is_ok());
+        let mut m = Merged::default();
+        m.add(unknown());
+        assert_eq!(m.into_clients()[0].verdict(), Verdict::Unknown);
+        let mut m = Merged::default();
+        m.add(unknown());
+        m.add(row("10.0.0.1", Verdict::Ok));
+        assert_eq!(m.into_clients()[0].verdict(), Verdict::Ok);
+        // An unknown row that names a version is refused.
+        let mut bad = unknown();
+        bad.max_offered = Some(TlsVersion::TLS12);
+        assert!(check_row(&bad).is_err());
+    }
+
+    #[test]
     fn rows_merge_exactly() {
         let mut m = Merged::default();
         m.add(row("10.0.0.1", Verdict::Ok));

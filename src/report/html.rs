@@ -397,7 +397,7 @@ fn totals(page: &mut String, report: &HtmlReport<'_>, clients: &[&ClientSummary]
             "<div class=\"card\" id=\"total-clients\"><span class=\"n\">{}</span><span class=\"l\">clients</span></div>\n",
             "<div class=\"card broken\" id=\"total-broken\"><span class=\"n\">{}</span><span class=\"l\">broken</span></div>\n",
             "<div class=\"card at-risk\" id=\"total-at-risk\"><span class=\"n\">{}</span><span class=\"l\">at risk</span></div>\n",
-            "<div class=\"card ok\" id=\"total-ok\"><span class=\"n\">{}</span><span class=\"l\">ok</span></div>\n",
+            "{}<div class=\"card ok\" id=\"total-ok\"><span class=\"n\">{}</span><span class=\"l\">ok</span></div>\n",
             "<div class=\"card\" id=\"total-connections\"><span class=\"n\">{}</span><span class=\"l\">TLS connections</span></div>\n",
             "<div class=\"card\" id=\"total-legacy\"><span class=\"n\">{}</span><span class=\"l\">negotiated TLS 1.1 or lower</span></div>\n",
             "<div class=\"card\" id=\"total-no-server-hello\"><span class=\"n\">{}</span><span class=\"l\">without ServerHello</span></div>\n",
@@ -406,6 +406,13 @@ fn totals(page: &mut String, report: &HtmlReport<'_>, clients: &[&ClientSummary]
         clients.len(),
         with(Verdict::Broken),
         with(Verdict::AtRisk),
+        match with(Verdict::Unknown) {
+            0 => String::new(),
+            n => format!(
+                "<div class=\"card unknown\" id=\"total-unknown\"><span class=\"n\">{n}</span>\
+                 <span class=\"l\">unknown</span></div>\n"
+            ),
+        },
         with(Verdict::Ok),
         conns,
         t.legacy(),
@@ -617,7 +624,7 @@ fn legacy(page: &mut String, clients: &[&ClientSummary]) {
     page.push_str("<section id=\"legacy-clients\">\n<h2>Broken and at-risk clients</h2>\n");
     let legacy: Vec<&&ClientSummary> = clients
         .iter()
-        .filter(|c| c.verdict() != Verdict::Ok)
+        .filter(|c| matches!(c.verdict(), Verdict::Broken | Verdict::AtRisk))
         .collect();
     if legacy.is_empty() {
         page.push_str(
