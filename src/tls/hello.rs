@@ -17,6 +17,35 @@
 //! `legacy_version` (the hello's version field), `offered_versions` (the client's
 //! supported_versions) and the negotiated version are kept apart: with TLS 1.3 the first is a
 //! frozen 0x0303 and says nothing (RFC 8446 §4.1.2, §4.2.1).
+//!
+//! # Truncated hellos
+//!
+//! A capture with a short snap length (`tcpdump -s 96` on a span port) keeps only the first
+//! bytes of each segment, and a lost segment cuts a hello too. [`parse_client_hello_prefix`]
+//! and [`parse_server_hello_prefix`] read such a prefix (the record layer calls them when a
+//! gap ends a hello it was collecting): every field that arrived whole, in wire order, and
+//! of the extensions only those that arrived whole (a cut one is neither listed nor read).
+//! The result has `truncated` set and [`HelloPart`] `read_through` says how far it got; a
+//! prefix must hold the handshake header and legacy_version at least. What it then means:
+//!
+//! - fields up to `read_through` are exact; later ones are empty / zero / `None` (not
+//!   "absent": not seen), except `cipher_suites` of a ClientHello cut inside the list, which
+//!   holds the suites that arrived whole (a prefix of the list), and `session_id_len`, exact
+//!   once its length byte arrived (`session_id` itself is kept only when whole);
+//! - ClientHello: [`ClientHelloInfo::max_offered`] is a **lower bound** (supported_versions
+//!   may have been cut) unless the supported_versions extension itself arrived whole: see
+//!   [`ClientHelloInfo::max_offered_is_lower_bound`];
+//! - ServerHello: a legacy_version below 0x0303 is the negotiated version, exactly (a TLS 1.3
+//!   server always writes 0x0303 there, RFC 8446 §4.1.3, and supported_versions is what says
+//!   1.3); 0x0303 with no whole supported_versions extension means "TLS 1.2 or later": see
+//!   [`ServerHelloInfo::negotiated_is_lower_bound`];
+//! - a HelloRetryRequest is told by its random (RFC 8446 §4.1.3): when at least
+//!   [`HRR_RANDOM_PREFIX`] bytes of it arrived and match; a ServerHello cut before that is
+//!   reported as a ServerHello (its "TLS 1.2 or later" holds for a HelloRetryRequest too);
+//! - fingerprints (JA4, JA3, JA3S) are not computed: their lists may be partial
+//!   ([`crate::fingerprint`] returns `None`);
+//! - resumption is not claimed unless the facts that show it arrived whole
+//!   ([`super::is_resumption`]).
 
 use super::{NotTls, TlsVersion};
 use tls_parser::{parse_tls_message_handshake, TlsMessage, TlsMessageHandshake};
@@ -54,6 +83,30 @@ mod ext {
 const CLIENT_HELLO: u8 = 1;
 const SERVER_HELLO: u8 = 2;
 
+/// Bytes of a cut ServerHello.random that must match [`HELLO_RETRY_REQUEST_RANDOM`] for it to
+/// be taken as a HelloRetryRequest (a chance match of random bytes: 2^-64).
+pub const HRR_RANDOM_PREFIX: usize = 8;
+
+/// The parts of a hello in wire order, for how far a truncated one was read (see the module
+/// docs, "Truncated hellos"). The order is the wire order, so `read_through >= CipherSuites`
+/// says the cipher suites arrived whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HelloPart {
+    /// legacy_version (with the handshake header before it): the least a hello event carries.
+    Version,
+    /// random (32 bytes).
+    Random,
+    /// legacy_session_id (ServerHello: legacy_session_id_echo; TLS 1.3 drafts up to 21 have
+    /// none and go from `Random` to `CipherSuites`).
+    SessionId,
+    /// cipher_suites (ClientHello) or cipher_suite (ServerHello).
+    CipherSuites,
+    /// legacy_compression_method(s).
+    Compression,
+    /// The whole extensions block (or its absence): the message was read whole.
+    Extensions,
+}
+
 /// What a ClientHello (or an SSLv2-compatible CLIENT-HELLO) offered. Owned and small.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientHelloInfo {
@@ -88,6 +141,13 @@ pub struct ClientHelloInfo {
     pub session_id: Vec<u8>,
     /// Came as an SSLv2-compatible CLIENT-HELLO (RFC 5246 Appendix E.2).
     pub sslv2_framed: bool,
+    /// Only the first bytes of the message were captured (short snap length, lost bytes):
+    /// the fields after `read_through` were not seen, the offered versions may be a lower
+    /// bound ([`Self::max_offered_is_lower_bound`]), and no fingerprint is computed. See the
+    /// module docs, "Truncated hellos".
+    pub truncated: bool,
+    /// The last part read whole: [`HelloPart::Extensions`] when not `truncated`.
+    pub read_through: HelloPart,
 }
 
 impl ClientHelloInfo {
@@ -107,6 +167,8 @@ impl ClientHelloInfo {
             session_id_len: 0,
             session_id: Vec::new(),
             sslv2_framed: false,
+            truncated: false,
+            read_through: HelloPart::Extensions,
         }
     }
 
@@ -120,6 +182,16 @@ impl ClientHelloInfo {
             .filter(|v| !v.is_grease())
             .max_by_key(|v| (v.rank(), v.0))
             .unwrap_or(self.legacy_version)
+    }
+
+    /// Whether the client may have offered more than [`Self::max_offered`] (and more than
+    /// `offered_versions` lists): the hello was cut and its supported_versions extension did
+    /// not arrive whole, so only legacy_version (or nothing past it) was seen. False for a
+    /// whole hello, and for a cut one whose supported_versions arrived whole.
+    pub fn max_offered_is_lower_bound(&self) -> bool {
+        self.truncated
+            && self.read_through < HelloPart::Extensions
+            && !self.extensions.contains(&ext::SUPPORTED_VERSIONS)
     }
 }
 
@@ -143,6 +215,14 @@ pub struct ServerHelloInfo {
     pub session_id: Vec<u8>,
     /// The ALPN protocol the server selected, at most 255 bytes (its wire limit).
     pub alpn: Option<Vec<u8>>,
+    /// Only the first bytes of the message were captured (short snap length, lost bytes):
+    /// the fields after `read_through` were not seen (`cipher_suite` is then 0: use
+    /// [`Self::cipher`]), the negotiated version may be a lower bound
+    /// ([`Self::negotiated_is_lower_bound`]), and no fingerprint is computed. See the module
+    /// docs, "Truncated hellos".
+    pub truncated: bool,
+    /// The last part read whole: [`HelloPart::Extensions`] when not `truncated`.
+    pub read_through: HelloPart,
 }
 
 impl ServerHelloInfo {
@@ -156,6 +236,8 @@ impl ServerHelloInfo {
             session_id_len: 0,
             session_id: Vec::new(),
             alpn: None,
+            truncated: false,
+            read_through: HelloPart::Extensions,
         }
     }
 
@@ -163,6 +245,23 @@ impl ServerHelloInfo {
     /// (RFC 8446 §4.2.1: with supported_versions present, legacy_version is ignored).
     pub fn negotiated(&self) -> TlsVersion {
         self.selected_version.unwrap_or(self.legacy_version)
+    }
+
+    /// Whether the server may have chosen more than [`Self::negotiated`]: the hello was cut,
+    /// its legacy_version is 0x0303 and no whole supported_versions extension was seen, so
+    /// the version is "TLS 1.2 or later" (a TLS 1.3 server writes 0x0303 there, RFC 8446
+    /// §4.1.3). A cut hello with a legacy_version below 0x0303 is exact: 1.3 is never
+    /// negotiated that way. False for a whole hello.
+    pub fn negotiated_is_lower_bound(&self) -> bool {
+        self.truncated
+            && self.read_through < HelloPart::Extensions
+            && self.selected_version.is_none()
+            && self.legacy_version == TlsVersion::TLS12
+    }
+
+    /// The chosen cipher suite, `None` when the hello was cut before it.
+    pub fn cipher(&self) -> Option<u16> {
+        (self.read_through >= HelloPart::CipherSuites).then_some(self.cipher_suite)
     }
 }
 
@@ -195,7 +294,153 @@ pub fn parse_client_hello(body_with_4_byte_header: &[u8]) -> Result<ClientHelloI
     // RFC 8446 §4.1.2: version(2) random(32) session_id<0..32> cipher_suites<2..2^16-2>
     // compression_methods<1..2^8-1> extensions<8..2^16-1>.
     let fixed = 2 + 32 + (1 + sid_len) + (2 + 2 * ch.ciphers.len()) + (1 + ch.comp.len());
-    let block = extensions_block(ch.ext, message_body(msg), fixed);
+    client_extensions(
+        &mut info,
+        extensions_block(ch.ext, message_body(msg), fixed),
+    );
+    Ok(info)
+}
+
+/// Reads what the first bytes of a ClientHello carry, when the rest was not captured (module
+/// docs, "Truncated hellos"): `msg` starts with the 4-byte handshake header and is shorter
+/// than the header declares. The result is `truncated`, with `read_through` set.
+///
+/// `None` when the handshake header and legacy_version are not all there, the type is not
+/// ClientHello, legacy_version is not 0x0300..=0x0304, or a field that did arrive is
+/// impossible (session id over 32 bytes, cipher suites list empty or of odd length, no
+/// compression method): bytes found after a loss must look like a hello to be taken as one.
+pub fn parse_client_hello_prefix(msg: &[u8]) -> Option<ClientHelloInfo> {
+    if msg.first() != Some(&CLIENT_HELLO) {
+        return None;
+    }
+    let mut r = Cursor(message_body(msg));
+    let version = TlsVersion(r.u16()?);
+    if !matches!(version.0, 0x0300..=0x0304) {
+        return None;
+    }
+    let mut info = ClientHelloInfo::empty(version);
+    info.truncated = true;
+    info.read_through = HelloPart::Version;
+    if r.take(32).is_none() {
+        return Some(info);
+    }
+    info.read_through = HelloPart::Random;
+    let Some(sid_len) = r.u8() else {
+        return Some(info);
+    };
+    if sid_len > 32 {
+        return None;
+    }
+    info.session_id_len = sid_len;
+    let Some(sid) = r.take(usize::from(sid_len)) else {
+        return Some(info);
+    };
+    info.session_id = sid.to_vec();
+    info.read_through = HelloPart::SessionId;
+    let Some(suites_len) = r.u16().map(usize::from) else {
+        return Some(info);
+    };
+    if suites_len == 0 || suites_len % 2 == 1 {
+        return None;
+    }
+    let suites = r.take_up_to(suites_len);
+    info.cipher_suites = u16s(suites).collect();
+    if suites.len() < suites_len {
+        return Some(info);
+    }
+    info.read_through = HelloPart::CipherSuites;
+    let Some(comp_len) = r.u8() else {
+        return Some(info);
+    };
+    if comp_len == 0 {
+        return None;
+    }
+    if r.take(usize::from(comp_len)).is_none() {
+        return Some(info);
+    }
+    info.read_through = HelloPart::Compression;
+    let (block, whole) = prefix_block(r.rest());
+    client_extensions(&mut info, block);
+    if whole {
+        info.read_through = HelloPart::Extensions;
+    }
+    Some(info)
+}
+
+/// Reads what the first bytes of a ServerHello carry, when the rest was not captured (module
+/// docs, "Truncated hellos"): `msg` starts with the 4-byte handshake header and is shorter
+/// than the header declares. Returns the facts (`truncated`, with `read_through` set) and
+/// whether this is a HelloRetryRequest: legacy_version 0x0303 and at least
+/// [`HRR_RANDOM_PREFIX`] bytes of random, all equal to [`HELLO_RETRY_REQUEST_RANDOM`]'s.
+///
+/// Reads the TLS 1.2 layout for legacy_version 0x0300..=0x0303, and the layout of TLS 1.3
+/// drafts up to 21 (no session id, no compression) for 0x7f00..=0x7f15 and 0x0304, as
+/// [`parse_server_hello`] does. `None` for any other version, another message type, a
+/// session id over 32 bytes, or fewer bytes than the handshake header and legacy_version.
+pub fn parse_server_hello_prefix(msg: &[u8]) -> Option<(ServerHelloInfo, bool)> {
+    if msg.first() != Some(&SERVER_HELLO) {
+        return None;
+    }
+    let mut r = Cursor(message_body(msg));
+    let version = TlsVersion(r.u16()?);
+    let draft = matches!(version.0, 0x7f00..=0x7f15 | 0x0304);
+    if !draft && !matches!(version.0, 0x0300..=0x0303) {
+        return None;
+    }
+    let mut info = ServerHelloInfo::empty(version);
+    info.truncated = true;
+    info.read_through = HelloPart::Version;
+    let random = r.take_up_to(32);
+    let hrr = version == TlsVersion::TLS12
+        && random.len() >= HRR_RANDOM_PREFIX
+        && HELLO_RETRY_REQUEST_RANDOM.starts_with(random);
+    if random.len() < 32 {
+        return Some((info, hrr));
+    }
+    info.read_through = HelloPart::Random;
+    if !draft {
+        let Some(sid_len) = r.u8() else {
+            return Some((info, hrr));
+        };
+        if sid_len > 32 {
+            return None;
+        }
+        info.session_id_len = sid_len;
+        let Some(sid) = r.take(usize::from(sid_len)) else {
+            return Some((info, hrr));
+        };
+        info.session_id = sid.to_vec();
+        info.read_through = HelloPart::SessionId;
+    }
+    let Some(cipher) = r.u16() else {
+        return Some((info, hrr));
+    };
+    info.cipher_suite = cipher;
+    info.read_through = HelloPart::CipherSuites;
+    if !draft {
+        if r.u8().is_none() {
+            return Some((info, hrr));
+        }
+        info.read_through = HelloPart::Compression;
+    }
+    let (block, whole) = prefix_block(r.rest());
+    server_extensions(&mut info, block);
+    if whole {
+        info.read_through = HelloPart::Extensions;
+    }
+    Some((info, hrr))
+}
+
+/// The extensions block of a cut hello: what arrived of it, and whether that is all of it.
+fn prefix_block(rest: &[u8]) -> (&[u8], bool) {
+    let block = lenient_block(rest);
+    let declared = Cursor(rest).u16().map(usize::from);
+    (block, declared == Some(block.len()))
+}
+
+/// Reads a ClientHello extensions block into `info`: every whole extension is listed, the
+/// first of each type read here is read.
+fn client_extensions(info: &mut ClientHelloInfo, block: &[u8]) {
     let mut seen = Seen::default();
     // An extension takes 4 bytes at least: room for all of them in one allocation (capped,
     // so that a hostile block of empty extensions grows the list as it goes instead).
@@ -203,10 +448,9 @@ pub fn parse_client_hello(body_with_4_byte_header: &[u8]) -> Result<ClientHelloI
     walk_extensions(block, |ty, body| {
         info.extensions.push(ty);
         if seen.first(ty) {
-            client_extension(&mut info, ty, body);
+            client_extension(info, ty, body);
         }
     });
-    Ok(info)
 }
 
 /// Parses one complete ServerHello handshake message, 4-byte handshake header included.
@@ -233,11 +477,11 @@ pub fn parse_server_hello(msg: &[u8]) -> Result<(ServerHelloInfo, bool), NotTls>
                 .collect();
             info.cipher_suite = sh.cipher.0;
             // RFC 5246 §7.4.1.3: version(2) random(32) session_id<0..32> cipher(2) comp(1).
-            // SSLv3 has no extensions (tls-parser does not look), so neither do we.
-            if sh.version.0 != 0x0300 {
-                let fixed = 2 + 32 + (1 + sid_len) + 2 + 1;
-                server_extensions(&mut info, extensions_block(sh.ext, body, fixed));
-            }
+            // tls-parser does not look for extensions after an SSLv3 ServerHello, but SSLv3
+            // servers send them (renegotiation_info, RFC 5746 §3.6: Java, OpenSSL) and
+            // Wireshark reads them (its JA3S lists them): the lenient read finds them.
+            let fixed = 2 + 32 + (1 + sid_len) + 2 + 1;
+            server_extensions(&mut info, extensions_block(sh.ext, body, fixed));
             let hrr = sh.random == HELLO_RETRY_REQUEST_RANDOM.as_slice();
             Ok((info, hrr))
         }
@@ -680,11 +924,23 @@ mod tests {
     }
 
     #[test]
-    fn sslv3_server_hello_has_no_extensions_read() {
-        let body = server_hello_body(0x0300, &[7; 32], &[], 0x000a, Some(&ext(43, &[3, 4])));
+    fn sslv3_server_hello_extensions_are_read() {
+        // A Java server's SSLv3 answer: renegotiation_info (RFC 5746 §3.6), empty.
+        let body = server_hello_body(0x0300, &[7; 32], &[], 0xc014, Some(&ext(0xff01, &[0])));
         let (sh, _) = parse_server_hello(&handshake(2, &body)).unwrap();
         assert_eq!(sh.negotiated(), TlsVersion::SSL3);
+        assert_eq!(sh.cipher_suite, 0xc014);
+        assert_eq!(sh.extensions, [0xff01]);
+        // Without extensions: none, as before.
+        let body = server_hello_body(0x0300, &[7; 32], &[], 0x000a, None);
+        let (sh, _) = parse_server_hello(&handshake(2, &body)).unwrap();
         assert!(sh.extensions.is_empty());
+        // supported_versions is read as for any other legacy_version (RFC 8446 §4.2.1: it
+        // overrides legacy_version; no real server sends this).
+        let body = server_hello_body(0x0300, &[7; 32], &[], 0x000a, Some(&ext(43, &[3, 4])));
+        let (sh, _) = parse_server_hello(&handshake(2, &body)).unwrap();
+        assert_eq!(sh.extensions, [43]);
+        assert_eq!(sh.negotiated(), TlsVersion::TLS13);
     }
 
     #[test]

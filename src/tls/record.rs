@@ -38,7 +38,9 @@
 //! - **Sticky failure.** After [`Feed::NotTls`], every later `feed` returns the same reason
 //!   and ignores its bytes; events pushed before the failure (in the same call) are kept.
 
-use super::hello::{parse_client_hello, parse_server_hello};
+use super::hello::{
+    parse_client_hello, parse_client_hello_prefix, parse_server_hello, parse_server_hello_prefix,
+};
 use super::sslv2::{self, Sslv2Hello};
 use super::{HandshakeEvent, NotTls};
 
@@ -189,16 +191,46 @@ impl DirectionParser {
         }
     }
 
-    /// Bytes were lost before the next feed: drops partial record/message state and skips
-    /// bytes until something that looks like a TLS record header. No effect on an inert or
-    /// failed direction.
-    pub fn gap(&mut self) {
+    /// Bytes were lost before the next feed (cut by the snap length, or never captured).
+    ///
+    /// A ClientHello or ServerHello being collected is cut here: what its first bytes carry is
+    /// pushed to `out` as a truncated hello (see "Truncated hellos" in [`super::hello`]), and a
+    /// cut ServerHello ends handshake parsing as a whole one does. Then partial record/message
+    /// state is dropped and bytes are skipped until something that looks like a TLS record
+    /// header. No effect on an inert or failed direction.
+    pub fn gap(&mut self, out: &mut Vec<HandshakeEvent>) {
         if matches!(self.phase, Phase::Done | Phase::Failed(_)) {
             return;
         }
+        self.cut_hello(out);
         self.release();
         self.phase = Phase::Resync;
         self.after_gap = true;
+    }
+
+    /// The hello being collected (if any) will never be whole: reports what arrived of it.
+    fn cut_hello(&mut self, out: &mut Vec<HandshakeEvent>) {
+        if self.phase != Phase::Records || !matches!(self.msg, Msg::Collect { .. }) {
+            return;
+        }
+        let msg = std::mem::take(&mut self.buf);
+        match msg.first() {
+            Some(&CLIENT_HELLO) => {
+                if let Some(info) = parse_client_hello_prefix(&msg) {
+                    out.push(HandshakeEvent::ClientHello(Box::new(info)));
+                }
+            }
+            Some(&SERVER_HELLO) => match parse_server_hello_prefix(&msg) {
+                Some((info, true)) => out.push(HandshakeEvent::HelloRetryRequest(Box::new(info))),
+                Some((info, false)) => {
+                    out.push(HandshakeEvent::ServerHello(Box::new(info)));
+                    self.msg = Msg::Stopped;
+                }
+                None => {}
+            },
+            // A draft HelloRetryRequest (type 6) cut short says nothing the census uses.
+            _ => {}
+        }
     }
 
     /// Bytes currently buffered (partial headers and the hello buffer), for memory accounting.
@@ -1148,7 +1180,7 @@ mod tests {
         let mut p = DirectionParser::new();
         p.feed(&bytes, &mut Vec::new());
         assert_eq!(p.buffered(), 0);
-        p.gap();
+        p.gap(&mut Vec::new());
         assert_eq!(
             p.feed(&ch, &mut Vec::new()),
             Feed::Continue,
@@ -1184,19 +1216,23 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(p.feed(&ch[..100], &mut out), Feed::Continue);
         assert_eq!(p.buffered(), 95);
-        p.gap();
+        p.gap(&mut out);
         assert_eq!(p.buffered(), 0);
+        // The first 95 bytes of the hello are reported as a truncated hello.
+        let cut =
+            HandshakeEvent::ClientHello(Box::new(parse_client_hello_prefix(&ch[5..100]).unwrap()));
+        assert_eq!(out, [cut.clone()]);
         // The tail of the lost record, junk, then a whole ClientHello record.
         for chunk in [&ch[150..], &junk[..], &ch[..]] {
             assert_eq!(p.feed(chunk, &mut out), Feed::Continue);
         }
-        assert_eq!(out, expected);
+        assert_eq!(out, [cut, expected[0].clone()]);
 
         // A gap before the first byte: no first-record rule, any record type resyncs.
         let bytes = [&junk[..], &record(22, &[0xfe, 0, 0, 1, 0])[..], &ch[..]].concat();
         for split in [0, 1, 20, 40, 45, bytes.len()] {
             let mut p = DirectionParser::new();
-            p.gap();
+            p.gap(&mut Vec::new());
             let (a, b) = bytes.split_at(split);
             assert_eq!(
                 feed_chunks(&mut p, [a, b]),
@@ -1204,7 +1240,7 @@ mod tests {
             );
         }
         let mut p = DirectionParser::new();
-        p.gap();
+        p.gap(&mut Vec::new());
         assert_eq!(
             feed_chunks(&mut p, bytes.chunks(1)),
             (expected.clone(), Feed::Continue)
@@ -1225,13 +1261,13 @@ mod tests {
         ]
         .concat();
         let mut p = DirectionParser::new();
-        p.gap();
+        p.gap(&mut Vec::new());
         assert_eq!(
             feed_chunks(&mut p, [&bytes[..]]),
             (expected.clone(), Feed::Continue)
         );
         let mut p = DirectionParser::new();
-        p.gap();
+        p.gap(&mut Vec::new());
         assert_eq!(
             feed_chunks(&mut p, bytes.chunks(1)),
             (expected.clone(), Feed::Continue)
@@ -1240,13 +1276,13 @@ mod tests {
         // Once a second valid header confirmed the resync, a bad header is an error again.
         let bytes = [&ch[..], &record(22, &[])[..], &[0x99, 3, 3, 0, 0][..]].concat();
         let mut p = DirectionParser::new();
-        p.gap();
+        p.gap(&mut Vec::new());
         let (events, feed) = feed_chunks(&mut p, [&bytes[..]]);
         assert_eq!((events, feed), (expected, Feed::NotTls(NotTls::BadRecord)));
     }
 
     #[test]
-    fn gap_inside_a_hello_is_silent() {
+    fn gap_inside_a_hello_reports_what_arrived_and_nothing_after() {
         let ch = first_message(&hex(TLS13_CLIENT_HELLO));
         let records = [
             record(22, &ch[..100]),
@@ -1258,14 +1294,27 @@ mod tests {
             let mut out = Vec::new();
             for (i, r) in records.iter().enumerate() {
                 if i == lost {
-                    p.gap();
+                    p.gap(&mut out);
                 } else {
                     assert_eq!(p.feed(r, &mut out), Feed::Continue, "lost {lost}");
                 }
             }
-            // The continuation bytes look like a message header with garbage type/length:
-            // nothing is reported, and no error either.
-            assert!(out.is_empty(), "lost {lost}: {out:?}");
+            // Lost first: nothing. Lost later: what came before the loss, as a truncated
+            // hello. The continuation bytes after the loss look like a message header with
+            // garbage type/length: nothing more is reported, and no error either.
+            let expected: Vec<HandshakeEvent> = match lost {
+                0 => vec![],
+                1 => vec![HandshakeEvent::ClientHello(Box::new(
+                    parse_client_hello_prefix(&ch[..100]).unwrap(),
+                ))],
+                _ => vec![HandshakeEvent::ClientHello(Box::new(
+                    parse_client_hello_prefix(&ch[..250]).unwrap(),
+                ))],
+            };
+            assert_eq!(out, expected, "lost {lost}");
+            if let [HandshakeEvent::ClientHello(cut)] = &out[..] {
+                assert!(cut.truncated);
+            }
         }
     }
 
@@ -1388,7 +1437,7 @@ mod tests {
                 let n = 1 + rng.below(rest.len().min(64));
                 let (chunk, tail) = rest.split_at(n);
                 if rng.below(50) == 0 {
-                    p.gap();
+                    p.gap(&mut out);
                 }
                 let _ = p.feed(chunk, &mut out);
                 assert!(p.buffered() <= MAX_HANDSHAKE_MESSAGE + 16);
