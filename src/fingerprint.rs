@@ -948,6 +948,38 @@ mod tests {
         assert_eq!(gnutls.1, "abade5a4a7f42baf54766e5d108283b6");
     }
 
+    /// An SSLv3 ServerHello with renegotiation_info, as Java servers send (hand-built; the
+    /// capture around it made by a script, tshark 4 gives `768,49172,65281`,
+    /// `dab7cd42fa00556f42b4d3d65011de36` for `tls.handshake.ja3s_full` / `ja3s`).
+    const SSL3_SH_RENEGOTIATION_INFO: &str = "\
+        0200004d03002222222222222222222222222222222222222222222222222222222222222222203333333333\
+        333333333333333333333333333333333333333333333333333333c014000005ff01000100";
+
+    #[test]
+    fn ja3s_of_sslv3_server_hello_keeps_its_extensions_as_tshark() {
+        let (sh, _) = parse_server_hello(&unhex(SSL3_SH_RENEGOTIATION_INFO)).unwrap();
+        let (s, md5) = ja3s(&sh);
+        assert_eq!(s, "768,49172,65281");
+        assert_eq!(md5, "dab7cd42fa00556f42b4d3d65011de36");
+    }
+
+    #[test]
+    fn truncated_hellos_have_no_fingerprints() {
+        let mut ch = client(TLS13_CH);
+        let mut sh = server(TLS13_SH);
+        let mut fp = Fingerprinter::new();
+        assert!(fp.client(&ch).is_some() && fp.server(&sh).is_some());
+        ch.truncated = true;
+        sh.truncated = true;
+        assert_eq!(super::ja4(&ch), None);
+        assert_eq!(super::ja4_r(&ch), None);
+        assert_eq!(super::ja3(&ch), None);
+        assert_eq!(super::ja3s(&sh), None);
+        // Not even from the memory of the same shape seen whole.
+        assert_eq!(fp.client(&ch), None);
+        assert_eq!(fp.server(&sh), None);
+    }
+
     #[test]
     fn sslv2_framed_hello() {
         // RFC 5246 E.2 CLIENT-HELLO offering TLS 1.0: specs SSL_CK_RC4_128_WITH_MD5 (SSLv2

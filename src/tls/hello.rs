@@ -1247,6 +1247,218 @@ mod tests {
         assert_eq!(parse_client_hello(&msg).unwrap(), full);
     }
 
+    /// Where each whole extension of a hello message ends (offsets in the message, header
+    /// included), in wire order: an extension is read from a prefix iff the prefix covers it.
+    fn extension_ends(msg: &[u8], block_at: usize) -> Vec<(u16, usize)> {
+        let mut ends = Vec::new();
+        let mut at = block_at + 2;
+        while at + 4 <= msg.len() {
+            let ty = u16::from_be_bytes([msg[at], msg[at + 1]]);
+            let len = u16::from_be_bytes([msg[at + 2], msg[at + 3]]) as usize;
+            at += 4 + len;
+            ends.push((ty, at));
+        }
+        ends
+    }
+
+    /// Every prefix of a real ClientHello: no panic, nothing before legacy_version, then each
+    /// field exactly when it arrived whole, extensions only whole, and the lower-bound answer.
+    fn check_client_hello_prefixes(msg: &[u8], max_offered_whole: TlsVersion) {
+        let full = parse_client_hello(msg).unwrap();
+        assert!(!full.truncated && !full.max_offered_is_lower_bound());
+        assert_eq!(full.read_through, HelloPart::Extensions);
+        let sid_len = usize::from(msg[4 + 34]);
+        let suites_at = 4 + 35 + sid_len;
+        let suites_len = u16::from_be_bytes([msg[suites_at], msg[suites_at + 1]]) as usize;
+        let comp_at = suites_at + 2 + suites_len;
+        let block_at = comp_at + 1 + usize::from(msg[comp_at]);
+        let ends = extension_ends(msg, block_at);
+        for cut in 0..msg.len() {
+            let got = parse_client_hello_prefix(&msg[..cut]);
+            if cut < 6 {
+                assert_eq!(got, None, "cut {cut}: no legacy_version");
+                continue;
+            }
+            let ch = got.unwrap_or_else(|| panic!("cut {cut}: a hello prefix"));
+            assert!(ch.truncated, "cut {cut}");
+            assert_eq!(ch.legacy_version, full.legacy_version, "cut {cut}");
+            let part = match cut {
+                c if c < 4 + 34 => HelloPart::Version,
+                c if c < suites_at => HelloPart::Random,
+                c if c < comp_at => HelloPart::SessionId,
+                c if c < block_at => HelloPart::CipherSuites,
+                _ => HelloPart::Compression,
+            };
+            assert_eq!(ch.read_through, part, "cut {cut}");
+            let sid_len_known = cut > 4 + 34;
+            assert_eq!(ch.session_id_len, if sid_len_known { full.session_id_len } else { 0 });
+            let sid_whole = cut >= suites_at;
+            assert_eq!(ch.session_id, if sid_whole { full.session_id.clone() } else { vec![] });
+            // The cipher suites that arrived whole.
+            let suites = cut.saturating_sub(suites_at + 2).min(suites_len) / 2;
+            assert_eq!(ch.cipher_suites, full.cipher_suites[..suites], "cut {cut}");
+            // The extensions that arrived whole, nothing of a cut one.
+            let whole: Vec<u16> = ends.iter().filter(|(_, end)| *end <= cut).map(|e| e.0).collect();
+            assert_eq!(ch.extensions, whole, "cut {cut}");
+            let has = |ty| whole.contains(&ty);
+            assert_eq!(ch.sni, if has(0) { full.sni.clone() } else { None }, "cut {cut}");
+            assert_eq!(ch.alpn, if has(16) { full.alpn.clone() } else { vec![] });
+            assert_eq!(ch.supported_groups.is_empty(), !has(10) || full.supported_groups.is_empty());
+            if has(43) {
+                assert_eq!(ch.offered_versions, full.offered_versions, "cut {cut}");
+                assert_eq!(ch.max_offered(), max_offered_whole, "cut {cut}");
+                assert!(!ch.max_offered_is_lower_bound(), "cut {cut}");
+            } else {
+                assert!(ch.offered_versions.is_empty(), "cut {cut}");
+                assert_eq!(ch.max_offered(), full.legacy_version, "cut {cut}");
+                assert!(ch.max_offered_is_lower_bound(), "cut {cut}");
+            }
+            assert_eq!(crate::fingerprint::ja4(&ch), None, "cut {cut}");
+            assert_eq!(crate::fingerprint::ja3(&ch), None, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn client_hello_prefix_at_every_length() {
+        // TLS 1.3: 32-byte session id, supported_versions (1.3..1.0) as the 9th extension.
+        check_client_hello_prefixes(&tls13_ch(), TlsVersion::TLS13);
+        // TLS 1.0, no supported_versions: legacy_version is then always a lower bound.
+        check_client_hello_prefixes(&first_message(&hex(TLS10_CLIENT_HELLO)), TlsVersion::TLS10);
+        // The second ClientHello of the HelloRetryRequest run.
+        let second = hex(HRR_CLIENT_SECOND_FLIGHT);
+        check_client_hello_prefixes(&first_message(&second[6..]), TlsVersion::TLS13);
+    }
+
+    /// Every prefix of a real ServerHello: nothing before legacy_version, then each field
+    /// exactly when it arrived whole, and the lower-bound answer.
+    fn check_server_hello_prefixes(msg: &[u8], hrr: bool) {
+        let (full, full_hrr) = parse_server_hello(msg).unwrap();
+        assert_eq!(full_hrr, hrr);
+        assert!(!full.truncated && !full.negotiated_is_lower_bound());
+        assert_eq!(full.cipher(), Some(full.cipher_suite));
+        let sid_len = usize::from(msg[4 + 34]);
+        let cipher_at = 4 + 35 + sid_len;
+        let block_at = cipher_at + 3;
+        let ends = extension_ends(msg, block_at);
+        // A client hello with the same session id (as in the TLS 1.3 runs, where the server
+        // echoes it): resumption must never be claimed from a cut ServerHello whose version
+        // is not known.
+        let mut ch = ClientHelloInfo::empty(TlsVersion::TLS12);
+        ch.session_id = msg[4 + 35..cipher_at].to_vec();
+        for cut in 0..msg.len() {
+            let got = parse_server_hello_prefix(&msg[..cut]);
+            if cut < 6 {
+                assert_eq!(got, None, "cut {cut}: no legacy_version");
+                continue;
+            }
+            let (sh, is_hrr) = got.unwrap_or_else(|| panic!("cut {cut}: a hello prefix"));
+            assert!(sh.truncated, "cut {cut}");
+            assert_eq!(sh.legacy_version, full.legacy_version, "cut {cut}");
+            assert_eq!(is_hrr, hrr && cut >= 6 + HRR_RANDOM_PREFIX, "cut {cut}");
+            let part = match cut {
+                c if c < 4 + 34 => HelloPart::Version,
+                c if c < cipher_at => HelloPart::Random,
+                c if c < cipher_at + 2 => HelloPart::SessionId,
+                c if c < block_at => HelloPart::CipherSuites,
+                _ => HelloPart::Compression,
+            };
+            assert_eq!(sh.read_through, part, "cut {cut}");
+            let cipher_known = cut >= cipher_at + 2;
+            assert_eq!(sh.cipher(), cipher_known.then_some(full.cipher_suite), "cut {cut}");
+            assert_eq!(sh.session_id.is_empty(), cut < cipher_at || sid_len == 0);
+            let whole: Vec<u16> = ends.iter().filter(|(_, end)| *end <= cut).map(|e| e.0).collect();
+            assert_eq!(sh.extensions, whole, "cut {cut}");
+            if whole.contains(&43) {
+                assert_eq!(sh.negotiated(), full.negotiated(), "cut {cut}");
+                assert!(!sh.negotiated_is_lower_bound(), "cut {cut}");
+            } else if full.legacy_version == TlsVersion::TLS12 {
+                // "TLS 1.2 or later".
+                assert_eq!(sh.negotiated(), TlsVersion::TLS12, "cut {cut}");
+                assert!(sh.negotiated_is_lower_bound(), "cut {cut}");
+            } else {
+                // Below 0x0303: exact.
+                assert_eq!(sh.negotiated(), full.negotiated(), "cut {cut}");
+                assert!(!sh.negotiated_is_lower_bound(), "cut {cut}");
+            }
+            // Below TLS 1.3 an echoed session id is a resumption, once it arrived whole.
+            let resumed = !sh.negotiated_is_lower_bound()
+                && sh.negotiated().family() != TlsVersion::TLS13
+                && sid_len > 0
+                && cut >= cipher_at;
+            assert_eq!(crate::tls::is_resumption(Some(&ch), &sh), resumed, "cut {cut}");
+            assert_eq!(crate::fingerprint::ja3s(&sh), None, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn server_hello_prefix_at_every_length() {
+        check_server_hello_prefixes(&first_message(&hex(TLS13_SERVER_FLIGHT_START)), false);
+        check_server_hello_prefixes(&first_message(&hex(TLS10_SERVER_HELLO)), false);
+        check_server_hello_prefixes(&first_message(&hex(HRR_SERVER_FLIGHT)), true);
+        check_server_hello_prefixes(&first_message(&hex(HRR_SERVER_SECOND_FLIGHT_START)), false);
+        // SSLv3 with renegotiation_info.
+        let body = server_hello_body(0x0300, &[7; 32], &[9; 32], 0xc014, Some(&ext(0xff01, &[0])));
+        check_server_hello_prefixes(&handshake(2, &body), false);
+    }
+
+    #[test]
+    fn prefix_of_a_random_like_hrr_is_a_server_hello_until_enough_matched() {
+        let msg = first_message(&hex(HRR_SERVER_FLIGHT));
+        let cut = 6 + HRR_RANDOM_PREFIX - 1;
+        assert!(!parse_server_hello_prefix(&msg[..cut]).unwrap().1);
+        assert!(parse_server_hello_prefix(&msg[..cut + 1]).unwrap().1);
+        // Not 0x0303: never a HelloRetryRequest.
+        let mut other = msg.clone();
+        other[4..6].copy_from_slice(&[3, 1]);
+        assert!(!parse_server_hello_prefix(&other[..40]).unwrap().1);
+    }
+
+    #[test]
+    fn prefixes_that_are_not_hellos() {
+        let ch = tls13_ch();
+        // Wrong type, implausible version.
+        assert_eq!(parse_client_hello_prefix(&[2, 0, 1, 0, 3, 3]), None);
+        assert_eq!(parse_server_hello_prefix(&[1, 0, 1, 0, 3, 3]), None);
+        assert_eq!(parse_server_hello_prefix(&[6, 0, 1, 0, 0x7f, 0x15]), None);
+        for version in [[3, 5], [2, 0], [0x7f, 0x12], [0xfe, 0xfd], [0, 2]] {
+            let mut m = ch[..50].to_vec();
+            m[4..6].copy_from_slice(&version);
+            assert_eq!(parse_client_hello_prefix(&m), None, "{version:?}");
+        }
+        for version in [[3, 5], [2, 0], [0x7f, 0x16], [0xfe, 0xfd]] {
+            assert_eq!(
+                parse_server_hello_prefix(&[2, 0, 1, 0, version[0], version[1]]),
+                None
+            );
+        }
+        // Session id over 32, odd or empty cipher suites, no compression method.
+        let mut m = ch[..100].to_vec();
+        m[4 + 34] = 33;
+        assert_eq!(parse_client_hello_prefix(&m), None);
+        let body = client_hello_body(0x0303, &[], &[0x1301, 0x1302], Some(&ext(0, &[0; 40])));
+        for (at, value) in [(35, [0, 3]), (35, [0, 0])] {
+            let mut b = body.clone();
+            b[at..at + 2].copy_from_slice(&value);
+            let m = handshake(1, &b);
+            assert_eq!(parse_client_hello_prefix(&m[..m.len() - 5]), None, "{value:?}");
+        }
+        let mut b = body.clone();
+        b[41] = 0;
+        let m = handshake(1, &b);
+        assert_eq!(parse_client_hello_prefix(&m[..m.len() - 5]), None);
+        // A draft ServerHello (no session id) cut after its cipher suite.
+        let mut d = 0x7f12u16.to_be_bytes().to_vec();
+        d.extend_from_slice(&[9; 32]);
+        d.extend_from_slice(&0x1301u16.to_be_bytes());
+        d.extend_from_slice(&vec16(&ext(51, &[0; 4])));
+        let m = handshake(2, &d);
+        let (sh, hrr) = parse_server_hello_prefix(&m[..4 + 36]).unwrap();
+        assert!(!hrr);
+        assert_eq!(sh.cipher(), Some(0x1301));
+        assert_eq!(sh.negotiated(), TlsVersion(0x7f12));
+        assert!(!sh.negotiated_is_lower_bound(), "the draft number is on the wire");
+    }
+
     #[test]
     fn mutated_hellos_never_panic() {
         let seeds = [

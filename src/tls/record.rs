@@ -1318,6 +1318,177 @@ mod tests {
         }
     }
 
+    /// The event a gap makes of the first bytes of a hello message (none for too few bytes).
+    fn cut_event(msg_prefix: &[u8]) -> Vec<HandshakeEvent> {
+        if msg_prefix.first() == Some(&CLIENT_HELLO) {
+            return parse_client_hello_prefix(msg_prefix)
+                .map(|ch| HandshakeEvent::ClientHello(Box::new(ch)))
+                .into_iter()
+                .collect();
+        }
+        match parse_server_hello_prefix(msg_prefix) {
+            Some((sh, true)) => vec![HandshakeEvent::HelloRetryRequest(Box::new(sh))],
+            Some((sh, false)) => vec![HandshakeEvent::ServerHello(Box::new(sh))],
+            None => vec![],
+        }
+    }
+
+    #[test]
+    fn gap_after_every_prefix_of_a_hello_reports_the_cut_hello() {
+        for seg in [
+            TLS13_CLIENT_HELLO,
+            TLS10_CLIENT_HELLO,
+            TLS13_SERVER_FLIGHT_START,
+            TLS10_SERVER_HELLO,
+            HRR_SERVER_FLIGHT,
+        ] {
+            let seg = hex(seg);
+            let msg_end = 5 + first_message(&seg).len();
+            for cut in 0..msg_end {
+                let expected = if cut < 5 {
+                    vec![]
+                } else {
+                    cut_event(&seg[5..cut])
+                };
+                if cut >= 5 + 6 {
+                    assert_eq!(expected.len(), 1, "cut {cut}: handshake header and version");
+                }
+                for bytewise in [false, true] {
+                    let mut p = DirectionParser::new();
+                    let mut out = Vec::new();
+                    let chunks: Vec<&[u8]> = if bytewise {
+                        seg[..cut].chunks(1).collect()
+                    } else {
+                        vec![&seg[..cut]]
+                    };
+                    for chunk in chunks {
+                        assert_eq!(p.feed(chunk, &mut out), Feed::Continue);
+                    }
+                    p.gap(&mut out);
+                    assert_eq!(out, expected, "cut {cut}");
+                    assert_eq!(p.buffered(), 0);
+                }
+            }
+            // Whole: reported by the feed, the gap adds nothing.
+            let mut out = Vec::new();
+            let mut p = DirectionParser::new();
+            p.feed(&seg[..msg_end], &mut out);
+            assert_eq!(out.len(), 1);
+            p.gap(&mut out);
+            assert_eq!(out.len(), 1);
+        }
+    }
+
+    #[test]
+    fn cut_hello_spanning_records_is_read_across_them() {
+        let ch = first_message(&hex(TLS13_CLIENT_HELLO));
+        let bytes = [record(22, &ch[..40]), record(22, &ch[40..150])].concat();
+        let mut p = DirectionParser::new();
+        let mut out = Vec::new();
+        p.feed(&bytes, &mut out);
+        p.gap(&mut out);
+        assert_eq!(out, cut_event(&ch[..150]));
+        let cut = client_hello_of(&out);
+        assert_eq!(cut.read_through, crate::tls::HelloPart::Compression);
+        assert_eq!(cut.cipher_suites.len(), 31);
+    }
+
+    /// Feeds each segment cut to its first `keep` bytes, with a gap for the rest, as the
+    /// reassembler delivers a capture with a short snap length.
+    fn feed_cut_segments(segments: &[Vec<u8>], keep: usize) -> Vec<HandshakeEvent> {
+        let mut p = DirectionParser::new();
+        let mut out = Vec::new();
+        for seg in segments {
+            let n = keep.min(seg.len());
+            assert_eq!(p.feed(&seg[..n], &mut out), Feed::Continue);
+            if n < seg.len() {
+                p.gap(&mut out);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_segment_cut_still_shows_hellos_ccs_and_application_data() {
+        // 30 and 62 payload bytes: -s 96 and -s 128 over Ethernet, IPv4, TCP with timestamps.
+        for keep in [30, 62] {
+            let cut = |seg: &[u8]| seg[5..keep.min(seg.len())].to_vec();
+            // TLS 1.3 client: ClientHello, then CCS + Finished (outer type 23) in one segment,
+            // then application data.
+            let ch = hex(TLS13_CLIENT_HELLO);
+            let client = [
+                ch.clone(),
+                [record(20, &[1]), record(23, &[0x42; 53])].concat(),
+                record(23, &[0x43; 300]),
+            ];
+            let got = feed_cut_segments(&client, keep);
+            let mut expected = cut_event(&cut(&ch));
+            expected.extend([HandshakeEvent::ChangeCipherSpec, HandshakeEvent::ApplicationData]);
+            assert_eq!(got, expected, "keep {keep}");
+            let first = client_hello_of(&got[..1]);
+            assert!(first.truncated && first.max_offered_is_lower_bound());
+            assert_eq!(first.max_offered(), TlsVersion::TLS12);
+
+            // TLS 1.3 server: ServerHello + CCS + encrypted records in the first segment, the
+            // rest of the encrypted flight, then application data.
+            let flight = [hex(TLS13_SERVER_FLIGHT_START), vec![0xa5; 1200]].concat();
+            let server = [
+                flight.clone(),
+                vec![0x5a; 1400],
+                record(23, &[0x44; 200]),
+            ];
+            let got = feed_cut_segments(&server, keep);
+            let mut expected = cut_event(&cut(&flight));
+            expected.push(HandshakeEvent::ApplicationData);
+            assert_eq!(got, expected, "keep {keep}");
+            let sh = server_hello_of(&got[0]);
+            assert!(sh.truncated && sh.negotiated_is_lower_bound());
+            assert_eq!(sh.negotiated(), TlsVersion::TLS12, "TLS 1.2 or later");
+
+            // TLS 1.0 server: ServerHello + Certificate…, then CCS + Finished after the
+            // client's key exchange, then an alert.
+            let sh10 = hex(TLS10_SERVER_HELLO);
+            let server = [
+                [sh10.clone(), vec![0x30; 1000]].concat(),
+                [record_v(20, 0x0301, &[1]), record_v(22, 0x0301, &[0x77; 48])].concat(),
+                record_v(21, 0x0301, &[1, 0]),
+            ];
+            let got = feed_cut_segments(&server, keep);
+            // After the ServerHello the direction stops at its first record it cannot read or
+            // goes on; either way the cut ServerHello is exact and first.
+            let sh = server_hello_of(&got[0]);
+            assert!(sh.truncated && !sh.negotiated_is_lower_bound(), "keep {keep}");
+            assert_eq!(sh.negotiated(), TlsVersion::TLS10);
+            assert_eq!(got[1], HandshakeEvent::ChangeCipherSpec, "keep {keep}");
+
+            // HelloRetryRequest run, both sides cut.
+            let server = [hex(HRR_SERVER_FLIGHT), hex(HRR_SERVER_SECOND_FLIGHT_START)];
+            let got = feed_cut_segments(&server, keep);
+            assert!(matches!(got[0], HandshakeEvent::HelloRetryRequest(_)), "keep {keep}");
+            assert!(server_hello_of(&got[1]).truncated, "keep {keep}");
+            let client = [hex(TLS13_CLIENT_HELLO), hex(HRR_CLIENT_SECOND_FLIGHT)];
+            let got = feed_cut_segments(&client, keep);
+            assert_eq!(got.len(), 3, "keep {keep}: {got:?}");
+            assert_eq!(got[1], HandshakeEvent::ChangeCipherSpec);
+            let second = hex(HRR_CLIENT_SECOND_FLIGHT);
+            assert_eq!(got[2..], cut_event(&second[11..keep]), "keep {keep}");
+        }
+    }
+
+    #[test]
+    fn cut_server_hello_ends_handshake_parsing_like_a_whole_one() {
+        let sh = hex(TLS13_SERVER_FLIGHT_START);
+        let mut p = DirectionParser::new();
+        let mut out = Vec::new();
+        p.feed(&sh[..40], &mut out);
+        p.gap(&mut out);
+        // A later ServerHello record is not read; a ChangeCipherSpec still is.
+        p.feed(&sh[..127], &mut out);
+        p.feed(&record(20, &[1]), &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1], HandshakeEvent::ChangeCipherSpec);
+    }
+
     #[test]
     fn sslv2_compatible_client_hello_then_tls_records() {
         let hello = sslv2_client_hello(0x0301, &[[0, 0, 0x39], [0x07, 0, 0xc0], [0, 0, 0x2f]]);
