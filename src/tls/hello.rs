@@ -1291,19 +1291,44 @@ mod tests {
             };
             assert_eq!(ch.read_through, part, "cut {cut}");
             let sid_len_known = cut > 4 + 34;
-            assert_eq!(ch.session_id_len, if sid_len_known { full.session_id_len } else { 0 });
+            assert_eq!(
+                ch.session_id_len,
+                if sid_len_known {
+                    full.session_id_len
+                } else {
+                    0
+                }
+            );
             let sid_whole = cut >= suites_at;
-            assert_eq!(ch.session_id, if sid_whole { full.session_id.clone() } else { vec![] });
+            assert_eq!(
+                ch.session_id,
+                if sid_whole {
+                    full.session_id.clone()
+                } else {
+                    vec![]
+                }
+            );
             // The cipher suites that arrived whole.
             let suites = cut.saturating_sub(suites_at + 2).min(suites_len) / 2;
             assert_eq!(ch.cipher_suites, full.cipher_suites[..suites], "cut {cut}");
             // The extensions that arrived whole, nothing of a cut one.
-            let whole: Vec<u16> = ends.iter().filter(|(_, end)| *end <= cut).map(|e| e.0).collect();
+            let whole: Vec<u16> = ends
+                .iter()
+                .filter(|(_, end)| *end <= cut)
+                .map(|e| e.0)
+                .collect();
             assert_eq!(ch.extensions, whole, "cut {cut}");
             let has = |ty| whole.contains(&ty);
-            assert_eq!(ch.sni, if has(0) { full.sni.clone() } else { None }, "cut {cut}");
+            assert_eq!(
+                ch.sni,
+                if has(0) { full.sni.clone() } else { None },
+                "cut {cut}"
+            );
             assert_eq!(ch.alpn, if has(16) { full.alpn.clone() } else { vec![] });
-            assert_eq!(ch.supported_groups.is_empty(), !has(10) || full.supported_groups.is_empty());
+            assert_eq!(
+                ch.supported_groups.is_empty(),
+                !has(10) || full.supported_groups.is_empty()
+            );
             if has(43) {
                 assert_eq!(ch.offered_versions, full.offered_versions, "cut {cut}");
                 assert_eq!(ch.max_offered(), max_offered_whole, "cut {cut}");
@@ -1364,9 +1389,17 @@ mod tests {
             };
             assert_eq!(sh.read_through, part, "cut {cut}");
             let cipher_known = cut >= cipher_at + 2;
-            assert_eq!(sh.cipher(), cipher_known.then_some(full.cipher_suite), "cut {cut}");
+            assert_eq!(
+                sh.cipher(),
+                cipher_known.then_some(full.cipher_suite),
+                "cut {cut}"
+            );
             assert_eq!(sh.session_id.is_empty(), cut < cipher_at || sid_len == 0);
-            let whole: Vec<u16> = ends.iter().filter(|(_, end)| *end <= cut).map(|e| e.0).collect();
+            let whole: Vec<u16> = ends
+                .iter()
+                .filter(|(_, end)| *end <= cut)
+                .map(|e| e.0)
+                .collect();
             assert_eq!(sh.extensions, whole, "cut {cut}");
             if whole.contains(&43) {
                 assert_eq!(sh.negotiated(), full.negotiated(), "cut {cut}");
@@ -1385,7 +1418,11 @@ mod tests {
                 && sh.negotiated().family() != TlsVersion::TLS13
                 && sid_len > 0
                 && cut >= cipher_at;
-            assert_eq!(crate::tls::is_resumption(Some(&ch), &sh), resumed, "cut {cut}");
+            assert_eq!(
+                crate::tls::is_resumption(Some(&ch), &sh),
+                resumed,
+                "cut {cut}"
+            );
             assert_eq!(crate::fingerprint::ja3s(&sh), None, "cut {cut}");
         }
     }
@@ -1440,7 +1477,11 @@ mod tests {
             let mut b = body.clone();
             b[at..at + 2].copy_from_slice(&value);
             let m = handshake(1, &b);
-            assert_eq!(parse_client_hello_prefix(&m[..m.len() - 5]), None, "{value:?}");
+            assert_eq!(
+                parse_client_hello_prefix(&m[..m.len() - 5]),
+                None,
+                "{value:?}"
+            );
         }
         let mut b = body.clone();
         b[41] = 0;
@@ -1456,7 +1497,10 @@ mod tests {
         assert!(!hrr);
         assert_eq!(sh.cipher(), Some(0x1301));
         assert_eq!(sh.negotiated(), TlsVersion(0x7f12));
-        assert!(!sh.negotiated_is_lower_bound(), "the draft number is on the wire");
+        assert!(
+            !sh.negotiated_is_lower_bound(),
+            "the draft number is on the wire"
+        );
     }
 
     #[test]

@@ -1423,7 +1423,10 @@ mod tests {
             ];
             let got = feed_cut_segments(&client, keep);
             let mut expected = cut_event(&cut(&ch));
-            expected.extend([HandshakeEvent::ChangeCipherSpec, HandshakeEvent::ApplicationData]);
+            expected.extend([
+                HandshakeEvent::ChangeCipherSpec,
+                HandshakeEvent::ApplicationData,
+            ]);
             assert_eq!(got, expected, "keep {keep}");
             let first = client_hello_of(&got[..1]);
             assert!(first.truncated && first.max_offered_is_lower_bound());
@@ -1432,11 +1435,7 @@ mod tests {
             // TLS 1.3 server: ServerHello + CCS + encrypted records in the first segment, the
             // rest of the encrypted flight, then application data.
             let flight = [hex(TLS13_SERVER_FLIGHT_START), vec![0xa5; 1200]].concat();
-            let server = [
-                flight.clone(),
-                vec![0x5a; 1400],
-                record(23, &[0x44; 200]),
-            ];
+            let server = [flight.clone(), vec![0x5a; 1400], record(23, &[0x44; 200])];
             let got = feed_cut_segments(&server, keep);
             let mut expected = cut_event(&cut(&flight));
             expected.push(HandshakeEvent::ApplicationData);
@@ -1450,21 +1449,31 @@ mod tests {
             let sh10 = hex(TLS10_SERVER_HELLO);
             let server = [
                 [sh10.clone(), vec![0x30; 1000]].concat(),
-                [record_v(20, 0x0301, &[1]), record_v(22, 0x0301, &[0x77; 48])].concat(),
+                [
+                    record_v(20, 0x0301, &[1]),
+                    record_v(22, 0x0301, &[0x77; 48]),
+                ]
+                .concat(),
                 record_v(21, 0x0301, &[1, 0]),
             ];
             let got = feed_cut_segments(&server, keep);
             // After the ServerHello the direction stops at its first record it cannot read or
             // goes on; either way the cut ServerHello is exact and first.
             let sh = server_hello_of(&got[0]);
-            assert!(sh.truncated && !sh.negotiated_is_lower_bound(), "keep {keep}");
+            assert!(
+                sh.truncated && !sh.negotiated_is_lower_bound(),
+                "keep {keep}"
+            );
             assert_eq!(sh.negotiated(), TlsVersion::TLS10);
             assert_eq!(got[1], HandshakeEvent::ChangeCipherSpec, "keep {keep}");
 
             // HelloRetryRequest run, both sides cut.
             let server = [hex(HRR_SERVER_FLIGHT), hex(HRR_SERVER_SECOND_FLIGHT_START)];
             let got = feed_cut_segments(&server, keep);
-            assert!(matches!(got[0], HandshakeEvent::HelloRetryRequest(_)), "keep {keep}");
+            assert!(
+                matches!(got[0], HandshakeEvent::HelloRetryRequest(_)),
+                "keep {keep}"
+            );
             assert!(server_hello_of(&got[1]).truncated, "keep {keep}");
             let client = [hex(TLS13_CLIENT_HELLO), hex(HRR_CLIENT_SECOND_FLIGHT)];
             let got = feed_cut_segments(&client, keep);
