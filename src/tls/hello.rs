@@ -187,9 +187,11 @@ impl ClientHelloInfo {
     /// Whether the client may have offered more than [`Self::max_offered`] (and more than
     /// `offered_versions` lists): the hello was cut and its supported_versions extension did
     /// not arrive whole, so only legacy_version (or nothing past it) was seen. False for a
-    /// whole hello, and for a cut one whose supported_versions arrived whole.
+    /// whole hello, for a cut one whose supported_versions arrived whole, and for a cut
+    /// SSLv2-compatible one (that framing has no extensions: its version is all it offers).
     pub fn max_offered_is_lower_bound(&self) -> bool {
         self.truncated
+            && !self.sslv2_framed
             && self.read_through < HelloPart::Extensions
             && !self.extensions.contains(&ext::SUPPORTED_VERSIONS)
     }

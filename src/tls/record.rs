@@ -30,6 +30,10 @@
 //! - **Inert after application data.** The first application_data record (in TLS 1.3 this is
 //!   also the first encrypted handshake record: its outer type is 23, RFC 8446 §5.2) is
 //!   reported once, and all later bytes of the direction are ignored at no cost.
+//! - **Cut hellos.** A gap inside a ClientHello or ServerHello being collected (a short snap
+//!   length keeps only the first bytes of each segment) reports what arrived of it, marked
+//!   truncated (see "Truncated hellos" in [`super::hello`]); a cut ServerHello ends handshake
+//!   parsing as a whole one does, a cut HelloRetryRequest does not.
 //! - **Resynchronisation.** After [`DirectionParser::gap`], partial state is dropped and bytes
 //!   are skipped until a plausible record header (type 20..=24, version 0x0300..=0x0304,
 //!   length ≤ [`MAX_RECORD_LEN`]). Such a header is trusted once the next record header is
@@ -204,12 +208,33 @@ impl DirectionParser {
         }
         self.cut_hello(out);
         self.release();
+        if self.phase == Phase::Done {
+            // A cut SSLv2 SERVER-HELLO: nothing after it is read.
+            return;
+        }
         self.phase = Phase::Resync;
         self.after_gap = true;
     }
 
     /// The hello being collected (if any) will never be whole: reports what arrived of it.
     fn cut_hello(&mut self, out: &mut Vec<HandshakeEvent>) {
+        if let Phase::Sslv2 { kind, .. } = self.phase {
+            match kind {
+                Sslv2Hello::Client => {
+                    if let Some(info) = sslv2::parse_client_hello_prefix(&self.buf) {
+                        out.push(HandshakeEvent::ClientHello(Box::new(info)));
+                        self.after_sslv2_hello = true;
+                    }
+                }
+                Sslv2Hello::Server => {
+                    if let Some(info) = sslv2::parse_server_hello_prefix(&self.buf) {
+                        out.push(HandshakeEvent::ServerHello(Box::new(info)));
+                        self.phase = Phase::Done;
+                    }
+                }
+            }
+            return;
+        }
         if self.phase != Phase::Records || !matches!(self.msg, Msg::Collect { .. }) {
             return;
         }
@@ -1221,7 +1246,7 @@ mod tests {
         // The first 95 bytes of the hello are reported as a truncated hello.
         let cut =
             HandshakeEvent::ClientHello(Box::new(parse_client_hello_prefix(&ch[5..100]).unwrap()));
-        assert_eq!(out, [cut.clone()]);
+        assert_eq!(out, std::slice::from_ref(&cut));
         // The tail of the lost record, junk, then a whole ClientHello record.
         for chunk in [&ch[150..], &junk[..], &ch[..]] {
             assert_eq!(p.feed(chunk, &mut out), Feed::Continue);
@@ -1517,6 +1542,42 @@ mod tests {
         let ch = client_hello_of(&expected[..1]);
         assert_eq!(ch.max_offered(), TlsVersion::TLS10);
         assert_eq!(ch.cipher_suites, [0x0039, 0x002f]);
+    }
+
+    #[test]
+    fn cut_sslv2_hellos_are_reported() {
+        let hello = sslv2_client_hello(0x0301, &[[0, 0, 0x39], [0x07, 0, 0xc0], [0, 0, 0x2f]]);
+        for cut in 0..hello.len() {
+            let mut p = DirectionParser::new();
+            let mut out = Vec::new();
+            p.feed(&hello[..cut], &mut out);
+            p.gap(&mut out);
+            let expected: Vec<HandshakeEvent> =
+                crate::tls::sslv2::parse_client_hello_prefix(&hello[..cut])
+                    .map(|ch| HandshakeEvent::ClientHello(Box::new(ch)))
+                    .into_iter()
+                    .collect();
+            assert_eq!(out, expected, "cut {cut}");
+            assert_eq!(out.len(), usize::from(cut >= 11), "cut {cut}");
+            // TLS records after it are read.
+            p.feed(&record_v(20, 0x0301, &[1]), &mut out);
+            assert_eq!(
+                out.last(),
+                Some(&HandshakeEvent::ChangeCipherSpec),
+                "cut {cut}"
+            );
+        }
+        let hello = [sslv2_server_hello(0x0002), vec![0x30; 500]].concat();
+        let mut p = DirectionParser::new();
+        let mut out = Vec::new();
+        p.feed(&hello[..30], &mut out);
+        p.gap(&mut out);
+        let sh = server_hello_of(&out[0]);
+        assert!(sh.truncated);
+        assert_eq!(sh.negotiated(), TlsVersion::SSL2);
+        // Inert: nothing after it is read.
+        p.feed(&record(20, &[1]), &mut out);
+        assert_eq!(out.len(), 1);
     }
 
     #[test]
