@@ -1525,6 +1525,8 @@ mod tests {
             }
             let _ = parse_client_hello(&m);
             let _ = parse_server_hello(&m);
+            let _ = parse_client_hello_prefix(&m);
+            let _ = parse_server_hello_prefix(&m);
         }
     }
 }
