@@ -7,7 +7,8 @@
 //! SH  client_ip  client_port  server_ip  server_port  ja3s_md5  ja3s
 //! ```
 //!
-//! Tab-separated, in the order the connections first appear. Deliberately minimal and apart
+//! Tab-separated, in the order the connections first appear. A hello cut short (snap length,
+//! lost bytes) has no fingerprints and no line. Deliberately minimal and apart
 //! from the pipeline: each direction's bytes are put in order by sequence number (with
 //! [`StreamReassembler`]), kept whole up to a cap, and handed at the end of the file to a
 //! [`DirectionParser`], starting at the first TLS hello record (so a plaintext phase such as
@@ -70,7 +71,7 @@ impl Kept {
             if parser.feed(&self.bytes[from..gap], &mut out) != Feed::Continue {
                 return out;
             }
-            parser.gap();
+            parser.gap(&mut out);
             from = gap;
         }
         let _ = parser.feed(&self.bytes[from..], &mut out);
@@ -133,17 +134,22 @@ impl Connection {
             for event in kept.events() {
                 match event {
                     HandshakeEvent::ClientHello(ch) => {
-                        let (ja3_string, ja3_md5) = ja3(&ch);
+                        // A truncated hello (cut by the snap length) has no fingerprints.
+                        let (Some((ja3_string, ja3_md5)), Some(ja4), Some(ja4_r)) =
+                            (ja3(&ch), ja4(&ch), ja4_r(&ch))
+                        else {
+                            continue;
+                        };
                         writeln!(
                             out,
-                            "CH\t{}\t{}\t{ja3_md5}\t{}\t{ja3_string}",
+                            "CH\t{}\t{ja4}\t{ja3_md5}\t{ja4_r}\t{ja3_string}",
                             pair(sender, receiver),
-                            ja4(&ch),
-                            ja4_r(&ch),
                         )?;
                     }
                     HandshakeEvent::ServerHello(sh) => {
-                        let (ja3s_string, ja3s_md5) = ja3s(&sh);
+                        let Some((ja3s_string, ja3s_md5)) = ja3s(&sh) else {
+                            continue;
+                        };
                         writeln!(
                             out,
                             "SH\t{}\t{ja3s_md5}\t{ja3s_string}",

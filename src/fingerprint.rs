@@ -16,8 +16,13 @@
 //!   a ClientHello without an extensions block, where the definition leaves the three last
 //!   fields empty (`769,4-5,,,`) and Wireshark 4.0 drops them (`769,4-5,`).
 //!
-//! Promises: never panics; every input yields a fingerprint (unknown versions print as `00`
-//! in JA4 and as their number in JA3); output is ASCII and deterministic.
+//! Promises: never panics; every whole hello yields a fingerprint (unknown versions print as
+//! `00` in JA4 and as their number in JA3); output is ASCII and deterministic.
+//!
+//! A truncated hello ([`ClientHelloInfo::truncated`], [`ServerHelloInfo::truncated`]: only its
+//! first bytes were captured) has no fingerprint: every function here returns `None` for it,
+//! since its cipher suite and extension lists may be partial and a fingerprint of a part would
+//! look like a real, different client or server.
 //!
 //! SSLv2-framed ClientHellos (RFC 5246 Appendix E.2) get fingerprints too, from what they
 //! carry: the version field, no SNI (`i`), no extensions, and the cipher specs that have a TLS
@@ -52,31 +57,35 @@ const EXT_ALPN: u16 = 0x0010;
 /// field is visible as such.
 const EMPTY_HASH: &str = "000000000000";
 
-/// The JA4 fingerprint of a ClientHello over TCP, e.g. `t13d1516h2_8daaf6152771_e5627efa2ab1`.
-pub fn ja4(ch: &ClientHelloInfo) -> String {
-    let parts = Ja4Parts::of(ch);
-    format!(
-        "{}_{}_{}",
-        parts.head,
-        hash12(&parts.ciphers),
-        hash12(&parts.extensions_and_sigalgs)
-    )
+/// The JA4 fingerprint of a ClientHello over TCP, e.g. `t13d1516h2_8daaf6152771_e5627efa2ab1`;
+/// `None` for a truncated hello.
+pub fn ja4(ch: &ClientHelloInfo) -> Option<String> {
+    (!ch.truncated).then(|| Ja4Parts::of(ch).hashed())
 }
 
 /// The raw (unhashed, sorted) JA4 of a ClientHello: what [`ja4`] hashes, for debugging and
-/// tests, e.g. `t13d1516h2_002f,0035,…_0005,000a,…_0403,0804,…` (FoxIO's `ja4_r`).
-pub fn ja4_r(ch: &ClientHelloInfo) -> String {
+/// tests, e.g. `t13d1516h2_002f,0035,…_0005,000a,…_0403,0804,…` (FoxIO's `ja4_r`); `None`
+/// for a truncated hello.
+pub fn ja4_r(ch: &ClientHelloInfo) -> Option<String> {
+    if ch.truncated {
+        return None;
+    }
     let parts = Ja4Parts::of(ch);
-    format!(
+    Some(format!(
         "{}_{}_{}",
         parts.head, parts.ciphers, parts.extensions_and_sigalgs
-    )
+    ))
 }
 
 /// The JA3 of a ClientHello: `(string, md5 hex)`, the string being
 /// `SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats` with
-/// SSLVersion the legacy_version (never supported_versions).
-pub fn ja3(ch: &ClientHelloInfo) -> (String, String) {
+/// SSLVersion the legacy_version (never supported_versions); `None` for a truncated hello.
+pub fn ja3(ch: &ClientHelloInfo) -> Option<(String, String)> {
+    (!ch.truncated).then(|| ja3_string(ch))
+}
+
+/// [`ja3`] of the fields as they are.
+fn ja3_string(ch: &ClientHelloInfo) -> (String, String) {
     let mut s = String::with_capacity(160);
     push_decimal(&mut s, ch.legacy_version.0);
     s.push(',');
@@ -96,8 +105,13 @@ pub fn ja3(ch: &ClientHelloInfo) -> (String, String) {
 
 /// The JA3S of a ServerHello: `(string, md5 hex)`, the string being
 /// `SSLVersion,Cipher,Extensions` with SSLVersion the legacy_version (0x0303 = 771 under
-/// TLS 1.3, as Wireshark).
-pub fn ja3s(sh: &ServerHelloInfo) -> (String, String) {
+/// TLS 1.3, as Wireshark); `None` for a truncated hello.
+pub fn ja3s(sh: &ServerHelloInfo) -> Option<(String, String)> {
+    (!sh.truncated).then(|| ja3s_string(sh))
+}
+
+/// [`ja3s`] of the fields as they are.
+fn ja3s_string(sh: &ServerHelloInfo) -> (String, String) {
     let mut s = String::with_capacity(64);
     push_decimal(&mut s, sh.legacy_version.0);
     s.push(',');
@@ -185,18 +199,21 @@ impl Fingerprinter {
         Self::default()
     }
 
-    /// JA4 and JA3 of `ch`.
-    pub fn client(&mut self, ch: &ClientHelloInfo) -> ClientFingerprints {
+    /// JA4 and JA3 of `ch`; `None` for a truncated hello (module docs).
+    pub fn client(&mut self, ch: &ClientHelloInfo) -> Option<ClientFingerprints> {
+        if ch.truncated {
+            return None;
+        }
         let shape = ClientShape::of(ch);
         let key = self.seed.hash_one(&shape);
         if let Some((seen, fp)) = self.clients.get(&key) {
             if ClientShape::of(seen) == shape {
-                return fp.clone();
+                return Some(fp.clone());
             }
         }
         let fp = ClientFingerprints {
-            ja4: ja4(ch),
-            ja3: ja3(ch).1,
+            ja4: Ja4Parts::of(ch).hashed(),
+            ja3: ja3_string(ch).1,
         };
         if self.clients.len() >= MEMO_ENTRIES {
             self.clients.clear();
@@ -211,19 +228,22 @@ impl Fingerprinter {
         kept.signature_algorithms
             .clone_from(&ch.signature_algorithms);
         self.clients.insert(key, (Box::new(kept), fp.clone()));
-        fp
+        Some(fp)
     }
 
-    /// JA3S (MD5, lower-case hex) of `sh`.
-    pub fn server(&mut self, sh: &ServerHelloInfo) -> String {
+    /// JA3S (MD5, lower-case hex) of `sh`; `None` for a truncated hello (module docs).
+    pub fn server(&mut self, sh: &ServerHelloInfo) -> Option<String> {
+        if sh.truncated {
+            return None;
+        }
         let shape = ServerShape::of(sh);
         let key = self.seed.hash_one(&shape);
         if let Some((seen, fp)) = self.servers.get(&key) {
             if ServerShape::of(seen) == shape {
-                return fp.clone();
+                return Some(fp.clone());
             }
         }
-        let fp = ja3s(sh).1;
+        let fp = ja3s_string(sh).1;
         if self.servers.len() >= MEMO_ENTRIES {
             self.servers.clear();
         }
@@ -231,7 +251,7 @@ impl Fingerprinter {
         kept.cipher_suite = sh.cipher_suite;
         kept.extensions.clone_from(&sh.extensions);
         self.servers.insert(key, (Box::new(kept), fp.clone()));
-        fp
+        Some(fp)
     }
 }
 
@@ -247,6 +267,16 @@ struct Ja4Parts {
 }
 
 impl Ja4Parts {
+    /// JA4 itself: the head, then the two lists hashed.
+    fn hashed(&self) -> String {
+        format!(
+            "{}_{}_{}",
+            self.head,
+            hash12(&self.ciphers),
+            hash12(&self.extensions_and_sigalgs)
+        )
+    }
+
     fn of(ch: &ClientHelloInfo) -> Ja4Parts {
         let mut ciphers: Vec<u16> = ch
             .cipher_suites
@@ -426,6 +456,20 @@ fn lower_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The functions of a whole hello, unwrapped (a truncated one is tested on its own).
+    fn ja4(ch: &ClientHelloInfo) -> String {
+        super::ja4(ch).unwrap()
+    }
+    fn ja4_r(ch: &ClientHelloInfo) -> String {
+        super::ja4_r(ch).unwrap()
+    }
+    fn ja3(ch: &ClientHelloInfo) -> (String, String) {
+        super::ja3(ch).unwrap()
+    }
+    fn ja3s(sh: &ServerHelloInfo) -> (String, String) {
+        super::ja3s(sh).unwrap()
+    }
 
     #[test]
     fn number_formatting_equals_fmt() {
@@ -904,6 +948,38 @@ mod tests {
         assert_eq!(gnutls.1, "abade5a4a7f42baf54766e5d108283b6");
     }
 
+    /// An SSLv3 ServerHello with renegotiation_info, as Java servers send (hand-built; the
+    /// capture around it made by a script, tshark 4 gives `768,49172,65281`,
+    /// `dab7cd42fa00556f42b4d3d65011de36` for `tls.handshake.ja3s_full` / `ja3s`).
+    const SSL3_SH_RENEGOTIATION_INFO: &str = "\
+        0200004d03002222222222222222222222222222222222222222222222222222222222222222203333333333\
+        333333333333333333333333333333333333333333333333333333c014000005ff01000100";
+
+    #[test]
+    fn ja3s_of_sslv3_server_hello_keeps_its_extensions_as_tshark() {
+        let (sh, _) = parse_server_hello(&unhex(SSL3_SH_RENEGOTIATION_INFO)).unwrap();
+        let (s, md5) = ja3s(&sh);
+        assert_eq!(s, "768,49172,65281");
+        assert_eq!(md5, "dab7cd42fa00556f42b4d3d65011de36");
+    }
+
+    #[test]
+    fn truncated_hellos_have_no_fingerprints() {
+        let mut ch = client(TLS13_CH);
+        let mut sh = server(TLS13_SH);
+        let mut fp = Fingerprinter::new();
+        assert!(fp.client(&ch).is_some() && fp.server(&sh).is_some());
+        ch.truncated = true;
+        sh.truncated = true;
+        assert_eq!(super::ja4(&ch), None);
+        assert_eq!(super::ja4_r(&ch), None);
+        assert_eq!(super::ja3(&ch), None);
+        assert_eq!(super::ja3s(&sh), None);
+        // Not even from the memory of the same shape seen whole.
+        assert_eq!(fp.client(&ch), None);
+        assert_eq!(fp.server(&sh), None);
+    }
+
     #[test]
     fn sslv2_framed_hello() {
         // RFC 5246 E.2 CLIENT-HELLO offering TLS 1.0: specs SSL_CK_RC4_128_WITH_MD5 (SSLv2
@@ -948,15 +1024,15 @@ mod tests {
         .collect();
         for round in 0..3 {
             for ch in &hellos {
-                let got = fp.client(ch);
+                let got = fp.client(ch).unwrap();
                 assert_eq!(got.ja4, ja4(ch), "round {round}");
                 assert_eq!(got.ja3, ja3(ch).1, "round {round}");
             }
         }
         assert_eq!(fp.clients.len(), hellos.len());
         for sh in [server(TLS10_SH), server(TLS13_SH), server(GNUTLS_SH)] {
-            assert_eq!(fp.server(&sh), ja3s(&sh).1);
-            assert_eq!(fp.server(&sh), ja3s(&sh).1);
+            assert_eq!(fp.server(&sh).unwrap(), ja3s(&sh).1);
+            assert_eq!(fp.server(&sh).unwrap(), ja3s(&sh).1);
         }
         assert_eq!(fp.servers.len(), 3);
 
@@ -964,17 +1040,17 @@ mod tests {
         let mut same = client(TLS13_CH);
         same.sni = Some(b"other.example".to_vec());
         same.session_id = vec![7; 32];
-        assert_eq!(fp.client(&same).ja4, ja4(&client(TLS13_CH)));
+        assert_eq!(fp.client(&same).unwrap().ja4, ja4(&client(TLS13_CH)));
         assert_eq!(fp.clients.len(), hellos.len());
         // One field changed anywhere: another shape, its own fingerprints.
         let mut other = client(TLS13_CH);
         other.cipher_suites.swap(0, 1);
-        let got = fp.client(&other);
+        let got = fp.client(&other).unwrap();
         assert_eq!(got.ja3, ja3(&other).1);
         assert_ne!(got.ja3, ja3(&client(TLS13_CH)).1);
         let mut other = client(TLS13_CH);
         other.alpn_first_ends = Some((b'h', b'2'));
-        assert_eq!(fp.client(&other).ja4, ja4(&other));
+        assert_eq!(fp.client(&other).unwrap().ja4, ja4(&other));
         assert_ne!(ja4(&other), ja4(&client(TLS13_CH)));
     }
 
@@ -983,7 +1059,7 @@ mod tests {
         let mut fp = Fingerprinter::new();
         for i in 0..(MEMO_ENTRIES as u16 + 100) {
             let ch = hello(&[0x1301, i], &[0x000a], &[]);
-            assert_eq!(fp.client(&ch).ja4, ja4(&ch));
+            assert_eq!(fp.client(&ch).unwrap().ja4, ja4(&ch));
             assert!(fp.clients.len() <= MEMO_ENTRIES);
         }
     }

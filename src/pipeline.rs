@@ -634,7 +634,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                         }
                         StreamChunk::Gap(_) => {
                             gaps += 1;
-                            tls.gap();
+                            tls.gap(events);
                         }
                     }
                 });
@@ -784,7 +784,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             return;
         }
         let sni = ch.as_ref().and_then(|c| c.sni.clone());
-        let client_fp = ch.as_ref().map(|c| self.fingerprints.client(c));
+        let client_fp = ch.as_ref().and_then(|c| self.fingerprints.client(c));
         let rec = ConnectionRecord {
             ts,
             client,
@@ -813,7 +813,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             starttls,
             ja4: client_fp.as_ref().map(|f| f.ja4.clone()),
             ja3: client_fp.map(|f| f.ja3),
-            ja3s: sh.as_ref().map(|s| self.fingerprints.server(s)),
+            ja3s: sh.as_ref().and_then(|s| self.fingerprints.server(s)),
             sni,
             ended_by,
             connect_host: None,
@@ -860,7 +860,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                                 Feed::Continue
                             )
                         }
-                        StreamChunk::Gap(_) => tls.gap(),
+                        StreamChunk::Gap(_) => tls.gap(events),
                     }
                 });
                 self.stats.handshake_gaps += 1;

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use etherparse::PacketBuilder;
 
 pub mod conditions;
+pub mod snaplen;
 pub mod workload;
 
 /// One packet of a synthetic capture: capture time (ns) and the Ethernet frame.

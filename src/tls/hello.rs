@@ -17,6 +17,35 @@
 //! `legacy_version` (the hello's version field), `offered_versions` (the client's
 //! supported_versions) and the negotiated version are kept apart: with TLS 1.3 the first is a
 //! frozen 0x0303 and says nothing (RFC 8446 §4.1.2, §4.2.1).
+//!
+//! # Truncated hellos
+//!
+//! A capture with a short snap length (`tcpdump -s 96` on a span port) keeps only the first
+//! bytes of each segment, and a lost segment cuts a hello too. [`parse_client_hello_prefix`]
+//! and [`parse_server_hello_prefix`] read such a prefix (the record layer calls them when a
+//! gap ends a hello it was collecting): every field that arrived whole, in wire order, and
+//! of the extensions only those that arrived whole (a cut one is neither listed nor read).
+//! The result has `truncated` set and [`HelloPart`] `read_through` says how far it got; a
+//! prefix must hold the handshake header and legacy_version at least. What it then means:
+//!
+//! - fields up to `read_through` are exact; later ones are empty / zero / `None` (not
+//!   "absent": not seen), except `cipher_suites` of a ClientHello cut inside the list, which
+//!   holds the suites that arrived whole (a prefix of the list), and `session_id_len`, exact
+//!   once its length byte arrived (`session_id` itself is kept only when whole);
+//! - ClientHello: [`ClientHelloInfo::max_offered`] is a **lower bound** (supported_versions
+//!   may have been cut) unless the supported_versions extension itself arrived whole: see
+//!   [`ClientHelloInfo::max_offered_is_lower_bound`];
+//! - ServerHello: a legacy_version below 0x0303 is the negotiated version, exactly (a TLS 1.3
+//!   server always writes 0x0303 there, RFC 8446 §4.1.3, and supported_versions is what says
+//!   1.3); 0x0303 with no whole supported_versions extension means "TLS 1.2 or later": see
+//!   [`ServerHelloInfo::negotiated_is_lower_bound`];
+//! - a HelloRetryRequest is told by its random (RFC 8446 §4.1.3): when at least
+//!   [`HRR_RANDOM_PREFIX`] bytes of it arrived and match; a ServerHello cut before that is
+//!   reported as a ServerHello (its "TLS 1.2 or later" holds for a HelloRetryRequest too);
+//! - fingerprints (JA4, JA3, JA3S) are not computed: their lists may be partial
+//!   ([`crate::fingerprint`] returns `None`);
+//! - resumption is not claimed unless the facts that show it arrived whole
+//!   ([`super::is_resumption`]).
 
 use super::{NotTls, TlsVersion};
 use tls_parser::{parse_tls_message_handshake, TlsMessage, TlsMessageHandshake};
@@ -54,6 +83,30 @@ mod ext {
 const CLIENT_HELLO: u8 = 1;
 const SERVER_HELLO: u8 = 2;
 
+/// Bytes of a cut ServerHello.random that must match [`HELLO_RETRY_REQUEST_RANDOM`] for it to
+/// be taken as a HelloRetryRequest (a chance match of random bytes: 2^-64).
+pub const HRR_RANDOM_PREFIX: usize = 8;
+
+/// The parts of a hello in wire order, for how far a truncated one was read (see the module
+/// docs, "Truncated hellos"). The order is the wire order, so `read_through >= CipherSuites`
+/// says the cipher suites arrived whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HelloPart {
+    /// legacy_version (with the handshake header before it): the least a hello event carries.
+    Version,
+    /// random (32 bytes).
+    Random,
+    /// legacy_session_id (ServerHello: legacy_session_id_echo; TLS 1.3 drafts up to 21 have
+    /// none and go from `Random` to `CipherSuites`).
+    SessionId,
+    /// cipher_suites (ClientHello) or cipher_suite (ServerHello).
+    CipherSuites,
+    /// legacy_compression_method(s).
+    Compression,
+    /// The whole extensions block (or its absence): the message was read whole.
+    Extensions,
+}
+
 /// What a ClientHello (or an SSLv2-compatible CLIENT-HELLO) offered. Owned and small.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientHelloInfo {
@@ -88,6 +141,13 @@ pub struct ClientHelloInfo {
     pub session_id: Vec<u8>,
     /// Came as an SSLv2-compatible CLIENT-HELLO (RFC 5246 Appendix E.2).
     pub sslv2_framed: bool,
+    /// Only the first bytes of the message were captured (short snap length, lost bytes):
+    /// the fields after `read_through` were not seen, the offered versions may be a lower
+    /// bound ([`Self::max_offered_is_lower_bound`]), and no fingerprint is computed. See the
+    /// module docs, "Truncated hellos".
+    pub truncated: bool,
+    /// The last part read whole: [`HelloPart::Extensions`] when not `truncated`.
+    pub read_through: HelloPart,
 }
 
 impl ClientHelloInfo {
@@ -107,6 +167,8 @@ impl ClientHelloInfo {
             session_id_len: 0,
             session_id: Vec::new(),
             sslv2_framed: false,
+            truncated: false,
+            read_through: HelloPart::Extensions,
         }
     }
 
@@ -120,6 +182,18 @@ impl ClientHelloInfo {
             .filter(|v| !v.is_grease())
             .max_by_key(|v| (v.rank(), v.0))
             .unwrap_or(self.legacy_version)
+    }
+
+    /// Whether the client may have offered more than [`Self::max_offered`] (and more than
+    /// `offered_versions` lists): the hello was cut and its supported_versions extension did
+    /// not arrive whole, so only legacy_version (or nothing past it) was seen. False for a
+    /// whole hello, for a cut one whose supported_versions arrived whole, and for a cut
+    /// SSLv2-compatible one (that framing has no extensions: its version is all it offers).
+    pub fn max_offered_is_lower_bound(&self) -> bool {
+        self.truncated
+            && !self.sslv2_framed
+            && self.read_through < HelloPart::Extensions
+            && !self.extensions.contains(&ext::SUPPORTED_VERSIONS)
     }
 }
 
@@ -143,6 +217,14 @@ pub struct ServerHelloInfo {
     pub session_id: Vec<u8>,
     /// The ALPN protocol the server selected, at most 255 bytes (its wire limit).
     pub alpn: Option<Vec<u8>>,
+    /// Only the first bytes of the message were captured (short snap length, lost bytes):
+    /// the fields after `read_through` were not seen (`cipher_suite` is then 0: use
+    /// [`Self::cipher`]), the negotiated version may be a lower bound
+    /// ([`Self::negotiated_is_lower_bound`]), and no fingerprint is computed. See the module
+    /// docs, "Truncated hellos".
+    pub truncated: bool,
+    /// The last part read whole: [`HelloPart::Extensions`] when not `truncated`.
+    pub read_through: HelloPart,
 }
 
 impl ServerHelloInfo {
@@ -156,6 +238,8 @@ impl ServerHelloInfo {
             session_id_len: 0,
             session_id: Vec::new(),
             alpn: None,
+            truncated: false,
+            read_through: HelloPart::Extensions,
         }
     }
 
@@ -163,6 +247,23 @@ impl ServerHelloInfo {
     /// (RFC 8446 §4.2.1: with supported_versions present, legacy_version is ignored).
     pub fn negotiated(&self) -> TlsVersion {
         self.selected_version.unwrap_or(self.legacy_version)
+    }
+
+    /// Whether the server may have chosen more than [`Self::negotiated`]: the hello was cut,
+    /// its legacy_version is 0x0303 and no whole supported_versions extension was seen, so
+    /// the version is "TLS 1.2 or later" (a TLS 1.3 server writes 0x0303 there, RFC 8446
+    /// §4.1.3). A cut hello with a legacy_version below 0x0303 is exact: 1.3 is never
+    /// negotiated that way. False for a whole hello.
+    pub fn negotiated_is_lower_bound(&self) -> bool {
+        self.truncated
+            && self.read_through < HelloPart::Extensions
+            && self.selected_version.is_none()
+            && self.legacy_version == TlsVersion::TLS12
+    }
+
+    /// The chosen cipher suite, `None` when the hello was cut before it.
+    pub fn cipher(&self) -> Option<u16> {
+        (self.read_through >= HelloPart::CipherSuites).then_some(self.cipher_suite)
     }
 }
 
@@ -195,7 +296,153 @@ pub fn parse_client_hello(body_with_4_byte_header: &[u8]) -> Result<ClientHelloI
     // RFC 8446 §4.1.2: version(2) random(32) session_id<0..32> cipher_suites<2..2^16-2>
     // compression_methods<1..2^8-1> extensions<8..2^16-1>.
     let fixed = 2 + 32 + (1 + sid_len) + (2 + 2 * ch.ciphers.len()) + (1 + ch.comp.len());
-    let block = extensions_block(ch.ext, message_body(msg), fixed);
+    client_extensions(
+        &mut info,
+        extensions_block(ch.ext, message_body(msg), fixed),
+    );
+    Ok(info)
+}
+
+/// Reads what the first bytes of a ClientHello carry, when the rest was not captured (module
+/// docs, "Truncated hellos"): `msg` starts with the 4-byte handshake header and is shorter
+/// than the header declares. The result is `truncated`, with `read_through` set.
+///
+/// `None` when the handshake header and legacy_version are not all there, the type is not
+/// ClientHello, legacy_version is not 0x0300..=0x0304, or a field that did arrive is
+/// impossible (session id over 32 bytes, cipher suites list empty or of odd length, no
+/// compression method): bytes found after a loss must look like a hello to be taken as one.
+pub fn parse_client_hello_prefix(msg: &[u8]) -> Option<ClientHelloInfo> {
+    if msg.first() != Some(&CLIENT_HELLO) {
+        return None;
+    }
+    let mut r = Cursor(message_body(msg));
+    let version = TlsVersion(r.u16()?);
+    if !matches!(version.0, 0x0300..=0x0304) {
+        return None;
+    }
+    let mut info = ClientHelloInfo::empty(version);
+    info.truncated = true;
+    info.read_through = HelloPart::Version;
+    if r.take(32).is_none() {
+        return Some(info);
+    }
+    info.read_through = HelloPart::Random;
+    let Some(sid_len) = r.u8() else {
+        return Some(info);
+    };
+    if sid_len > 32 {
+        return None;
+    }
+    info.session_id_len = sid_len;
+    let Some(sid) = r.take(usize::from(sid_len)) else {
+        return Some(info);
+    };
+    info.session_id = sid.to_vec();
+    info.read_through = HelloPart::SessionId;
+    let Some(suites_len) = r.u16().map(usize::from) else {
+        return Some(info);
+    };
+    if suites_len == 0 || suites_len % 2 == 1 {
+        return None;
+    }
+    let suites = r.take_up_to(suites_len);
+    info.cipher_suites = u16s(suites).collect();
+    if suites.len() < suites_len {
+        return Some(info);
+    }
+    info.read_through = HelloPart::CipherSuites;
+    let Some(comp_len) = r.u8() else {
+        return Some(info);
+    };
+    if comp_len == 0 {
+        return None;
+    }
+    if r.take(usize::from(comp_len)).is_none() {
+        return Some(info);
+    }
+    info.read_through = HelloPart::Compression;
+    let (block, whole) = prefix_block(r.rest());
+    client_extensions(&mut info, block);
+    if whole {
+        info.read_through = HelloPart::Extensions;
+    }
+    Some(info)
+}
+
+/// Reads what the first bytes of a ServerHello carry, when the rest was not captured (module
+/// docs, "Truncated hellos"): `msg` starts with the 4-byte handshake header and is shorter
+/// than the header declares. Returns the facts (`truncated`, with `read_through` set) and
+/// whether this is a HelloRetryRequest: legacy_version 0x0303 and at least
+/// [`HRR_RANDOM_PREFIX`] bytes of random, all equal to [`HELLO_RETRY_REQUEST_RANDOM`]'s.
+///
+/// Reads the TLS 1.2 layout for legacy_version 0x0300..=0x0303, and the layout of TLS 1.3
+/// drafts up to 21 (no session id, no compression) for 0x7f00..=0x7f15 and 0x0304, as
+/// [`parse_server_hello`] does. `None` for any other version, another message type, a
+/// session id over 32 bytes, or fewer bytes than the handshake header and legacy_version.
+pub fn parse_server_hello_prefix(msg: &[u8]) -> Option<(ServerHelloInfo, bool)> {
+    if msg.first() != Some(&SERVER_HELLO) {
+        return None;
+    }
+    let mut r = Cursor(message_body(msg));
+    let version = TlsVersion(r.u16()?);
+    let draft = matches!(version.0, 0x7f00..=0x7f15 | 0x0304);
+    if !draft && !matches!(version.0, 0x0300..=0x0303) {
+        return None;
+    }
+    let mut info = ServerHelloInfo::empty(version);
+    info.truncated = true;
+    info.read_through = HelloPart::Version;
+    let random = r.take_up_to(32);
+    let hrr = version == TlsVersion::TLS12
+        && random.len() >= HRR_RANDOM_PREFIX
+        && HELLO_RETRY_REQUEST_RANDOM.starts_with(random);
+    if random.len() < 32 {
+        return Some((info, hrr));
+    }
+    info.read_through = HelloPart::Random;
+    if !draft {
+        let Some(sid_len) = r.u8() else {
+            return Some((info, hrr));
+        };
+        if sid_len > 32 {
+            return None;
+        }
+        info.session_id_len = sid_len;
+        let Some(sid) = r.take(usize::from(sid_len)) else {
+            return Some((info, hrr));
+        };
+        info.session_id = sid.to_vec();
+        info.read_through = HelloPart::SessionId;
+    }
+    let Some(cipher) = r.u16() else {
+        return Some((info, hrr));
+    };
+    info.cipher_suite = cipher;
+    info.read_through = HelloPart::CipherSuites;
+    if !draft {
+        if r.u8().is_none() {
+            return Some((info, hrr));
+        }
+        info.read_through = HelloPart::Compression;
+    }
+    let (block, whole) = prefix_block(r.rest());
+    server_extensions(&mut info, block);
+    if whole {
+        info.read_through = HelloPart::Extensions;
+    }
+    Some((info, hrr))
+}
+
+/// The extensions block of a cut hello: what arrived of it, and whether that is all of it.
+fn prefix_block(rest: &[u8]) -> (&[u8], bool) {
+    let block = lenient_block(rest);
+    let declared = Cursor(rest).u16().map(usize::from);
+    (block, declared == Some(block.len()))
+}
+
+/// Reads a ClientHello extensions block into `info`: every whole extension is listed, the
+/// first of each type read here is read.
+fn client_extensions(info: &mut ClientHelloInfo, block: &[u8]) {
     let mut seen = Seen::default();
     // An extension takes 4 bytes at least: room for all of them in one allocation (capped,
     // so that a hostile block of empty extensions grows the list as it goes instead).
@@ -203,10 +450,9 @@ pub fn parse_client_hello(body_with_4_byte_header: &[u8]) -> Result<ClientHelloI
     walk_extensions(block, |ty, body| {
         info.extensions.push(ty);
         if seen.first(ty) {
-            client_extension(&mut info, ty, body);
+            client_extension(info, ty, body);
         }
     });
-    Ok(info)
 }
 
 /// Parses one complete ServerHello handshake message, 4-byte handshake header included.
@@ -233,11 +479,11 @@ pub fn parse_server_hello(msg: &[u8]) -> Result<(ServerHelloInfo, bool), NotTls>
                 .collect();
             info.cipher_suite = sh.cipher.0;
             // RFC 5246 §7.4.1.3: version(2) random(32) session_id<0..32> cipher(2) comp(1).
-            // SSLv3 has no extensions (tls-parser does not look), so neither do we.
-            if sh.version.0 != 0x0300 {
-                let fixed = 2 + 32 + (1 + sid_len) + 2 + 1;
-                server_extensions(&mut info, extensions_block(sh.ext, body, fixed));
-            }
+            // tls-parser does not look for extensions after an SSLv3 ServerHello, but SSLv3
+            // servers send them (renegotiation_info, RFC 5746 §3.6: Java, OpenSSL) and
+            // Wireshark reads them (its JA3S lists them): the lenient read finds them.
+            let fixed = 2 + 32 + (1 + sid_len) + 2 + 1;
+            server_extensions(&mut info, extensions_block(sh.ext, body, fixed));
             let hrr = sh.random == HELLO_RETRY_REQUEST_RANDOM.as_slice();
             Ok((info, hrr))
         }
@@ -680,11 +926,23 @@ mod tests {
     }
 
     #[test]
-    fn sslv3_server_hello_has_no_extensions_read() {
-        let body = server_hello_body(0x0300, &[7; 32], &[], 0x000a, Some(&ext(43, &[3, 4])));
+    fn sslv3_server_hello_extensions_are_read() {
+        // A Java server's SSLv3 answer: renegotiation_info (RFC 5746 §3.6), empty.
+        let body = server_hello_body(0x0300, &[7; 32], &[], 0xc014, Some(&ext(0xff01, &[0])));
         let (sh, _) = parse_server_hello(&handshake(2, &body)).unwrap();
         assert_eq!(sh.negotiated(), TlsVersion::SSL3);
+        assert_eq!(sh.cipher_suite, 0xc014);
+        assert_eq!(sh.extensions, [0xff01]);
+        // Without extensions: none, as before.
+        let body = server_hello_body(0x0300, &[7; 32], &[], 0x000a, None);
+        let (sh, _) = parse_server_hello(&handshake(2, &body)).unwrap();
         assert!(sh.extensions.is_empty());
+        // supported_versions is read as for any other legacy_version (RFC 8446 §4.2.1: it
+        // overrides legacy_version; no real server sends this).
+        let body = server_hello_body(0x0300, &[7; 32], &[], 0x000a, Some(&ext(43, &[3, 4])));
+        let (sh, _) = parse_server_hello(&handshake(2, &body)).unwrap();
+        assert_eq!(sh.extensions, [43]);
+        assert_eq!(sh.negotiated(), TlsVersion::TLS13);
     }
 
     #[test]
@@ -991,6 +1249,262 @@ mod tests {
         assert_eq!(parse_client_hello(&msg).unwrap(), full);
     }
 
+    /// Where each whole extension of a hello message ends (offsets in the message, header
+    /// included), in wire order: an extension is read from a prefix iff the prefix covers it.
+    fn extension_ends(msg: &[u8], block_at: usize) -> Vec<(u16, usize)> {
+        let mut ends = Vec::new();
+        let mut at = block_at + 2;
+        while at + 4 <= msg.len() {
+            let ty = u16::from_be_bytes([msg[at], msg[at + 1]]);
+            let len = u16::from_be_bytes([msg[at + 2], msg[at + 3]]) as usize;
+            at += 4 + len;
+            ends.push((ty, at));
+        }
+        ends
+    }
+
+    /// Every prefix of a real ClientHello: no panic, nothing before legacy_version, then each
+    /// field exactly when it arrived whole, extensions only whole, and the lower-bound answer.
+    fn check_client_hello_prefixes(msg: &[u8], max_offered_whole: TlsVersion) {
+        let full = parse_client_hello(msg).unwrap();
+        assert!(!full.truncated && !full.max_offered_is_lower_bound());
+        assert_eq!(full.read_through, HelloPart::Extensions);
+        let sid_len = usize::from(msg[4 + 34]);
+        let suites_at = 4 + 35 + sid_len;
+        let suites_len = u16::from_be_bytes([msg[suites_at], msg[suites_at + 1]]) as usize;
+        let comp_at = suites_at + 2 + suites_len;
+        let block_at = comp_at + 1 + usize::from(msg[comp_at]);
+        let ends = extension_ends(msg, block_at);
+        for cut in 0..msg.len() {
+            let got = parse_client_hello_prefix(&msg[..cut]);
+            if cut < 6 {
+                assert_eq!(got, None, "cut {cut}: no legacy_version");
+                continue;
+            }
+            let ch = got.unwrap_or_else(|| panic!("cut {cut}: a hello prefix"));
+            assert!(ch.truncated, "cut {cut}");
+            assert_eq!(ch.legacy_version, full.legacy_version, "cut {cut}");
+            let part = match cut {
+                c if c < 4 + 34 => HelloPart::Version,
+                c if c < suites_at => HelloPart::Random,
+                c if c < comp_at => HelloPart::SessionId,
+                c if c < block_at => HelloPart::CipherSuites,
+                _ => HelloPart::Compression,
+            };
+            assert_eq!(ch.read_through, part, "cut {cut}");
+            let sid_len_known = cut > 4 + 34;
+            assert_eq!(
+                ch.session_id_len,
+                if sid_len_known {
+                    full.session_id_len
+                } else {
+                    0
+                }
+            );
+            let sid_whole = cut >= suites_at;
+            assert_eq!(
+                ch.session_id,
+                if sid_whole {
+                    full.session_id.clone()
+                } else {
+                    vec![]
+                }
+            );
+            // The cipher suites that arrived whole.
+            let suites = cut.saturating_sub(suites_at + 2).min(suites_len) / 2;
+            assert_eq!(ch.cipher_suites, full.cipher_suites[..suites], "cut {cut}");
+            // The extensions that arrived whole, nothing of a cut one.
+            let whole: Vec<u16> = ends
+                .iter()
+                .filter(|(_, end)| *end <= cut)
+                .map(|e| e.0)
+                .collect();
+            assert_eq!(ch.extensions, whole, "cut {cut}");
+            let has = |ty| whole.contains(&ty);
+            assert_eq!(
+                ch.sni,
+                if has(0) { full.sni.clone() } else { None },
+                "cut {cut}"
+            );
+            assert_eq!(ch.alpn, if has(16) { full.alpn.clone() } else { vec![] });
+            assert_eq!(
+                ch.supported_groups.is_empty(),
+                !has(10) || full.supported_groups.is_empty()
+            );
+            if has(43) {
+                assert_eq!(ch.offered_versions, full.offered_versions, "cut {cut}");
+                assert_eq!(ch.max_offered(), max_offered_whole, "cut {cut}");
+                assert!(!ch.max_offered_is_lower_bound(), "cut {cut}");
+            } else {
+                assert!(ch.offered_versions.is_empty(), "cut {cut}");
+                assert_eq!(ch.max_offered(), full.legacy_version, "cut {cut}");
+                assert!(ch.max_offered_is_lower_bound(), "cut {cut}");
+            }
+            assert_eq!(crate::fingerprint::ja4(&ch), None, "cut {cut}");
+            assert_eq!(crate::fingerprint::ja3(&ch), None, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn client_hello_prefix_at_every_length() {
+        // TLS 1.3: 32-byte session id, supported_versions (1.3..1.0) as the 9th extension.
+        check_client_hello_prefixes(&tls13_ch(), TlsVersion::TLS13);
+        // TLS 1.0, no supported_versions: legacy_version is then always a lower bound.
+        check_client_hello_prefixes(&first_message(&hex(TLS10_CLIENT_HELLO)), TlsVersion::TLS10);
+        // The second ClientHello of the HelloRetryRequest run.
+        let second = hex(HRR_CLIENT_SECOND_FLIGHT);
+        check_client_hello_prefixes(&first_message(&second[6..]), TlsVersion::TLS13);
+    }
+
+    /// Every prefix of a real ServerHello: nothing before legacy_version, then each field
+    /// exactly when it arrived whole, and the lower-bound answer.
+    fn check_server_hello_prefixes(msg: &[u8], hrr: bool) {
+        let (full, full_hrr) = parse_server_hello(msg).unwrap();
+        assert_eq!(full_hrr, hrr);
+        assert!(!full.truncated && !full.negotiated_is_lower_bound());
+        assert_eq!(full.cipher(), Some(full.cipher_suite));
+        let sid_len = usize::from(msg[4 + 34]);
+        let cipher_at = 4 + 35 + sid_len;
+        let block_at = cipher_at + 3;
+        let ends = extension_ends(msg, block_at);
+        // A client hello with the same session id (as in the TLS 1.3 runs, where the server
+        // echoes it): resumption must never be claimed from a cut ServerHello whose version
+        // is not known.
+        let mut ch = ClientHelloInfo::empty(TlsVersion::TLS12);
+        ch.session_id = msg[4 + 35..cipher_at].to_vec();
+        for cut in 0..msg.len() {
+            let got = parse_server_hello_prefix(&msg[..cut]);
+            if cut < 6 {
+                assert_eq!(got, None, "cut {cut}: no legacy_version");
+                continue;
+            }
+            let (sh, is_hrr) = got.unwrap_or_else(|| panic!("cut {cut}: a hello prefix"));
+            assert!(sh.truncated, "cut {cut}");
+            assert_eq!(sh.legacy_version, full.legacy_version, "cut {cut}");
+            assert_eq!(is_hrr, hrr && cut >= 6 + HRR_RANDOM_PREFIX, "cut {cut}");
+            let part = match cut {
+                c if c < 4 + 34 => HelloPart::Version,
+                c if c < cipher_at => HelloPart::Random,
+                c if c < cipher_at + 2 => HelloPart::SessionId,
+                c if c < block_at => HelloPart::CipherSuites,
+                _ => HelloPart::Compression,
+            };
+            assert_eq!(sh.read_through, part, "cut {cut}");
+            let cipher_known = cut >= cipher_at + 2;
+            assert_eq!(
+                sh.cipher(),
+                cipher_known.then_some(full.cipher_suite),
+                "cut {cut}"
+            );
+            assert_eq!(sh.session_id.is_empty(), cut < cipher_at || sid_len == 0);
+            let whole: Vec<u16> = ends
+                .iter()
+                .filter(|(_, end)| *end <= cut)
+                .map(|e| e.0)
+                .collect();
+            assert_eq!(sh.extensions, whole, "cut {cut}");
+            if whole.contains(&43) {
+                assert_eq!(sh.negotiated(), full.negotiated(), "cut {cut}");
+                assert!(!sh.negotiated_is_lower_bound(), "cut {cut}");
+            } else if full.legacy_version == TlsVersion::TLS12 {
+                // "TLS 1.2 or later".
+                assert_eq!(sh.negotiated(), TlsVersion::TLS12, "cut {cut}");
+                assert!(sh.negotiated_is_lower_bound(), "cut {cut}");
+            } else {
+                // Below 0x0303: exact.
+                assert_eq!(sh.negotiated(), full.negotiated(), "cut {cut}");
+                assert!(!sh.negotiated_is_lower_bound(), "cut {cut}");
+            }
+            // Below TLS 1.3 an echoed session id is a resumption, once it arrived whole.
+            let resumed = !sh.negotiated_is_lower_bound()
+                && sh.negotiated().family() != TlsVersion::TLS13
+                && sid_len > 0
+                && cut >= cipher_at;
+            assert_eq!(
+                crate::tls::is_resumption(Some(&ch), &sh),
+                resumed,
+                "cut {cut}"
+            );
+            assert_eq!(crate::fingerprint::ja3s(&sh), None, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn server_hello_prefix_at_every_length() {
+        check_server_hello_prefixes(&first_message(&hex(TLS13_SERVER_FLIGHT_START)), false);
+        check_server_hello_prefixes(&first_message(&hex(TLS10_SERVER_HELLO)), false);
+        check_server_hello_prefixes(&first_message(&hex(HRR_SERVER_FLIGHT)), true);
+        check_server_hello_prefixes(&first_message(&hex(HRR_SERVER_SECOND_FLIGHT_START)), false);
+        // SSLv3 with renegotiation_info.
+        let body = server_hello_body(0x0300, &[7; 32], &[9; 32], 0xc014, Some(&ext(0xff01, &[0])));
+        check_server_hello_prefixes(&handshake(2, &body), false);
+    }
+
+    #[test]
+    fn prefix_of_a_random_like_hrr_is_a_server_hello_until_enough_matched() {
+        let msg = first_message(&hex(HRR_SERVER_FLIGHT));
+        let cut = 6 + HRR_RANDOM_PREFIX - 1;
+        assert!(!parse_server_hello_prefix(&msg[..cut]).unwrap().1);
+        assert!(parse_server_hello_prefix(&msg[..cut + 1]).unwrap().1);
+        // Not 0x0303: never a HelloRetryRequest.
+        let mut other = msg.clone();
+        other[4..6].copy_from_slice(&[3, 1]);
+        assert!(!parse_server_hello_prefix(&other[..40]).unwrap().1);
+    }
+
+    #[test]
+    fn prefixes_that_are_not_hellos() {
+        let ch = tls13_ch();
+        // Wrong type, implausible version.
+        assert_eq!(parse_client_hello_prefix(&[2, 0, 1, 0, 3, 3]), None);
+        assert_eq!(parse_server_hello_prefix(&[1, 0, 1, 0, 3, 3]), None);
+        assert_eq!(parse_server_hello_prefix(&[6, 0, 1, 0, 0x7f, 0x15]), None);
+        for version in [[3, 5], [2, 0], [0x7f, 0x12], [0xfe, 0xfd], [0, 2]] {
+            let mut m = ch[..50].to_vec();
+            m[4..6].copy_from_slice(&version);
+            assert_eq!(parse_client_hello_prefix(&m), None, "{version:?}");
+        }
+        for version in [[3, 5], [2, 0], [0x7f, 0x16], [0xfe, 0xfd]] {
+            assert_eq!(
+                parse_server_hello_prefix(&[2, 0, 1, 0, version[0], version[1]]),
+                None
+            );
+        }
+        // Session id over 32, odd or empty cipher suites, no compression method.
+        let mut m = ch[..100].to_vec();
+        m[4 + 34] = 33;
+        assert_eq!(parse_client_hello_prefix(&m), None);
+        let body = client_hello_body(0x0303, &[], &[0x1301, 0x1302], Some(&ext(0, &[0; 40])));
+        for (at, value) in [(35, [0, 3]), (35, [0, 0])] {
+            let mut b = body.clone();
+            b[at..at + 2].copy_from_slice(&value);
+            let m = handshake(1, &b);
+            assert_eq!(
+                parse_client_hello_prefix(&m[..m.len() - 5]),
+                None,
+                "{value:?}"
+            );
+        }
+        let mut b = body.clone();
+        b[41] = 0;
+        let m = handshake(1, &b);
+        assert_eq!(parse_client_hello_prefix(&m[..m.len() - 5]), None);
+        // A draft ServerHello (no session id) cut after its cipher suite.
+        let mut d = 0x7f12u16.to_be_bytes().to_vec();
+        d.extend_from_slice(&[9; 32]);
+        d.extend_from_slice(&0x1301u16.to_be_bytes());
+        d.extend_from_slice(&vec16(&ext(51, &[0; 4])));
+        let m = handshake(2, &d);
+        let (sh, hrr) = parse_server_hello_prefix(&m[..4 + 36]).unwrap();
+        assert!(!hrr);
+        assert_eq!(sh.cipher(), Some(0x1301));
+        assert_eq!(sh.negotiated(), TlsVersion(0x7f12));
+        assert!(
+            !sh.negotiated_is_lower_bound(),
+            "the draft number is on the wire"
+        );
+    }
+
     #[test]
     fn mutated_hellos_never_panic() {
         let seeds = [
@@ -1011,6 +1525,8 @@ mod tests {
             }
             let _ = parse_client_hello(&m);
             let _ = parse_server_hello(&m);
+            let _ = parse_client_hello_prefix(&m);
+            let _ = parse_server_hello_prefix(&m);
         }
     }
 }

@@ -27,18 +27,21 @@ pub mod sslv2;
 mod testdata;
 mod version;
 
-pub use hello::{ClientHelloInfo, ServerHelloInfo};
+pub use hello::{ClientHelloInfo, HelloPart, ServerHelloInfo};
 pub use record::{DirectionParser, Feed};
 pub use version::TlsVersion;
 
 /// What the parser of one direction saw, in stream order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HandshakeEvent {
-    /// A complete ClientHello (TLS record framing, or the SSLv2-compatible form).
+    /// A ClientHello (TLS record framing, or the SSLv2-compatible form): complete, or cut
+    /// short by a gap, then marked [`ClientHelloInfo::truncated`].
     ClientHello(Box<ClientHelloInfo>),
-    /// A complete ServerHello that is not a HelloRetryRequest.
+    /// A ServerHello that is not a HelloRetryRequest: complete, or cut short by a gap, then
+    /// marked [`ServerHelloInfo::truncated`].
     ServerHello(Box<ServerHelloInfo>),
     /// A ServerHello carrying the HelloRetryRequest random (RFC 8446 §4.1.3): not final.
+    /// A cut one is recognised from the first [`hello::HRR_RANDOM_PREFIX`] bytes of it.
     HelloRetryRequest(Box<ServerHelloInfo>),
     /// An alert record in plaintext (level, description). Encrypted alerts are not reported.
     Alert { level: u8, description: u8 },
@@ -110,7 +113,16 @@ pub fn alert_name(description: u8) -> Option<&'static str> {
 /// Whether the ServerHello resumed a session: TLS 1.3 by a pre_shared_key extension in the
 /// ServerHello (RFC 8446 §4.2.11); earlier versions by the server echoing the client's non-empty
 /// session id (RFC 5246 §7.4.1.3; RFC 5077 §3.4 for tickets).
+///
+/// Never claimed from what a truncated hello did not carry: a cut session id is not kept (so
+/// it matches nothing), a pre_shared_key extension that did not arrive whole is not listed, and
+/// a ServerHello cut before its version is known (TLS 1.2 or later) resumes nothing: a cut
+/// hello may then say `false` for a resumed session.
 pub fn is_resumption(ch: Option<&ClientHelloInfo>, sh: &ServerHelloInfo) -> bool {
+    if sh.negotiated_is_lower_bound() {
+        // Maybe TLS 1.3, whose server echoes the client's session id in any case.
+        return false;
+    }
     if sh.negotiated().family() == TlsVersion::TLS13 {
         return sh.extensions.contains(&41);
     }

@@ -30,6 +30,10 @@
 //! - **Inert after application data.** The first application_data record (in TLS 1.3 this is
 //!   also the first encrypted handshake record: its outer type is 23, RFC 8446 §5.2) is
 //!   reported once, and all later bytes of the direction are ignored at no cost.
+//! - **Cut hellos.** A gap inside a ClientHello or ServerHello being collected (a short snap
+//!   length keeps only the first bytes of each segment) reports what arrived of it, marked
+//!   truncated (see "Truncated hellos" in [`super::hello`]); a cut ServerHello ends handshake
+//!   parsing as a whole one does, a cut HelloRetryRequest does not.
 //! - **Resynchronisation.** After [`DirectionParser::gap`], partial state is dropped and bytes
 //!   are skipped until a plausible record header (type 20..=24, version 0x0300..=0x0304,
 //!   length ≤ [`MAX_RECORD_LEN`]). Such a header is trusted once the next record header is
@@ -38,7 +42,9 @@
 //! - **Sticky failure.** After [`Feed::NotTls`], every later `feed` returns the same reason
 //!   and ignores its bytes; events pushed before the failure (in the same call) are kept.
 
-use super::hello::{parse_client_hello, parse_server_hello};
+use super::hello::{
+    parse_client_hello, parse_client_hello_prefix, parse_server_hello, parse_server_hello_prefix,
+};
 use super::sslv2::{self, Sslv2Hello};
 use super::{HandshakeEvent, NotTls};
 
@@ -189,16 +195,67 @@ impl DirectionParser {
         }
     }
 
-    /// Bytes were lost before the next feed: drops partial record/message state and skips
-    /// bytes until something that looks like a TLS record header. No effect on an inert or
-    /// failed direction.
-    pub fn gap(&mut self) {
+    /// Bytes were lost before the next feed (cut by the snap length, or never captured).
+    ///
+    /// A ClientHello or ServerHello being collected is cut here: what its first bytes carry is
+    /// pushed to `out` as a truncated hello (see "Truncated hellos" in [`super::hello`]), and a
+    /// cut ServerHello ends handshake parsing as a whole one does. Then partial record/message
+    /// state is dropped and bytes are skipped until something that looks like a TLS record
+    /// header. No effect on an inert or failed direction.
+    pub fn gap(&mut self, out: &mut Vec<HandshakeEvent>) {
         if matches!(self.phase, Phase::Done | Phase::Failed(_)) {
             return;
         }
+        self.cut_hello(out);
         self.release();
+        if self.phase == Phase::Done {
+            // A cut SSLv2 SERVER-HELLO: nothing after it is read.
+            return;
+        }
         self.phase = Phase::Resync;
         self.after_gap = true;
+    }
+
+    /// The hello being collected (if any) will never be whole: reports what arrived of it.
+    fn cut_hello(&mut self, out: &mut Vec<HandshakeEvent>) {
+        if let Phase::Sslv2 { kind, .. } = self.phase {
+            match kind {
+                Sslv2Hello::Client => {
+                    if let Some(info) = sslv2::parse_client_hello_prefix(&self.buf) {
+                        out.push(HandshakeEvent::ClientHello(Box::new(info)));
+                        self.after_sslv2_hello = true;
+                    }
+                }
+                Sslv2Hello::Server => {
+                    if let Some(info) = sslv2::parse_server_hello_prefix(&self.buf) {
+                        out.push(HandshakeEvent::ServerHello(Box::new(info)));
+                        self.phase = Phase::Done;
+                    }
+                }
+            }
+            return;
+        }
+        if self.phase != Phase::Records || !matches!(self.msg, Msg::Collect { .. }) {
+            return;
+        }
+        let msg = std::mem::take(&mut self.buf);
+        match msg.first() {
+            Some(&CLIENT_HELLO) => {
+                if let Some(info) = parse_client_hello_prefix(&msg) {
+                    out.push(HandshakeEvent::ClientHello(Box::new(info)));
+                }
+            }
+            Some(&SERVER_HELLO) => match parse_server_hello_prefix(&msg) {
+                Some((info, true)) => out.push(HandshakeEvent::HelloRetryRequest(Box::new(info))),
+                Some((info, false)) => {
+                    out.push(HandshakeEvent::ServerHello(Box::new(info)));
+                    self.msg = Msg::Stopped;
+                }
+                None => {}
+            },
+            // A draft HelloRetryRequest (type 6) cut short says nothing the census uses.
+            _ => {}
+        }
     }
 
     /// Bytes currently buffered (partial headers and the hello buffer), for memory accounting.
@@ -1148,7 +1205,7 @@ mod tests {
         let mut p = DirectionParser::new();
         p.feed(&bytes, &mut Vec::new());
         assert_eq!(p.buffered(), 0);
-        p.gap();
+        p.gap(&mut Vec::new());
         assert_eq!(
             p.feed(&ch, &mut Vec::new()),
             Feed::Continue,
@@ -1184,19 +1241,23 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(p.feed(&ch[..100], &mut out), Feed::Continue);
         assert_eq!(p.buffered(), 95);
-        p.gap();
+        p.gap(&mut out);
         assert_eq!(p.buffered(), 0);
+        // The first 95 bytes of the hello are reported as a truncated hello.
+        let cut =
+            HandshakeEvent::ClientHello(Box::new(parse_client_hello_prefix(&ch[5..100]).unwrap()));
+        assert_eq!(out, std::slice::from_ref(&cut));
         // The tail of the lost record, junk, then a whole ClientHello record.
         for chunk in [&ch[150..], &junk[..], &ch[..]] {
             assert_eq!(p.feed(chunk, &mut out), Feed::Continue);
         }
-        assert_eq!(out, expected);
+        assert_eq!(out, [cut, expected[0].clone()]);
 
         // A gap before the first byte: no first-record rule, any record type resyncs.
         let bytes = [&junk[..], &record(22, &[0xfe, 0, 0, 1, 0])[..], &ch[..]].concat();
         for split in [0, 1, 20, 40, 45, bytes.len()] {
             let mut p = DirectionParser::new();
-            p.gap();
+            p.gap(&mut Vec::new());
             let (a, b) = bytes.split_at(split);
             assert_eq!(
                 feed_chunks(&mut p, [a, b]),
@@ -1204,7 +1265,7 @@ mod tests {
             );
         }
         let mut p = DirectionParser::new();
-        p.gap();
+        p.gap(&mut Vec::new());
         assert_eq!(
             feed_chunks(&mut p, bytes.chunks(1)),
             (expected.clone(), Feed::Continue)
@@ -1225,13 +1286,13 @@ mod tests {
         ]
         .concat();
         let mut p = DirectionParser::new();
-        p.gap();
+        p.gap(&mut Vec::new());
         assert_eq!(
             feed_chunks(&mut p, [&bytes[..]]),
             (expected.clone(), Feed::Continue)
         );
         let mut p = DirectionParser::new();
-        p.gap();
+        p.gap(&mut Vec::new());
         assert_eq!(
             feed_chunks(&mut p, bytes.chunks(1)),
             (expected.clone(), Feed::Continue)
@@ -1240,13 +1301,13 @@ mod tests {
         // Once a second valid header confirmed the resync, a bad header is an error again.
         let bytes = [&ch[..], &record(22, &[])[..], &[0x99, 3, 3, 0, 0][..]].concat();
         let mut p = DirectionParser::new();
-        p.gap();
+        p.gap(&mut Vec::new());
         let (events, feed) = feed_chunks(&mut p, [&bytes[..]]);
         assert_eq!((events, feed), (expected, Feed::NotTls(NotTls::BadRecord)));
     }
 
     #[test]
-    fn gap_inside_a_hello_is_silent() {
+    fn gap_inside_a_hello_reports_what_arrived_and_nothing_after() {
         let ch = first_message(&hex(TLS13_CLIENT_HELLO));
         let records = [
             record(22, &ch[..100]),
@@ -1258,15 +1319,208 @@ mod tests {
             let mut out = Vec::new();
             for (i, r) in records.iter().enumerate() {
                 if i == lost {
-                    p.gap();
+                    p.gap(&mut out);
                 } else {
                     assert_eq!(p.feed(r, &mut out), Feed::Continue, "lost {lost}");
                 }
             }
-            // The continuation bytes look like a message header with garbage type/length:
-            // nothing is reported, and no error either.
-            assert!(out.is_empty(), "lost {lost}: {out:?}");
+            // Lost first: nothing. Lost later: what came before the loss, as a truncated
+            // hello. The continuation bytes after the loss look like a message header with
+            // garbage type/length: nothing more is reported, and no error either.
+            let expected: Vec<HandshakeEvent> = match lost {
+                0 => vec![],
+                1 => vec![HandshakeEvent::ClientHello(Box::new(
+                    parse_client_hello_prefix(&ch[..100]).unwrap(),
+                ))],
+                _ => vec![HandshakeEvent::ClientHello(Box::new(
+                    parse_client_hello_prefix(&ch[..250]).unwrap(),
+                ))],
+            };
+            assert_eq!(out, expected, "lost {lost}");
+            if let [HandshakeEvent::ClientHello(cut)] = &out[..] {
+                assert!(cut.truncated);
+            }
         }
+    }
+
+    /// The event a gap makes of the first bytes of a hello message (none for too few bytes).
+    fn cut_event(msg_prefix: &[u8]) -> Vec<HandshakeEvent> {
+        if msg_prefix.first() == Some(&CLIENT_HELLO) {
+            return parse_client_hello_prefix(msg_prefix)
+                .map(|ch| HandshakeEvent::ClientHello(Box::new(ch)))
+                .into_iter()
+                .collect();
+        }
+        match parse_server_hello_prefix(msg_prefix) {
+            Some((sh, true)) => vec![HandshakeEvent::HelloRetryRequest(Box::new(sh))],
+            Some((sh, false)) => vec![HandshakeEvent::ServerHello(Box::new(sh))],
+            None => vec![],
+        }
+    }
+
+    #[test]
+    fn gap_after_every_prefix_of_a_hello_reports_the_cut_hello() {
+        for seg in [
+            TLS13_CLIENT_HELLO,
+            TLS10_CLIENT_HELLO,
+            TLS13_SERVER_FLIGHT_START,
+            TLS10_SERVER_HELLO,
+            HRR_SERVER_FLIGHT,
+        ] {
+            let seg = hex(seg);
+            let msg_end = 5 + first_message(&seg).len();
+            for cut in 0..msg_end {
+                let expected = if cut < 5 {
+                    vec![]
+                } else {
+                    cut_event(&seg[5..cut])
+                };
+                if cut >= 5 + 6 {
+                    assert_eq!(expected.len(), 1, "cut {cut}: handshake header and version");
+                }
+                for bytewise in [false, true] {
+                    let mut p = DirectionParser::new();
+                    let mut out = Vec::new();
+                    let chunks: Vec<&[u8]> = if bytewise {
+                        seg[..cut].chunks(1).collect()
+                    } else {
+                        vec![&seg[..cut]]
+                    };
+                    for chunk in chunks {
+                        assert_eq!(p.feed(chunk, &mut out), Feed::Continue);
+                    }
+                    p.gap(&mut out);
+                    assert_eq!(out, expected, "cut {cut}");
+                    assert_eq!(p.buffered(), 0);
+                }
+            }
+            // Whole: reported by the feed, the gap adds nothing.
+            let mut out = Vec::new();
+            let mut p = DirectionParser::new();
+            p.feed(&seg[..msg_end], &mut out);
+            assert_eq!(out.len(), 1);
+            p.gap(&mut out);
+            assert_eq!(out.len(), 1);
+        }
+    }
+
+    #[test]
+    fn cut_hello_spanning_records_is_read_across_them() {
+        let ch = first_message(&hex(TLS13_CLIENT_HELLO));
+        let bytes = [record(22, &ch[..40]), record(22, &ch[40..150])].concat();
+        let mut p = DirectionParser::new();
+        let mut out = Vec::new();
+        p.feed(&bytes, &mut out);
+        p.gap(&mut out);
+        assert_eq!(out, cut_event(&ch[..150]));
+        let cut = client_hello_of(&out);
+        assert_eq!(cut.read_through, crate::tls::HelloPart::Compression);
+        assert_eq!(cut.cipher_suites.len(), 31);
+    }
+
+    /// Feeds each segment cut to its first `keep` bytes, with a gap for the rest, as the
+    /// reassembler delivers a capture with a short snap length.
+    fn feed_cut_segments(segments: &[Vec<u8>], keep: usize) -> Vec<HandshakeEvent> {
+        let mut p = DirectionParser::new();
+        let mut out = Vec::new();
+        for seg in segments {
+            let n = keep.min(seg.len());
+            assert_eq!(p.feed(&seg[..n], &mut out), Feed::Continue);
+            if n < seg.len() {
+                p.gap(&mut out);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_segment_cut_still_shows_hellos_ccs_and_application_data() {
+        // 30 and 62 payload bytes: -s 96 and -s 128 over Ethernet, IPv4, TCP with timestamps.
+        for keep in [30, 62] {
+            let cut = |seg: &[u8]| seg[5..keep.min(seg.len())].to_vec();
+            // TLS 1.3 client: ClientHello, then CCS + Finished (outer type 23) in one segment,
+            // then application data.
+            let ch = hex(TLS13_CLIENT_HELLO);
+            let client = [
+                ch.clone(),
+                [record(20, &[1]), record(23, &[0x42; 53])].concat(),
+                record(23, &[0x43; 300]),
+            ];
+            let got = feed_cut_segments(&client, keep);
+            let mut expected = cut_event(&cut(&ch));
+            expected.extend([
+                HandshakeEvent::ChangeCipherSpec,
+                HandshakeEvent::ApplicationData,
+            ]);
+            assert_eq!(got, expected, "keep {keep}");
+            let first = client_hello_of(&got[..1]);
+            assert!(first.truncated && first.max_offered_is_lower_bound());
+            assert_eq!(first.max_offered(), TlsVersion::TLS12);
+
+            // TLS 1.3 server: ServerHello + CCS + encrypted records in the first segment, the
+            // rest of the encrypted flight, then application data.
+            let flight = [hex(TLS13_SERVER_FLIGHT_START), vec![0xa5; 1200]].concat();
+            let server = [flight.clone(), vec![0x5a; 1400], record(23, &[0x44; 200])];
+            let got = feed_cut_segments(&server, keep);
+            let mut expected = cut_event(&cut(&flight));
+            expected.push(HandshakeEvent::ApplicationData);
+            assert_eq!(got, expected, "keep {keep}");
+            let sh = server_hello_of(&got[0]);
+            assert!(sh.truncated && sh.negotiated_is_lower_bound());
+            assert_eq!(sh.negotiated(), TlsVersion::TLS12, "TLS 1.2 or later");
+
+            // TLS 1.0 server: ServerHello + Certificate…, then CCS + Finished after the
+            // client's key exchange, then an alert.
+            let sh10 = hex(TLS10_SERVER_HELLO);
+            let server = [
+                [sh10.clone(), vec![0x30; 1000]].concat(),
+                [
+                    record_v(20, 0x0301, &[1]),
+                    record_v(22, 0x0301, &[0x77; 48]),
+                ]
+                .concat(),
+                record_v(21, 0x0301, &[1, 0]),
+            ];
+            let got = feed_cut_segments(&server, keep);
+            // After the ServerHello the direction stops at its first record it cannot read or
+            // goes on; either way the cut ServerHello is exact and first.
+            let sh = server_hello_of(&got[0]);
+            assert!(
+                sh.truncated && !sh.negotiated_is_lower_bound(),
+                "keep {keep}"
+            );
+            assert_eq!(sh.negotiated(), TlsVersion::TLS10);
+            assert_eq!(got[1], HandshakeEvent::ChangeCipherSpec, "keep {keep}");
+
+            // HelloRetryRequest run, both sides cut.
+            let server = [hex(HRR_SERVER_FLIGHT), hex(HRR_SERVER_SECOND_FLIGHT_START)];
+            let got = feed_cut_segments(&server, keep);
+            assert!(
+                matches!(got[0], HandshakeEvent::HelloRetryRequest(_)),
+                "keep {keep}"
+            );
+            assert!(server_hello_of(&got[1]).truncated, "keep {keep}");
+            let client = [hex(TLS13_CLIENT_HELLO), hex(HRR_CLIENT_SECOND_FLIGHT)];
+            let got = feed_cut_segments(&client, keep);
+            assert_eq!(got.len(), 3, "keep {keep}: {got:?}");
+            assert_eq!(got[1], HandshakeEvent::ChangeCipherSpec);
+            let second = hex(HRR_CLIENT_SECOND_FLIGHT);
+            assert_eq!(got[2..], cut_event(&second[11..keep]), "keep {keep}");
+        }
+    }
+
+    #[test]
+    fn cut_server_hello_ends_handshake_parsing_like_a_whole_one() {
+        let sh = hex(TLS13_SERVER_FLIGHT_START);
+        let mut p = DirectionParser::new();
+        let mut out = Vec::new();
+        p.feed(&sh[..40], &mut out);
+        p.gap(&mut out);
+        // A later ServerHello record is not read; a ChangeCipherSpec still is.
+        p.feed(&sh[..127], &mut out);
+        p.feed(&record(20, &[1]), &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1], HandshakeEvent::ChangeCipherSpec);
     }
 
     #[test]
@@ -1288,6 +1542,42 @@ mod tests {
         let ch = client_hello_of(&expected[..1]);
         assert_eq!(ch.max_offered(), TlsVersion::TLS10);
         assert_eq!(ch.cipher_suites, [0x0039, 0x002f]);
+    }
+
+    #[test]
+    fn cut_sslv2_hellos_are_reported() {
+        let hello = sslv2_client_hello(0x0301, &[[0, 0, 0x39], [0x07, 0, 0xc0], [0, 0, 0x2f]]);
+        for cut in 0..hello.len() {
+            let mut p = DirectionParser::new();
+            let mut out = Vec::new();
+            p.feed(&hello[..cut], &mut out);
+            p.gap(&mut out);
+            let expected: Vec<HandshakeEvent> =
+                crate::tls::sslv2::parse_client_hello_prefix(&hello[..cut])
+                    .map(|ch| HandshakeEvent::ClientHello(Box::new(ch)))
+                    .into_iter()
+                    .collect();
+            assert_eq!(out, expected, "cut {cut}");
+            assert_eq!(out.len(), usize::from(cut >= 11), "cut {cut}");
+            // TLS records after it are read.
+            p.feed(&record_v(20, 0x0301, &[1]), &mut out);
+            assert_eq!(
+                out.last(),
+                Some(&HandshakeEvent::ChangeCipherSpec),
+                "cut {cut}"
+            );
+        }
+        let hello = [sslv2_server_hello(0x0002), vec![0x30; 500]].concat();
+        let mut p = DirectionParser::new();
+        let mut out = Vec::new();
+        p.feed(&hello[..30], &mut out);
+        p.gap(&mut out);
+        let sh = server_hello_of(&out[0]);
+        assert!(sh.truncated);
+        assert_eq!(sh.negotiated(), TlsVersion::SSL2);
+        // Inert: nothing after it is read.
+        p.feed(&record(20, &[1]), &mut out);
+        assert_eq!(out.len(), 1);
     }
 
     #[test]
@@ -1388,7 +1678,7 @@ mod tests {
                 let n = 1 + rng.below(rest.len().min(64));
                 let (chunk, tail) = rest.split_at(n);
                 if rng.below(50) == 0 {
-                    p.gap();
+                    p.gap(&mut out);
                 }
                 let _ = p.feed(chunk, &mut out);
                 assert!(p.buffered() <= MAX_HANDSHAKE_MESSAGE + 16);

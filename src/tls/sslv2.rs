@@ -16,7 +16,7 @@
 //! Promises: never panics, never reads out of bounds; a record whose declared sections do not
 //! fit in it is [`NotTls::MalformedHello`].
 
-use super::hello::{ClientHelloInfo, Cursor, ServerHelloInfo};
+use super::hello::{ClientHelloInfo, Cursor, HelloPart, ServerHelloInfo};
 use super::{NotTls, TlsVersion};
 
 /// SSLv2 message type of CLIENT-HELLO.
@@ -110,13 +110,7 @@ pub fn parse_client_hello(record: &[u8]) -> Result<ClientHelloInfo, NotTls> {
     let mut info = ClientHelloInfo::empty(TlsVersion(version));
     info.sslv2_framed = true;
     info.session_id_len = sid_len.min(u16::from(u8::MAX)) as u8;
-    info.cipher_suites = specs
-        .chunks_exact(3)
-        .filter_map(|spec| match spec {
-            [0, hi, lo] => Some(u16::from_be_bytes([*hi, *lo])),
-            _ => None,
-        })
-        .collect();
+    info.cipher_suites = tls_suites(specs);
     Ok(info)
 }
 
@@ -144,6 +138,79 @@ pub fn parse_server_hello(record: &[u8]) -> Result<ServerHelloInfo, NotTls> {
     let mut info = ServerHelloInfo::empty(TlsVersion(version));
     info.selected_version = Some(TlsVersion::SSL2);
     Ok(info)
+}
+
+/// Reads what the first bytes of an SSLv2 CLIENT-HELLO record carry when the rest was not
+/// captured (a short snap length): the version, which is exact (this framing has no
+/// supported_versions), and the TLS cipher suites among the specs that arrived whole. The
+/// result is `truncated`; `read_through` is [`HelloPart::CipherSuites`] once every spec
+/// arrived, else [`HelloPart::Version`]. `None` without the whole 9-byte fixed part or when
+/// it breaks the rules [`parse_client_hello`] holds to.
+pub fn parse_client_hello_prefix(record: &[u8]) -> Option<ClientHelloInfo> {
+    let mut r = Cursor(record);
+    let len = r.u16()?;
+    if len & 0x8000 == 0 {
+        return None;
+    }
+    let mut r = Cursor(r.take_up_to(usize::from(len & 0x7fff)));
+    if r.u8()? != CLIENT_HELLO {
+        return None;
+    }
+    let version = r.u16()?;
+    let specs_len = r.u16()?;
+    let sid_len = r.u16()?;
+    let challenge_len = r.u16()?;
+    if !client_version_ok(version)
+        || specs_len == 0
+        || specs_len % 3 != 0
+        || !(16..=32).contains(&challenge_len)
+    {
+        return None;
+    }
+    let specs = r.take_up_to(usize::from(specs_len));
+    let mut info = ClientHelloInfo::empty(TlsVersion(version));
+    info.sslv2_framed = true;
+    info.truncated = true;
+    info.read_through = if specs.len() == usize::from(specs_len) {
+        HelloPart::CipherSuites
+    } else {
+        HelloPart::Version
+    };
+    info.session_id_len = sid_len.min(u16::from(u8::MAX)) as u8;
+    info.cipher_suites = tls_suites(specs);
+    Some(info)
+}
+
+/// Reads what the first bytes of an SSLv2 SERVER-HELLO record carry when the rest was not
+/// captured (the certificate in it makes it long): SSLv2 was chosen, exactly. `None` without
+/// the fixed part up to server_version.
+pub fn parse_server_hello_prefix(record: &[u8]) -> Option<ServerHelloInfo> {
+    let mut r = Cursor(record);
+    let len = r.u16()?;
+    if len & 0x8000 == 0 {
+        return None;
+    }
+    let mut r = Cursor(r.take_up_to(usize::from(len & 0x7fff)));
+    if r.u8()? != SERVER_HELLO || r.u8()? > 1 || r.u8()? > 1 {
+        return None;
+    }
+    let mut info = ServerHelloInfo::empty(TlsVersion(r.u16()?));
+    info.selected_version = Some(TlsVersion::SSL2);
+    info.truncated = true;
+    info.read_through = HelloPart::Version;
+    Some(info)
+}
+
+/// The cipher specs of the form 0x00XXYY as TLS cipher suites XXYY, in order; a cut last spec
+/// is left out.
+fn tls_suites(specs: &[u8]) -> Vec<u16> {
+    specs
+        .chunks_exact(3)
+        .filter_map(|spec| match spec {
+            [0, hi, lo] => Some(u16::from_be_bytes([*hi, *lo])),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -185,6 +252,64 @@ mod tests {
         assert_eq!(ch.max_offered(), TlsVersion::SSL2);
         assert!(ch.max_offered().is_legacy());
         assert!(ch.cipher_suites.is_empty());
+    }
+
+    #[test]
+    fn client_hello_prefix_at_every_length() {
+        let specs = [[0x00, 0x00, 0x39], [0x07, 0x00, 0xc0], [0x00, 0xc0, 0x14]];
+        let rec = client_hello(0x0301, &specs);
+        let full = parse_client_hello(&rec).unwrap();
+        for cut in 0..rec.len() {
+            let got = parse_client_hello_prefix(&rec[..cut]);
+            if cut < 11 {
+                assert_eq!(got, None, "cut {cut}");
+                continue;
+            }
+            let ch = got.unwrap();
+            assert!(ch.truncated && ch.sslv2_framed, "cut {cut}");
+            assert_eq!(ch.max_offered(), TlsVersion::TLS10);
+            assert!(
+                !ch.max_offered_is_lower_bound(),
+                "SSLv2 framing: the version is all"
+            );
+            let whole_specs = (cut - 11).min(9) / 3;
+            let suites: Vec<u16> = [0x0039, 0xc014]
+                .into_iter()
+                .take(match whole_specs {
+                    0 => 0,
+                    1 | 2 => 1,
+                    _ => 2,
+                })
+                .collect();
+            assert_eq!(ch.cipher_suites, suites, "cut {cut}");
+            let part = if whole_specs == 3 {
+                HelloPart::CipherSuites
+            } else {
+                HelloPart::Version
+            };
+            assert_eq!(ch.read_through, part, "cut {cut}");
+            assert_eq!(crate::fingerprint::ja4(&ch), None);
+        }
+        assert!(crate::fingerprint::ja4(&full).is_some());
+        // The rules of the whole parse hold: a challenge length of 8 is not a hello.
+        let mut bad = rec.clone();
+        bad[10] = 8;
+        assert_eq!(parse_client_hello_prefix(&bad[..20]), None);
+    }
+
+    #[test]
+    fn server_hello_prefix_is_sslv2_exactly() {
+        let rec = server_hello(0x0002);
+        for cut in 0..rec.len() {
+            let got = parse_server_hello_prefix(&rec[..cut]);
+            if cut < 7 {
+                assert_eq!(got, None, "cut {cut}");
+                continue;
+            }
+            let sh = got.unwrap();
+            assert!(sh.truncated && !sh.negotiated_is_lower_bound());
+            assert_eq!(sh.negotiated(), TlsVersion::SSL2);
+        }
     }
 
     #[test]
