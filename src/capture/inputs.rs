@@ -583,6 +583,51 @@ mod tests {
     }
 
     #[test]
+    fn same_content_by_inode_or_by_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // Over 2 MiB, so that the middle is in neither end that is hashed.
+        let mut bytes: Vec<u8> = (0..3 << 20).map(|i| (i % 251) as u8).collect();
+        std::fs::write(d.join("a"), &bytes).unwrap();
+        std::fs::write(d.join("a-copy"), &bytes).unwrap();
+        bytes[3 << 19] ^= 1;
+        std::fs::write(d.join("middle-differs"), &bytes).unwrap();
+        bytes.pop();
+        std::fs::write(d.join("shorter"), &bytes).unwrap();
+        std::fs::write(d.join("empty"), b"").unwrap();
+        std::fs::write(d.join("empty2"), b"").unwrap();
+        let file = |n: &str| Source::File(d.join(n));
+        let sources = [
+            file("a"),
+            file("middle-differs"),
+            file("a-copy"),
+            Source::File(d.join(".").join("a")),
+            file("shorter"),
+            Source::Stdin,
+            file("empty"),
+            file("empty2"),
+            file("a"),
+            file("no-such-file"),
+        ];
+        assert_eq!(
+            same_content(&sources),
+            [
+                None,
+                None,
+                Some(0),
+                Some(0),
+                None,
+                None,
+                None,
+                // Empty files are not compared (each will be refused by name).
+                None,
+                Some(0),
+                None
+            ]
+        );
+    }
+
+    #[test]
     fn stdin_only_once() {
         let args = [PathBuf::from("-"), PathBuf::from("-")];
         assert_eq!(
