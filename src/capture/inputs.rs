@@ -24,8 +24,9 @@ use super::native::NativeReader;
 use super::offline::{ReadError, Source};
 use crate::report::atomic::io_reason;
 
-/// The arguments of `read`, in reading order, with each file's size in bytes (0 for standard
-/// input): directories replaced by the files under them, rotated sets in numeric order.
+/// The arguments of `read`, in input order (which breaks ties in the merge, see
+/// [`super::merge`]), with each file's size in bytes (0 for standard input): directories
+/// replaced by the files under them, rotated sets in numeric order.
 pub fn expand(args: &[PathBuf]) -> Result<Vec<(Source, u64)>, String> {
     let mut inputs: Vec<(Source, u64)> = Vec::with_capacity(args.len());
     // Positions in `inputs` of the files named on the command line (not found in a directory).
