@@ -35,8 +35,8 @@ Exit codes:
   1    error: nothing could be analysed, an output could not be written, a value was refused
        (`endpoints lookup`: some query matched no endpoint set)
   2    wrong command line
-  3    some input was damaged, or a `live` capture failed while running: the results of what
-       was read were still written
+  3    some input was damaged or given twice, or a `live` capture failed while running: the
+       results of what was read were still written
   4    --fail-on: a client with that verdict is in the census (outputs were written)
   130  `live` was stopped a second time and quit at once without writing its final outputs
 When several apply, the first in this order wins: 1, 4, 3.";
@@ -208,12 +208,16 @@ pub enum ScopeArg {
 
 #[derive(Debug, Args)]
 pub struct ReadArgs {
-    /// Capture files or directories, read in order into one census; - reads standard input.
+    /// Capture files or directories, merged by packet timestamp into one census; - reads
+    /// standard input.
     ///
-    /// A directory is read recursively in name order (hidden files skipped). Files of a rotated
-    /// set (cap.pcap, cap.pcap1, ... cap.pcap10; cap.pcap00, cap.pcap01) are read in the order
-    /// of their number. gzip- and zstd-compressed captures are read as they are, recognised by
-    /// their content.
+    /// Packets of all inputs are taken in timestamp order, as mergecap does (equal timestamps
+    /// in input order; inside one input, file order): captures of the two directions of a TAP,
+    /// or of two sensors, make one capture. The same file given twice (or a copy) is read once,
+    /// with a warning. A directory is read recursively in name order (hidden files skipped).
+    /// Files of a rotated set (cap.pcap, cap.pcap1, ... cap.pcap10; cap.pcap00, cap.pcap01) are
+    /// ordered by their number. gzip- and zstd-compressed captures are read as they are,
+    /// recognised by their content.
     #[arg(required = true, value_name = "CAPTURE")]
     pub files: Vec<PathBuf>,
 

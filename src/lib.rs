@@ -9,8 +9,8 @@
 //!                             m365 scope)                    verdict)
 //! ```
 //!
-//! - [`capture`]: packets from files (directories, rotated sets, gzip/zstd) or stdin as
-//!   [`capture::Frame`]s.
+//! - [`capture`]: packets from files (directories, rotated sets, gzip/zstd) or stdin, merged
+//!   in timestamp order, as [`capture::Frame`]s.
 //! - [`decode`]: link layer, IPv4/IPv6, TCP → [`decode::TcpSegment`] or a skip reason.
 //! - [`flow`]: [`flow::FlowKey`] shared by both directions, [`flow::Dir`], [`flow::Side`].
 //! - [`reassembly`]: per-direction in-order bytes with a bounded out-of-order queue.

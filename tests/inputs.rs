@@ -1,6 +1,8 @@
 //! Many inputs: compressed captures (gzip, zstd; files and standard input), rotated sets and
 //! directories give the same census as the plain file, byte for byte; directories are read in
-//! name order; every error names the file.
+//! name order; every error names the file. Inputs that overlap in time (a TAP with a port per
+//! direction, two sensors) are merged packet by packet into the census of the one capture they
+//! were cut from; the same bytes given twice are read once, with a warning.
 //!
 //! The rotated sets are made at test time with `editcap -c` (Wireshark's; CI installs tshark,
 //! which brings it); the tests that need it say so and pass without it.
@@ -12,10 +14,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{assert_exit, fixture, text, tlscensus, tlscensus_stdin};
+use tlscensus::capture::inputs::{open, Opened};
+use tlscensus::capture::offline::Source;
+use tlscensus::capture::{Frame, LinkType, Timestamp};
+use tlscensus::decode::{decode_or_fragment, Decoded};
+use tlscensus::synth::{write_pcap, Packet};
 
 /// Everything a run says about its inputs' census: the table (stdout), the per-client CSV and
 /// the per-connection CSV, all over every input given.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Census {
     table: String,
     clients: String,
@@ -23,6 +30,13 @@ struct Census {
 }
 
 fn census_with(inputs: &[&Path], stdin: Option<Vec<u8>>) -> Census {
+    let (census, code, err) = census_run(inputs, stdin);
+    assert_eq!(code, 0, "{inputs:?}: {err}");
+    census
+}
+
+/// The census of a run, its exit code and its stderr.
+fn census_run(inputs: &[&Path], stdin: Option<Vec<u8>>) -> (Census, i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let clients = dir.path().join("clients.csv");
     let connections = dir.path().join("connections.csv");
@@ -40,12 +54,12 @@ fn census_with(inputs: &[&Path], stdin: Option<Vec<u8>>) -> Census {
         Some(bytes) => tlscensus_stdin(&args, &bytes),
         None => tlscensus(&args),
     };
-    assert_eq!(o.status.code(), Some(0), "{inputs:?}: {}", text(&o.stderr));
-    Census {
+    let census = Census {
         table: text(&o.stdout),
-        clients: std::fs::read_to_string(&clients).unwrap(),
-        connections: std::fs::read_to_string(&connections).unwrap(),
-    }
+        clients: std::fs::read_to_string(&clients).unwrap_or_default(),
+        connections: std::fs::read_to_string(&connections).unwrap_or_default(),
+    };
+    (census, o.status.code().unwrap_or(-1), text(&o.stderr))
 }
 
 fn census(inputs: &[&Path]) -> Census {
@@ -191,19 +205,22 @@ fn rotated_sets_are_read_in_numeric_order() {
 }
 
 #[test]
-fn the_order_matters_so_the_test_above_has_teeth() {
+fn pieces_in_any_order_are_merged_back_in_time_order() {
     let plain = fixture("sample-m365.pcapng");
     let dir = tempfile::tempdir().unwrap();
     let Some(files) = rotated_set(&plain, 12, dir.path(), "cap.pcap", Some(1)) else {
         return;
     };
-    // The same pieces, named so that no trailing number orders them: read by name,
-    // `p10-` and `p11-` come before `p2-` and the census changes.
+    // The same pieces, named so that no trailing number orders them: by name `p10-` and
+    // `p11-` come before `p2-`, which concatenated would cut connections apart; merged by
+    // timestamp they are read in time order.
     let shuffled = tempfile::tempdir().unwrap();
     for (i, f) in files.iter().enumerate() {
         std::fs::copy(f, shuffled.path().join(format!("p{i}-.pcapng"))).unwrap();
     }
-    assert_ne!(census(&[shuffled.path()]), census(&[&plain]));
+    assert_eq!(census(&[shuffled.path()]), census(&[&plain]));
+    let reversed: Vec<&Path> = files.iter().rev().map(PathBuf::as_path).collect();
+    assert_eq!(census(&reversed), census(&[&plain]));
 }
 
 /// Files that are not captures, each in the error line naming it: the lines show the
@@ -217,6 +234,7 @@ fn reading_order(args: &[&Path]) -> Vec<String> {
         .lines()
         .map(|l| {
             let l = l.strip_prefix("tlscensus: ").unwrap();
+            let l = l.strip_prefix("warning: ").unwrap_or(l);
             l.split(": ").next().unwrap().to_string()
         })
         .collect()
@@ -239,7 +257,8 @@ fn a_directory_is_read_recursively_in_name_order_without_hidden_files() {
     ] {
         let p = d.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, b"not a capture").unwrap();
+        // Each different: files with the same bytes are read once.
+        std::fs::write(&p, format!("not a capture: {rel}")).unwrap();
     }
     let shown = |rel: &str| d.join(rel).display().to_string();
     assert_eq!(
@@ -254,7 +273,8 @@ fn a_directory_is_read_recursively_in_name_order_without_hidden_files() {
         ]
         .map(shown)
     );
-    // Command-line order is kept around a directory.
+    // Command-line order is kept around a directory (the second `c.pcap` is the same file:
+    // told as such, not read).
     let c = d.join("c.pcap");
     let sub = d.join("b/sub");
     assert_eq!(
@@ -324,6 +344,7 @@ fn errors_in_compressed_inputs_name_the_file() {
     let err = text(&o.stderr);
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 4, "{err}");
+    // Inputs that cannot be opened are told first (each is opened once before the merge).
     assert_eq!(
         lines[0],
         format!(
@@ -332,23 +353,23 @@ fn errors_in_compressed_inputs_name_the_file() {
             text_gz.display()
         )
     );
-    let cut = format!("tlscensus: warning: {}: ", cut_gz.display());
-    assert!(lines[1].starts_with(&cut), "{}", lines[1]);
-    assert!(
-        lines[1].ends_with("; results cover the packets before it"),
-        "{}",
-        lines[1]
-    );
     // Nothing decompressed before the cut: refused like any input that is no capture.
     assert_eq!(
-        lines[2],
+        lines[1],
         format!(
             "tlscensus: {}: incomplete frame (zstd-compressed input)",
             cut_zst.display()
         )
     );
+    // Then the damage, where the merge meets it (the two overlap in time).
+    let cut = format!("tlscensus: warning: {}: ", cut_gz.display());
     let bad = format!("tlscensus: warning: {}: ", bad_gz.display());
-    assert!(lines[3].starts_with(&bad), "{}", lines[3]);
+    let cut_line = lines[2..].iter().find(|l| l.starts_with(&cut));
+    assert!(
+        cut_line.is_some_and(|l| l.ends_with("; results cover the packets before it")),
+        "{err}"
+    );
+    assert!(lines[2..].iter().any(|l| l.starts_with(&bad)), "{err}");
 }
 
 #[test]
@@ -364,5 +385,221 @@ fn an_empty_compressed_file_is_refused_by_name() {
             "tlscensus: {}: empty file: not a pcap or pcapng capture (zstd-compressed input)\n",
             empty.display()
         ),
+    );
+}
+
+/// The packets of a fixture (Ethernet, timestamps strictly increasing, so that a merge of its
+/// pieces can only give them back in their order) as synthetic packets.
+fn packets_of(name: &str) -> Vec<Packet> {
+    let Opened { mut reader, .. } = open(&Source::File(fixture(name))).unwrap();
+    let mut packets: Vec<Packet> = Vec::new();
+    while let Some(f) = reader.next_frame().unwrap() {
+        assert_eq!(f.link, LinkType::ETHERNET, "{name}");
+        if let Some(last) = packets.last() {
+            assert!(f.ts.0 > last.ts_nanos, "{name}: timestamps not increasing");
+        }
+        packets.push(Packet {
+            ts_nanos: f.ts.0,
+            frame: f.data.to_vec(),
+        });
+    }
+    packets
+}
+
+/// The TCP segment of a synthetic packet.
+fn ports(p: &Packet) -> (u16, u16) {
+    let frame = Frame {
+        number: 1,
+        ts: Timestamp(p.ts_nanos),
+        link: LinkType::ETHERNET,
+        data: &p.frame,
+        orig_len: p.frame.len() as u32,
+    };
+    match decode_or_fragment(&frame) {
+        Ok(Decoded::Segment(seg)) => (seg.src_port, seg.dst_port),
+        other => panic!("not a TCP segment: {other:?}"),
+    }
+}
+
+fn write(path: &Path, packets: &[Packet]) -> PathBuf {
+    let mut out = Vec::new();
+    write_pcap(&mut out, packets).unwrap();
+    std::fs::write(path, out).unwrap();
+    path.to_path_buf()
+}
+
+/// sample-m365.pcapng cut in two by `side`, written as `a.pcap` and `b.pcap` in `dir`, and
+/// the whole as `whole.pcap`.
+fn cut_in_two(dir: &Path, side: impl Fn(&Packet) -> bool) -> (PathBuf, PathBuf, PathBuf) {
+    let packets = packets_of("sample-m365.pcapng");
+    let (a, b): (Vec<Packet>, Vec<Packet>) = packets.iter().cloned().partition(&side);
+    assert!(a.len() > 30 && b.len() > 30, "{} and {}", a.len(), b.len());
+    (
+        write(&dir.join("a.pcap"), &a),
+        write(&dir.join("b.pcap"), &b),
+        write(&dir.join("whole.pcap"), &packets),
+    )
+}
+
+#[test]
+fn a_tap_with_a_port_per_direction_gives_the_census_of_the_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    // Client to server in a.pcap, server to client in b.pcap (the servers listen below 1024).
+    let (a, b, whole) = cut_in_two(dir.path(), |p| {
+        let (src, dst) = ports(p);
+        src > dst
+    });
+    let expected = census(&[&whole]);
+    assert_eq!(expected, census(&[&fixture("sample-m365.pcapng")]));
+    assert!(expected.connections.lines().count() > 5, "{expected:?}");
+    assert_eq!(census(&[&a, &b]), expected);
+    assert_eq!(census(&[&b, &a]), expected);
+    // Each half alone is one-sided: a different census (the merge is what makes it whole).
+    assert_ne!(census(&[&a]).connections, expected.connections);
+}
+
+#[test]
+fn two_inputs_with_interleaved_connections_give_the_census_of_the_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    // Whole connections, every other one (by client port) in each file.
+    let (a, b, whole) = cut_in_two(dir.path(), |p| {
+        let (src, dst) = ports(p);
+        src.max(dst) % 2 == 0
+    });
+    let expected = census(&[&whole]);
+    assert_eq!(census(&[&a, &b]), expected);
+    assert_eq!(census(&[&b, &a]), expected);
+    // The two files are in one directory with the whole: that is read as well, and its
+    // packets meet their copies in a.pcap and b.pcap at the same instants (retransmissions).
+    let (with_whole, code, err) = census_run(&[dir.path()], None);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(with_whole.connections, expected.connections);
+}
+
+#[test]
+fn standard_input_merges_with_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, whole) = cut_in_two(dir.path(), |p| {
+        let (src, dst) = ports(p);
+        src > dst
+    });
+    let expected = census(&[&whole]);
+    let stdin = Path::new("-");
+    let b_bytes = std::fs::read(&b).unwrap();
+    assert_eq!(census_with(&[&a, stdin], Some(b_bytes.clone())), expected);
+    assert_eq!(census_with(&[stdin, &a], Some(zstd(&b_bytes))), expected);
+}
+
+#[test]
+fn the_same_capture_twice_is_read_once_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = std::fs::read(fixture("sample-m365.pcapng")).unwrap();
+    let a = dir.path().join("a.pcapng");
+    std::fs::write(&a, &data).unwrap();
+    let expected = census(&[&a]);
+    let warning = |dup: &Path, original: &Path| {
+        format!(
+            "tlscensus: warning: {}: same content as {}: read once\n",
+            dup.display(),
+            original.display()
+        )
+    };
+    // The same path twice.
+    let (got, code, err) = census_run(&[&a, &a], None);
+    assert_eq!((got, code, err), (expected.clone(), 3, warning(&a, &a)));
+    // The same file through another path.
+    let other_path = dir.path().join(".").join("a.pcapng");
+    let (got, code, err) = census_run(&[&a, &other_path], None);
+    assert_eq!(
+        (got, code, err),
+        (expected.clone(), 3, warning(&other_path, &a))
+    );
+    // A copy under another name: the first given is the one read.
+    let copy = dir.path().join("b-copy.pcapng");
+    std::fs::write(&copy, &data).unwrap();
+    let (got, code, err) = census_run(&[&copy, &a], None);
+    assert_eq!((got, code, err), (expected.clone(), 3, warning(&a, &copy)));
+    // A directory holding both.
+    let (got, code, err) = census_run(&[dir.path()], None);
+    assert_eq!((got, code, err), (expected.clone(), 3, warning(&copy, &a)));
+    // Same size, same first and last MiB, one byte different in the middle: not the same.
+    let big = dir.path().join("big");
+    std::fs::create_dir(&big).unwrap();
+    let mut filler = packets_of("tls13-teams.pcap");
+    let last = filler.last().unwrap().ts_nanos;
+    // Enough packets for over 2 MiB, the middle one altered in its last byte.
+    let mut many: Vec<Packet> = (0..3000i64)
+        .map(|i| Packet {
+            ts_nanos: last + 1 + i,
+            frame: vec![0u8; 1000],
+        })
+        .collect();
+    many[1500].frame[999] = 1;
+    let mut left = packets_of("tls13-teams.pcap");
+    left.extend(many.iter().cloned());
+    many[1500].frame[999] = 2;
+    filler.extend(many);
+    let x = write(&big.join("x.pcap"), &left);
+    let y = write(&big.join("y.pcap"), &filler);
+    assert_eq!(
+        std::fs::metadata(&x).unwrap().len(),
+        std::fs::metadata(&y).unwrap().len()
+    );
+    let (_, code, err) = census_run(&[&x, &y], None);
+    assert_eq!((code, err.as_str()), (0, ""));
+}
+
+#[test]
+fn two_thousand_files_apart_in_time_are_read_with_a_few_files_open() {
+    // The 138 packets of sample-m365.pcapng one per file, then 1,862 files each holding one
+    // frame that is not IP: 2,000 files read under a limit of 32 open files.
+    let dir = tempfile::tempdir().unwrap();
+    let packets = packets_of("sample-m365.pcapng");
+    let end = packets.last().unwrap().ts_nanos;
+    let set = dir.path().join("set");
+    std::fs::create_dir(&set).unwrap();
+    let mut files = 0;
+    for p in &packets {
+        write(
+            &set.join(format!("cap.pcap{files}")),
+            std::slice::from_ref(p),
+        );
+        files += 1;
+    }
+    while files < 2000 {
+        let mut frame = vec![0u8; 60];
+        frame[12..14].copy_from_slice(&[0x08, 0x06]); // ARP
+        let ts_nanos = end + 1_000 * files as i64;
+        write(
+            &set.join(format!("cap.pcap{files}")),
+            &[Packet { ts_nanos, frame }],
+        );
+        files += 1;
+    }
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let (clients, connections) = (out.join("clients.csv"), out.join("connections.csv"));
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 32 && exec \"$0\" \"$@\"")
+        .arg(common::BIN)
+        .args(["read", "-q", "--scope", "all", "--stats", "--csv"])
+        .arg(&clients)
+        .arg("--connections")
+        .arg(&connections)
+        .arg(&set)
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!("  {:<42} {}\n", "files read", 2000)),
+        "{err}"
+    );
+    let expected = census(&[&fixture("sample-m365.pcapng")]);
+    assert_eq!(std::fs::read_to_string(&clients).unwrap(), expected.clients);
+    assert_eq!(
+        std::fs::read_to_string(&connections).unwrap(),
+        expected.connections
     );
 }

@@ -7,6 +7,9 @@ use std::fs;
 use std::io::Write;
 
 use common::*;
+use tlscensus::capture::inputs::{self, Opened};
+use tlscensus::capture::offline::Source;
+use tlscensus::synth::{write_pcap, Packet};
 
 /// Runs `read` with these inputs on one thread or two; returns (exit code, stderr, every
 /// output file's bytes).
@@ -47,9 +50,10 @@ fn every_fixture_in_one_run_gives_the_same_outputs_on_one_thread_and_two() {
         "{}",
         two.1
     );
-    // Not an empty comparison: every fixture's connections are there.
+    // Not an empty comparison: every fixture's connections are there (mixed.pcapng holds
+    // five connections of other fixtures at the same instants: merged, each is one).
     let rows = csv_rows(&String::from_utf8(two.2[1].clone()).unwrap());
-    assert!(rows.len() >= 40, "{} connection rows", rows.len());
+    assert!(rows.len() >= 35, "{} connection rows", rows.len());
     let files_read = format!("  {:<42} {}\n", "files read", inputs.len());
     assert!(two.1.contains(&files_read), "{}", two.1);
 }
@@ -85,4 +89,64 @@ fn damaged_and_compressed_inputs_end_the_same_way_on_one_thread_and_two() {
         conns.contains("TLSv1.0") && conns.contains("TLSv1.3"),
         "{conns}"
     );
+}
+
+#[test]
+fn inputs_that_overlap_in_time_give_the_same_outputs_on_one_thread_and_two() {
+    // sample-m365.pcapng dealt packet by packet into three files (so the merge changes input
+    // at every packet), a copy of one of them (read once, with a warning) and a fixture cut
+    // short two thirds in (its warning comes where the merge meets the cut).
+    let dir = tempfile::tempdir().unwrap();
+    let Opened { mut reader, .. } =
+        inputs::open(&Source::File(fixture("sample-m365.pcapng"))).unwrap();
+    let mut hands = [Vec::new(), Vec::new(), Vec::new()];
+    let mut i = 0;
+    while let Some(f) = reader.next_frame().unwrap() {
+        hands[i % 3].push(Packet {
+            ts_nanos: f.ts.0,
+            frame: f.data.to_vec(),
+        });
+        i += 1;
+    }
+    let mut inputs = Vec::new();
+    for (h, packets) in hands.iter().enumerate() {
+        let path = dir.path().join(format!("hand{h}.pcap"));
+        let mut out = Vec::new();
+        write_pcap(&mut out, packets).unwrap();
+        fs::write(&path, out).unwrap();
+        inputs.push(p(&path).to_string());
+    }
+    let copy = dir.path().join("copy.pcap");
+    fs::copy(dir.path().join("hand1.pcap"), &copy).unwrap();
+    inputs.push(p(&copy).to_string());
+    let whole = fs::read(fixture("service-areas.pcapng")).unwrap();
+    let cut = dir.path().join("cut.pcapng");
+    fs::write(&cut, &whole[..whole.len() * 2 / 3]).unwrap();
+    inputs.push(p(&cut).to_string());
+
+    let two = read_all_outputs(&inputs, false);
+    let one = read_all_outputs(&inputs, true);
+    assert_eq!(one, two);
+    assert_eq!(two.0, 3, "{}", two.1);
+    let same = format!(
+        "tlscensus: warning: {}: same content as {}: read once\n",
+        p(&copy),
+        inputs[1]
+    );
+    assert!(two.1.starts_with(&same), "{}", two.1);
+    assert!(
+        two.1.contains("cut.pcapng: capture is cut short"),
+        "{}",
+        two.1
+    );
+    // The three hands make the whole: its connections, each once.
+    let alone = read_all_outputs(&[p(&fixture("sample-m365.pcapng")).to_string()], true);
+    let rows = |o: &(i32, String, Vec<Vec<u8>>)| {
+        csv_rows(&String::from_utf8(o.2[1].clone()).unwrap())
+            .into_iter()
+            .filter(|r| r["client_ip"].starts_with("10.1.0.5") || r["client_ip"] == "fd00:1::55")
+            .count()
+    };
+    assert_eq!(rows(&two), rows(&alone));
+    assert!(rows(&alone) >= 8);
 }

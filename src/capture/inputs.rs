@@ -13,6 +13,7 @@
 //! - every error is one line naming the file; everything is checked before any packet is read.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
@@ -21,11 +22,11 @@ use std::sync::Arc;
 
 use super::native::NativeReader;
 use super::offline::{ReadError, Source};
-use super::Frame;
 use crate::report::atomic::io_reason;
 
-/// The arguments of `read`, in reading order, with each file's size in bytes (0 for standard
-/// input): directories replaced by the files under them, rotated sets in numeric order.
+/// The arguments of `read`, in input order (which breaks ties in the merge, see
+/// [`super::merge`]), with each file's size in bytes (0 for standard input): directories
+/// replaced by the files under them, rotated sets in numeric order.
 pub fn expand(args: &[PathBuf]) -> Result<Vec<(Source, u64)>, String> {
     let mut inputs: Vec<(Source, u64)> = Vec::with_capacity(args.len());
     // Positions in `inputs` of the files named on the command line (not found in a directory).
@@ -195,6 +196,122 @@ fn file_name(source: &Source) -> Vec<u8> {
     }
 }
 
+/// Bytes read at each end of a file to tell a copy from a different file of the same size.
+const END_BYTES: u64 = 1 << 20;
+
+/// For each input, the earlier input with the same bytes, if there is one: the same file
+/// under another path (same device and inode) or a copy of it (same size and the same hash of
+/// the first and last MiB, then confirmed by comparing every byte). Only regular files are
+/// compared: standard input and pipes are never found the same as anything. A file that
+/// cannot be read here is taken as different (reading it will say what is wrong).
+///
+/// The cost: one `stat` per file; two MiB read from each file that has the size of another;
+/// a full comparison only of files whose sizes and ends agree.
+pub fn same_content(sources: &[Source]) -> Vec<Option<usize>> {
+    let mut found = vec![None; sources.len()];
+    let mut by_id: HashMap<(u64, u64), usize> = HashMap::new();
+    // Files read in full so far, by size: (index, hash of its ends once computed).
+    let mut by_size: HashMap<u64, Vec<(usize, Option<u64>)>> = HashMap::new();
+    for (i, source) in sources.iter().enumerate() {
+        let Source::File(path) = source else {
+            continue;
+        };
+        let Ok(meta) = std::fs::metadata(path) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        if let Some(id) = file_id(&meta) {
+            if let Some(&first) = by_id.get(&id) {
+                found[i] = Some(first);
+                continue;
+            }
+            by_id.insert(id, i);
+        }
+        let size = meta.len();
+        if size == 0 {
+            continue;
+        }
+        let group = by_size.entry(size).or_default();
+        if group.is_empty() {
+            group.push((i, None));
+            continue;
+        }
+        let Some(hash) = ends_hash(path, size) else {
+            continue;
+        };
+        for (j, their_hash) in group.iter_mut() {
+            let Some(Source::File(their_path)) = sources.get(*j) else {
+                continue;
+            };
+            if their_hash.is_none() {
+                *their_hash = ends_hash(their_path, size);
+            }
+            if *their_hash == Some(hash) && same_bytes(their_path, path) {
+                found[i] = Some(*j);
+                break;
+            }
+        }
+        if found[i].is_none() {
+            group.push((i, Some(hash)));
+        }
+    }
+    found
+}
+
+/// What tells a file apart from every other on this machine: (device, inode).
+#[cfg(unix)]
+fn file_id(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
+}
+
+/// A hash of the first and the last [`END_BYTES`] of a file of `size` bytes.
+fn ends_hash(path: &Path, size: u64) -> Option<u64> {
+    use std::hash::{DefaultHasher, Hasher};
+    use std::io::{Seek, SeekFrom};
+    let mut file = File::open(path).ok()?;
+    let mut hasher = DefaultHasher::new();
+    let mut buf = vec![0u8; END_BYTES.min(size) as usize];
+    let got = read_up_to(&mut file, &mut buf).ok()?;
+    hasher.write(buf.get(..got)?);
+    if size > END_BYTES {
+        file.seek(SeekFrom::Start(size - END_BYTES)).ok()?;
+        let got = read_up_to(&mut file, &mut buf).ok()?;
+        hasher.write(buf.get(..got)?);
+    }
+    Some(hasher.finish())
+}
+
+/// Whether two files hold the same bytes, read side by side.
+fn same_bytes(a: &Path, b: &Path) -> bool {
+    let (Ok(mut a), Ok(mut b)) = (File::open(a), File::open(b)) else {
+        return false;
+    };
+    let mut buf_a = vec![0u8; 1 << 16];
+    let mut buf_b = vec![0u8; 1 << 16];
+    loop {
+        let (Ok(n), Ok(m)) = (
+            read_up_to(&mut a, &mut buf_a),
+            read_up_to(&mut b, &mut buf_b),
+        ) else {
+            return false;
+        };
+        if n != m || buf_a.get(..n) != buf_b.get(..m) {
+            return false;
+        }
+        if n == 0 {
+            return true;
+        }
+    }
+}
+
 /// A compression recognised by its magic number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -235,16 +352,21 @@ impl Consumed {
     }
 }
 
-/// Counts the bytes read through it.
+/// Counts the bytes read through it, in the input's own count and in a count shared by all
+/// the inputs of a run.
 struct Counting<R> {
     inner: R,
     count: Consumed,
+    total: Option<Consumed>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.count.0.fetch_add(n as u64, AtomicOrdering::Relaxed);
+        if let Some(total) = &self.total {
+            total.0.fetch_add(n as u64, AtomicOrdering::Relaxed);
+        }
         Ok(n)
     }
 }
@@ -259,59 +381,18 @@ pub struct Opened {
     pub consumed: Consumed,
 }
 
-/// Whether reading goes on: `Break` stops it.
-pub type Go = std::ops::ControlFlow<()>;
-
-/// What reading inputs in order finds, told as it is found (see [`read_in_order`]).
-pub trait InputVisitor {
-    /// An input could not be opened; reading goes on with the next.
-    fn open_failed(&mut self, error: ReadError) -> Go;
-    /// An input was opened: its packets follow.
-    fn opened(&mut self, source: &str) -> Go;
-    /// The next packet of the current input; `consumed` is the input's bytes read so far.
-    fn frame(&mut self, frame: &Frame<'_>, consumed: &Consumed) -> Go;
-    /// The current input ended: read to its end, or this error after the packets before it.
-    fn ended(&mut self, end: Result<(), ReadError>, consumed: &Consumed) -> Go;
-}
-
-/// Opens and reads every input in order, telling `visitor` what it finds, until the end or
-/// until the visitor says stop.
-pub fn read_in_order(sources: &[Source], visitor: &mut impl InputVisitor) {
-    for source in sources {
-        let Opened {
-            mut reader,
-            consumed,
-            ..
-        } = match open(source) {
-            Ok(r) => r,
-            Err(e) => match visitor.open_failed(e) {
-                Go::Continue(()) => continue,
-                Go::Break(()) => return,
-            },
-        };
-        if visitor.opened(reader.source()).is_break() {
-            return;
-        }
-        let end = loop {
-            match reader.next_frame() {
-                Ok(Some(frame)) => {
-                    if visitor.frame(&frame, &consumed).is_break() {
-                        return;
-                    }
-                }
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
-            }
-        };
-        if visitor.ended(end, &consumed).is_break() {
-            return;
-        }
-    }
-}
-
 /// Opens a capture file or standard input, undoing gzip or zstd compression.
 pub fn open(source: &Source) -> Result<Opened, ReadError> {
     open_stream(source.to_string(), source.open_bytes()?)
+}
+
+/// [`open`], with the bytes read also added to `total` (the run's progress).
+pub fn open_counted(source: &Source, total: &Consumed) -> Result<Opened, ReadError> {
+    open_counted_stream(
+        source.to_string(),
+        source.open_bytes()?,
+        Some(total.clone()),
+    )
 }
 
 /// Opens a capture from any byte stream, undoing gzip or zstd compression; `name` is what
@@ -320,11 +401,19 @@ pub fn open_stream<R: Read + Send + 'static>(
     name: impl Into<String>,
     input: R,
 ) -> Result<Opened, ReadError> {
-    let name = name.into();
+    open_counted_stream(name.into(), input, None)
+}
+
+fn open_counted_stream<R: Read + Send + 'static>(
+    name: String,
+    input: R,
+    total: Option<Consumed>,
+) -> Result<Opened, ReadError> {
     let consumed = Consumed::default();
     let mut input = Counting {
         inner: input,
         count: consumed.clone(),
+        total,
     };
     let mut magic = [0u8; 4];
     let got = read_up_to(&mut input, &mut magic).map_err(|e| ReadError::Open {
@@ -490,6 +579,51 @@ mod tests {
                 "cap.pcap2",
                 "zz.pcap",
                 "cap.pcap10"
+            ]
+        );
+    }
+
+    #[test]
+    fn same_content_by_inode_or_by_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // Over 2 MiB, so that the middle is in neither end that is hashed.
+        let mut bytes: Vec<u8> = (0..3 << 20).map(|i| (i % 251) as u8).collect();
+        std::fs::write(d.join("a"), &bytes).unwrap();
+        std::fs::write(d.join("a-copy"), &bytes).unwrap();
+        bytes[3 << 19] ^= 1;
+        std::fs::write(d.join("middle-differs"), &bytes).unwrap();
+        bytes.pop();
+        std::fs::write(d.join("shorter"), &bytes).unwrap();
+        std::fs::write(d.join("empty"), b"").unwrap();
+        std::fs::write(d.join("empty2"), b"").unwrap();
+        let file = |n: &str| Source::File(d.join(n));
+        let sources = [
+            file("a"),
+            file("middle-differs"),
+            file("a-copy"),
+            Source::File(d.join(".").join("a")),
+            file("shorter"),
+            Source::Stdin,
+            file("empty"),
+            file("empty2"),
+            file("a"),
+            file("no-such-file"),
+        ];
+        assert_eq!(
+            same_content(&sources),
+            [
+                None,
+                None,
+                Some(0),
+                Some(0),
+                None,
+                None,
+                None,
+                // Empty files are not compared (each will be refused by name).
+                None,
+                Some(0),
+                None
             ]
         );
     }

@@ -8,11 +8,15 @@
 //!   and timestamp resolutions in one pcapng, and byte offsets in its errors.
 //! - [`inputs`]: `read`'s arguments expanded (directories, rotated sets) and opened, with gzip
 //!   or zstd compression undone.
+//! - [`merge`]: `read`'s inputs merged into one stream in capture-time order (as `mergecap`),
+//!   each input opened only while the merge is inside its time span; copies read once.
+//! - [`readahead`]: that stream read on a thread of its own and handed over in batches.
 //! - [`live`]: an interface through libpcap (reads that time out, kernel drop counters,
 //!   `--write`), the interface list, and dropping root after the capture is open.
 
 pub mod inputs;
 pub mod live;
+pub mod merge;
 pub mod native;
 pub mod offline;
 pub mod readahead;

@@ -91,6 +91,9 @@ pub enum ReadError {
         offset: u64,
         reason: String,
     },
+    /// The input holds the same bytes as `original`, an input given before it: it is not read
+    /// (see [`crate::capture::inputs::same_content`]).
+    SameContent { source: String, original: String },
 }
 
 impl ReadError {
@@ -101,7 +104,22 @@ impl ReadError {
             | ReadError::CutShort { after_packet, .. }
             | ReadError::Damaged { after_packet, .. }
             | ReadError::Io { after_packet, .. } => *after_packet,
-            ReadError::Open { .. } | ReadError::UnsupportedLink { .. } => 0,
+            ReadError::Open { .. }
+            | ReadError::UnsupportedLink { .. }
+            | ReadError::SameContent { .. } => 0,
+        }
+    }
+
+    /// The input the error is about, as messages name it.
+    pub fn source(&self) -> &str {
+        match self {
+            ReadError::Open { source, .. }
+            | ReadError::UnsupportedLink { source, .. }
+            | ReadError::Truncated { source, .. }
+            | ReadError::CutShort { source, .. }
+            | ReadError::Damaged { source, .. }
+            | ReadError::Io { source, .. }
+            | ReadError::SameContent { source, .. } => source,
         }
     }
 }
@@ -154,6 +172,9 @@ impl fmt::Display for ReadError {
                 "{source}: read error at byte {offset} ({}): {reason}",
                 Position(*after_packet)
             ),
+            ReadError::SameContent { source, original } => {
+                write!(f, "{source}: same content as {original}: read once")
+            }
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Read-ahead: `read`'s inputs opened, decompressed and cut into packets on a thread of their
 //! own, handed to the analysing thread in batches, in order.
 //!
-//! The analysing thread sees exactly the packets, errors and file boundaries that reading the
-//! inputs itself would give ([`Event`]s, in input order), so the census cannot differ; what
+//! The analysing thread sees exactly the packets, errors and file boundaries that merging the
+//! inputs itself would give ([`Event`]s, in the order of [`read_merged`]), so the census
+//! cannot differ; what
 //! changes is that the `read` system calls, decompression and the framing of pcap records and
 //! pcapng blocks run on another core, and the decoding of link, IP and TCP headers on whichever
 //! has slack ([`Backlog`]). The cost is one copy of each packet into a batch, and one channel
@@ -26,7 +27,8 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
-use crate::capture::inputs::{read_in_order, Consumed, Go, InputVisitor};
+use crate::capture::inputs::Consumed;
+use crate::capture::merge::{read_merged, Go, InputVisitor};
 use crate::capture::offline::{ReadError, Source};
 use crate::capture::{Frame, LinkType, Timestamp};
 use crate::decode::{self, Decoded, TcpFlags, TcpSegment};
@@ -54,19 +56,19 @@ impl Backlog {
     }
 }
 
-/// What the reading thread found, in input order.
+/// What the reading thread found, in the order the merge found it.
 #[derive(Debug)]
 pub enum Event {
-    /// The input was opened; its packets follow.
+    /// The input was opened; its packets are among those that follow.
     Opened { source: String },
-    /// The input could not be opened; nothing of it follows.
+    /// The input could not be opened, or is the same as an earlier one; nothing of it follows.
     OpenFailed(ReadError),
-    /// Packets of the current input, in order.
+    /// The next packets, of whichever inputs, in merge order.
     Packets(Batch),
-    /// The current input ended with this error, after the packets before it.
+    /// The input ended with this error, after the packets before it.
     Failed(ReadError),
-    /// The current input was read to its end.
-    Done,
+    /// The input was read to its end.
+    Done { source: String },
 }
 
 /// Where one packet lies in a batch.
@@ -111,8 +113,10 @@ pub struct Packet<'a> {
 pub struct Batch {
     data: Vec<u8>,
     slots: Vec<Slot>,
-    /// Bytes of the input consumed when the batch's last packet was read (progress).
+    /// Bytes of all inputs consumed when the batch was sent (progress).
     pub consumed: u64,
+    /// Bytes of its own input consumed when the batch's last packet was read.
+    offset: u64,
     /// Decode each packet's headers as it is added (see [`Backlog`]).
     decode: bool,
 }
@@ -171,6 +175,7 @@ impl Batch {
         self.data.clear();
         self.slots.clear();
         self.consumed = 0;
+        self.offset = 0;
         self.decode = false;
     }
 
@@ -213,8 +218,8 @@ pub struct ReadAhead {
     spent: SyncSender<Batch>,
     thread: Option<JoinHandle<()>>,
     backlog: Backlog,
-    /// The input being read (the last `Opened`), and its last packet handed over: what an
-    /// error names if the reading thread dies.
+    /// The input opened last (until it ends), and the last packet handed over: what an error
+    /// names if the reading thread dies.
     current: Option<String>,
     last_packet: u64,
     /// Bytes of that input read when that packet was.
@@ -222,7 +227,7 @@ pub struct ReadAhead {
 }
 
 impl ReadAhead {
-    /// Starts reading `sources` in order on a new thread.
+    /// Starts merging `sources` on a new thread.
     pub fn start(sources: Vec<Source>) -> std::io::Result<ReadAhead> {
         Self::spawn(move |events, spent, backlog| read_all(&sources, events, spent, backlog))
     }
@@ -262,9 +267,18 @@ impl ReadAhead {
                     Event::Packets(b) => {
                         self.backlog.taken();
                         self.last_packet = b.slots.last().map_or(self.last_packet, |s| s.number);
-                        self.last_offset = b.consumed;
+                        self.last_offset = b.offset;
                     }
-                    Event::Failed(_) | Event::Done => self.current = None,
+                    Event::Done { source } => {
+                        if self.current.as_ref() == Some(source) {
+                            self.current = None;
+                        }
+                    }
+                    Event::Failed(e) => {
+                        if self.current.as_deref() == Some(e.source()) {
+                            self.current = None;
+                        }
+                    }
                     Event::OpenFailed(_) => {}
                 }
                 Some(event)
@@ -332,6 +346,8 @@ struct Sender<'a> {
     made: usize,
     batch: Batch,
     backlog: Backlog,
+    /// Bytes of all inputs read so far.
+    total: Consumed,
 }
 
 impl Sender<'_> {
@@ -356,6 +372,7 @@ impl Sender<'_> {
                 data: Vec::with_capacity(BATCH_BYTES + 2048),
                 slots: Vec::with_capacity(BATCH_BYTES / 64),
                 consumed: 0,
+                offset: 0,
                 decode: false,
             };
         }
@@ -371,25 +388,29 @@ impl Sender<'_> {
     }
 
     /// Sends the batch being filled, if it holds packets.
-    fn flush(&mut self, consumed: &Consumed) -> Go {
+    fn flush(&mut self) -> Go {
         if self.batch.is_empty() {
             return Go::Continue(());
         }
         let mut batch = self.fresh();
         std::mem::swap(&mut batch, &mut self.batch);
-        batch.consumed = consumed.get();
+        batch.consumed = self.total.get();
         // The analyser is behind when batches pile up: decode the next one here.
         self.batch.decode = self.backlog.sent() >= 2;
         self.send(Event::Packets(batch))
     }
 }
 
+/// Every event but packets goes after the packets before it: the analyser sees them in the
+/// order of the merge.
 impl InputVisitor for Sender<'_> {
     fn open_failed(&mut self, error: ReadError) -> Go {
+        self.flush()?;
         self.send(Event::OpenFailed(error))
     }
 
     fn opened(&mut self, source: &str) -> Go {
+        self.flush()?;
         self.send(Event::Opened {
             source: source.to_string(),
         })
@@ -397,39 +418,44 @@ impl InputVisitor for Sender<'_> {
 
     fn frame(&mut self, frame: &Frame<'_>, consumed: &Consumed) -> Go {
         self.batch.push(frame);
+        self.batch.offset = consumed.get();
         if self.batch.data.len() >= BATCH_BYTES {
-            return self.flush(consumed);
+            return self.flush();
         }
         Go::Continue(())
     }
 
-    fn ended(&mut self, end: Result<(), ReadError>, consumed: &Consumed) -> Go {
-        if self.flush(consumed).is_break() {
-            return Go::Break(());
-        }
+    fn ended(&mut self, source: &str, end: Result<(), ReadError>) -> Go {
+        self.flush()?;
         self.send(match end {
-            Ok(()) => Event::Done,
+            Ok(()) => Event::Done {
+                source: source.to_string(),
+            },
             Err(e) => Event::Failed(e),
         })
     }
 }
 
-/// The reading thread: every input in order, as events. Stops when the receiver is gone.
+/// The reading thread: every input merged, as events. Stops when the receiver is gone.
 fn read_all(
     sources: &[Source],
     events: &SyncSender<Event>,
     spent: &Receiver<Batch>,
     backlog: Backlog,
 ) {
+    let total = Consumed::default();
     let mut sender = Sender {
         events,
         spent,
         made: 0,
         batch: Batch::default(),
         backlog,
+        total: total.clone(),
     };
     sender.batch = sender.fresh();
-    read_in_order(sources, &mut sender);
+    read_merged(sources, &total, &mut sender);
+    // Every input ends with `ended`, which sent its packets: this is only in case.
+    let _ = sender.flush();
 }
 
 #[cfg(test)]
@@ -446,64 +472,77 @@ mod tests {
         )
     }
 
-    /// Every packet of every input, as (file index, number, ts, link, bytes, orig_len).
-    type Seen = Vec<(usize, u64, Timestamp, LinkType, Vec<u8>, u32)>;
-
-    fn direct(sources: &[Source]) -> (Seen, Vec<String>) {
-        let mut seen = Vec::new();
-        let mut errors = Vec::new();
-        for (i, s) in sources.iter().enumerate() {
-            match inputs::open(s) {
-                Ok(Opened { mut reader, .. }) => loop {
-                    match reader.next_frame() {
-                        Ok(Some(f)) => {
-                            seen.push((i, f.number, f.ts, f.link, f.data.to_vec(), f.orig_len))
-                        }
-                        Ok(None) => break,
-                        Err(e) => {
-                            errors.push(e.to_string());
-                            break;
-                        }
-                    }
-                },
-                Err(e) => errors.push(e.to_string()),
-            }
-        }
-        (seen, errors)
+    /// What the analyser is told, in order: events, and each packet as (number, ts, link,
+    /// bytes, orig_len).
+    #[derive(Debug, PartialEq, Eq)]
+    enum Seen {
+        OpenFailed(String),
+        Opened(String),
+        Packet(u64, Timestamp, LinkType, Vec<u8>, u32),
+        Failed(String),
+        Done(String),
     }
 
-    fn ahead(sources: &[Source]) -> (Seen, Vec<String>) {
+    fn packet(f: &Frame<'_>) -> Seen {
+        Seen::Packet(f.number, f.ts, f.link, f.data.to_vec(), f.orig_len)
+    }
+
+    /// Merging on this thread.
+    struct Direct(Vec<Seen>);
+
+    impl InputVisitor for Direct {
+        fn open_failed(&mut self, error: ReadError) -> Go {
+            self.0.push(Seen::OpenFailed(error.to_string()));
+            Go::Continue(())
+        }
+        fn opened(&mut self, source: &str) -> Go {
+            self.0.push(Seen::Opened(source.to_string()));
+            Go::Continue(())
+        }
+        fn frame(&mut self, frame: &Frame<'_>, _: &Consumed) -> Go {
+            self.0.push(packet(frame));
+            Go::Continue(())
+        }
+        fn ended(&mut self, source: &str, end: Result<(), ReadError>) -> Go {
+            self.0.push(match end {
+                Ok(()) => Seen::Done(source.to_string()),
+                Err(e) => Seen::Failed(e.to_string()),
+            });
+            Go::Continue(())
+        }
+    }
+
+    fn direct(sources: &[Source]) -> Vec<Seen> {
+        let mut seen = Direct(Vec::new());
+        read_merged(sources, &Consumed::default(), &mut seen);
+        seen.0
+    }
+
+    fn ahead(sources: &[Source]) -> Vec<Seen> {
         let mut seen = Vec::new();
-        let mut errors = Vec::new();
-        let mut file = 0;
-        let mut started = false;
         let mut ra = ReadAhead::start(sources.to_vec()).unwrap();
         while let Some(ev) = ra.next_event() {
             match ev {
-                Event::Opened { .. } => started = true,
-                Event::OpenFailed(e) => {
-                    errors.push(e.to_string());
-                    file += 1;
-                }
+                Event::Opened { source } => seen.push(Seen::Opened(source)),
+                Event::OpenFailed(e) => seen.push(Seen::OpenFailed(e.to_string())),
                 Event::Packets(b) => {
-                    assert!(started);
-                    for f in b.packets().map(|p| p.frame) {
-                        seen.push((file, f.number, f.ts, f.link, f.data.to_vec(), f.orig_len));
-                    }
+                    seen.extend(b.packets().map(|p| packet(&p.frame)));
                     ra.recycle(b);
                 }
-                Event::Failed(e) => {
-                    errors.push(e.to_string());
-                    file += 1;
-                    started = false;
-                }
-                Event::Done => {
-                    file += 1;
-                    started = false;
-                }
+                Event::Failed(e) => seen.push(Seen::Failed(e.to_string())),
+                Event::Done { source } => seen.push(Seen::Done(source)),
             }
         }
-        (seen, errors)
+        seen
+    }
+
+    fn errors(seen: &[Seen]) -> Vec<&String> {
+        (seen.iter())
+            .filter_map(|s| match s {
+                Seen::OpenFailed(e) | Seen::Failed(e) => Some(e),
+                _ => None,
+            })
+            .collect()
     }
 
     #[test]
@@ -515,12 +554,11 @@ mod tests {
             fixture("README.md"),
             fixture("tls13-teams.pcap"),
         ];
-        let (want, want_err) = direct(&sources);
-        let (got, got_err) = ahead(&sources);
+        let want = direct(&sources);
+        let got = ahead(&sources);
         assert!(want.len() > 20, "{}", want.len());
         assert_eq!(got, want);
-        assert_eq!(got_err, want_err);
-        assert_eq!(got_err.len(), 2);
+        assert_eq!(errors(&got).len(), 2);
     }
 
     #[test]
@@ -533,10 +571,10 @@ mod tests {
         let cut = dir.path().join("cut.pcapng");
         std::fs::write(&cut, &whole[..whole.len() * 2 / 3]).unwrap();
         let sources = vec![Source::File(cut), fixture("tls10-exchange.pcap")];
-        let (want, want_err) = direct(&sources);
-        let (got, got_err) = ahead(&sources);
+        let want = direct(&sources);
+        let got = ahead(&sources);
         assert_eq!(got, want);
-        assert_eq!(got_err, want_err);
+        let got_err = errors(&got);
         assert_eq!(got_err.len(), 1);
         assert!(got_err[0].contains("cut.pcapng"), "{got_err:?}");
     }
@@ -591,6 +629,7 @@ mod tests {
             made: 0,
             batch: Batch::default(),
             backlog: backlog.clone(),
+            total: Consumed::default(),
         };
         sender.batch = sender.fresh();
         let Opened {
@@ -604,7 +643,7 @@ mod tests {
         let fill_and_send = |sender: &mut Sender<'_>| -> bool {
             let decoded = sender.batch.decode;
             assert!(sender.frame(&frame, &consumed).is_continue());
-            assert!(sender.flush(&consumed).is_continue());
+            assert!(sender.flush().is_continue());
             decoded
         };
         assert!(!fill_and_send(&mut sender), "the first batch");
@@ -679,10 +718,46 @@ mod tests {
 
     #[test]
     fn stops_when_the_analyser_goes_away() {
+        // 50 inputs, 49 of them told as the same as the first.
         let sources = vec![fixture("sample-m365.pcapng"); 50];
         let mut ra = ReadAhead::start(sources).unwrap();
-        assert!(matches!(ra.next_event(), Some(Event::Opened { .. })));
-        // Mid-way through 50 inputs, blocked on a full channel: it stops and is joined.
+        assert!(matches!(ra.next_event(), Some(Event::OpenFailed(_))));
+        // Mid-way, blocked on a full channel: it stops and is joined.
         assert!(ra.stop());
+    }
+
+    #[test]
+    fn interleaved_inputs_give_the_same_events_as_merging_directly() {
+        // Two captures that overlap in time, each cut in two by direction-free halves: every
+        // other packet of each fixture, so the merge switches input at nearly every packet.
+        let dir = tempfile::tempdir().unwrap();
+        let mut sources = Vec::new();
+        for name in ["tls10-exchange.pcap", "tls13-teams.pcap"] {
+            let Opened { mut reader, .. } = inputs::open(&fixture(name)).unwrap();
+            let mut halves = [Vec::new(), Vec::new()];
+            let mut i = 0;
+            while let Some(f) = reader.next_frame().unwrap() {
+                halves[i % 2].push(crate::synth::Packet {
+                    ts_nanos: f.ts.0,
+                    frame: f.data.to_vec(),
+                });
+                i += 1;
+            }
+            for (h, packets) in halves.iter().enumerate() {
+                let path = dir.path().join(format!("{name}.{h}"));
+                let mut out = Vec::new();
+                crate::synth::write_pcap(&mut out, packets).unwrap();
+                std::fs::write(&path, out).unwrap();
+                sources.push(Source::File(path));
+            }
+        }
+        let want = direct(&sources);
+        assert_eq!(ahead(&sources), want);
+        let packets = want
+            .iter()
+            .filter(|s| matches!(s, Seen::Packet(..)))
+            .count();
+        assert_eq!(packets, 36);
+        assert!(errors(&want).is_empty());
     }
 }

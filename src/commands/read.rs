@@ -2,7 +2,8 @@
 
 use anyhow::anyhow;
 
-use crate::capture::inputs::{read_in_order, Consumed, Go, InputVisitor};
+use crate::capture::inputs::Consumed;
+use crate::capture::merge::{read_merged, Go, InputVisitor};
 use crate::capture::offline::{ReadError, Source};
 use crate::capture::readahead::{Event, ReadAhead};
 use crate::capture::Frame;
@@ -43,7 +44,11 @@ impl Reading<'_> {
     }
 
     fn open_failed(&mut self, e: ReadError) {
-        eprintln!("tlscensus: {e}");
+        match e {
+            // Read once already: a warning, the census is whole.
+            ReadError::SameContent { .. } => eprintln!("tlscensus: warning: {e}"),
+            _ => eprintln!("tlscensus: {e}"),
+        }
         self.errors.push(e);
     }
 
@@ -55,29 +60,22 @@ impl Reading<'_> {
     /// Reads every input on this thread.
     fn read_inline(&mut self, inputs: &[(Source, u64)]) {
         let sources: Vec<Source> = inputs.iter().map(|(s, _)| s.clone()).collect();
+        let total = Consumed::default();
         let mut inline = Inline {
             reading: self,
-            sizes: inputs.iter().map(|(_, size)| *size).collect(),
-            input: 0,
+            total: total.clone(),
+            packets: 0,
         };
-        read_in_order(&sources, &mut inline);
+        read_merged(&sources, &total, &mut inline);
     }
 
     /// Analyses what the read-ahead thread hands over: the same packets, errors and input
     /// boundaries, in the same order.
-    fn read_ahead(&mut self, mut ahead: ReadAhead, inputs: &[(Source, u64)]) {
-        let mut sizes = inputs.iter().map(|(_, size)| *size);
-        let mut size = 0;
+    fn read_ahead(&mut self, mut ahead: ReadAhead) {
         while let Some(event) = ahead.next_event() {
             match event {
-                Event::Opened { source } => {
-                    size = sizes.next().unwrap_or(0);
-                    self.opened(&source);
-                }
-                Event::OpenFailed(e) => {
-                    sizes.next();
-                    self.open_failed(e);
-                }
+                Event::Opened { source } => self.opened(&source),
+                Event::OpenFailed(e) => self.open_failed(e),
                 Event::Packets(batch) => {
                     for packet in batch.packets() {
                         match &packet.segment {
@@ -88,11 +86,8 @@ impl Reading<'_> {
                     self.progress.at(batch.consumed);
                     ahead.recycle(batch);
                 }
-                Event::Failed(e) => {
-                    self.failed(e);
-                    self.progress.file_done(size);
-                }
-                Event::Done => self.progress.file_done(size),
+                Event::Failed(e) => self.failed(e),
+                Event::Done { .. } => {}
             }
         }
     }
@@ -101,15 +96,14 @@ impl Reading<'_> {
 /// Reading on the analysing thread itself: each packet goes to the pipeline as it is read.
 struct Inline<'r, 's> {
     reading: &'r mut Reading<'s>,
-    /// Size of each input on disk, for the progress bar.
-    sizes: Vec<u64>,
-    /// Index of the current input.
-    input: usize,
+    /// Bytes of all inputs read so far, for the progress bar.
+    total: Consumed,
+    /// Packets so far, to update the progress bar every [`PROGRESS_EVERY`].
+    packets: u64,
 }
 
 impl InputVisitor for Inline<'_, '_> {
     fn open_failed(&mut self, error: ReadError) -> Go {
-        self.input += 1;
         self.reading.open_failed(error);
         Go::Continue(())
     }
@@ -119,21 +113,20 @@ impl InputVisitor for Inline<'_, '_> {
         Go::Continue(())
     }
 
-    fn frame(&mut self, frame: &Frame<'_>, consumed: &Consumed) -> Go {
+    fn frame(&mut self, frame: &Frame<'_>, _: &Consumed) -> Go {
         self.reading.pipeline.handle_frame(frame);
-        if frame.number % PROGRESS_EVERY == 0 {
-            self.reading.progress.at(consumed.get());
+        self.packets += 1;
+        if self.packets % PROGRESS_EVERY == 0 {
+            self.reading.progress.at(self.total.get());
         }
         Go::Continue(())
     }
 
-    fn ended(&mut self, end: Result<(), ReadError>, _: &Consumed) -> Go {
+    fn ended(&mut self, _: &str, end: Result<(), ReadError>) -> Go {
         if let Err(e) = end {
             self.reading.failed(e);
         }
-        let size = self.sizes.get(self.input).copied().unwrap_or(0);
-        self.reading.progress.file_done(size);
-        self.input += 1;
+        self.reading.progress.at(self.total.get());
         Go::Continue(())
     }
 }
@@ -186,7 +179,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
         // No thread to be had: read on this one.
         .and_then(Result::ok);
     match read_ahead {
-        Some(ahead) => reading.read_ahead(ahead, &settings.inputs),
+        Some(ahead) => reading.read_ahead(ahead),
         None => reading.read_inline(&settings.inputs),
     }
     let Reading {
