@@ -73,9 +73,15 @@ pub struct ConnectionRecord {
     pub sni: Option<Vec<u8>>,
     /// The highest version the ClientHello offered; `None` when no ClientHello was seen.
     pub offered_max: Option<TlsVersion>,
+    /// `offered_max` is a lower bound: the ClientHello was cut (snap length, lost bytes)
+    /// before its supported_versions extension, so it may have offered more. Written `+`.
+    pub offered_max_at_least: bool,
     /// The ServerHello's version (supported_versions, else legacy_version); `None` when no
     /// ServerHello was seen.
     pub negotiated: Option<TlsVersion>,
+    /// `negotiated` is a lower bound: a ServerHello cut before its supported_versions showed
+    /// legacy_version 0x0303, "TLS 1.2 or later". Written `+`.
+    pub negotiated_at_least: bool,
     /// The cipher suite the server chose.
     pub cipher: Option<u16>,
     /// Toward the scope's servers (Microsoft 365 plus `--include`, less `--exclude`).
@@ -186,20 +192,25 @@ impl Verdict {
 ///   client ever offered is below TLS 1.2;
 /// - otherwise `at-risk` when `legacy_seen` (some connection negotiated below TLS 1.2, or
 ///   some ClientHello offered at most TLS 1.1);
-/// - otherwise `unknown` when the capture shows no version at all (nothing offered, nothing
-///   negotiated);
+/// - otherwise `unknown` when the capture shows no version that tells: nothing negotiated,
+///   and nothing offered, or only a lower bound below TLS 1.2 (`TLSv1.0+`: a cut hello that
+///   may or may not have offered TLS 1.2);
 /// - otherwise `ok`.
+///
+/// `max_offered_at_least`: `max_offered` is a lower bound (never `broken` on it).
 pub fn verdict_of(
     failed: u64,
     negotiated: u64,
     max_offered: Option<TlsVersion>,
+    max_offered_at_least: bool,
     legacy_seen: bool,
 ) -> Verdict {
-    if failed > 0 && negotiated == 0 && max_offered.is_some_and(|v| v.is_legacy()) {
+    let legacy_max = max_offered.is_some_and(|v| v.is_legacy());
+    if failed > 0 && negotiated == 0 && legacy_max && !max_offered_at_least {
         Verdict::Broken
     } else if legacy_seen {
         Verdict::AtRisk
-    } else if max_offered.is_none() && negotiated == 0 {
+    } else if negotiated == 0 && (max_offered.is_none() || (legacy_max && max_offered_at_least)) {
         Verdict::Unknown
     } else {
         Verdict::Ok
@@ -264,6 +275,10 @@ pub struct ClientSummary {
     pub negotiated: VersionCounts,
     pub no_server_hello: u64,
     pub max_offered: Option<TlsVersion>,
+    /// `max_offered` is a lower bound: some ClientHello was cut before its supported_versions
+    /// (see [`ConnectionRecord::offered_max_at_least`]) and the highest version seen is below
+    /// TLS 1.3. Written `+`.
+    pub max_offered_at_least: bool,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
     /// Distinct SNIs, sorted, at most [`MAX_SNIS`].
@@ -291,6 +306,7 @@ impl ClientSummary {
             negotiated: VersionCounts::default(),
             no_server_hello: 0,
             max_offered: None,
+            max_offered_at_least: false,
             first_seen: ts,
             last_seen: ts,
             snis: Vec::new(),
@@ -308,6 +324,7 @@ impl ClientSummary {
             self.failed,
             self.negotiated.total(),
             self.max_offered,
+            self.max_offered_at_least,
             self.negotiated.legacy() > 0 || self.offered_legacy_only > 0,
         )
     }
@@ -315,6 +332,8 @@ impl ClientSummary {
     fn add(&mut self, rec: &ConnectionRecord) {
         self.connections += 1;
         match rec.negotiated {
+            // "TLS 1.2 or later": negotiated, in no version's column.
+            Some(_) if rec.negotiated_at_least => self.negotiated.other += 1,
             Some(v) => {
                 self.negotiated.add(v);
                 if self.lowest_negotiated.is_none_or(|l| v.rank() < l.rank()) {
@@ -326,7 +345,7 @@ impl ClientSummary {
         if rec.failed() {
             self.failed += 1;
         }
-        if rec.offered_max.is_some_and(|v| v.is_legacy()) {
+        if !rec.offered_max_at_least && rec.offered_max.is_some_and(|v| v.is_legacy()) {
             self.offered_legacy_only += 1;
         }
         if let Some(ja4) = &rec.ja4 {
@@ -337,9 +356,12 @@ impl ClientSummary {
             }
         }
         if let Some(o) = rec.offered_max {
-            if self.max_offered.is_none_or(|m| o.rank() > m.rank()) {
-                self.max_offered = Some(o);
-            }
+            raise_max_offered(
+                &mut self.max_offered,
+                &mut self.max_offered_at_least,
+                o,
+                rec.offered_max_at_least,
+            );
         }
         self.first_seen = self.first_seen.min(rec.ts);
         self.last_seen = self.last_seen.max(rec.ts);
@@ -349,6 +371,24 @@ impl ClientSummary {
         for area in &rec.service_areas {
             *self.service_areas.entry(*area).or_default() += 1;
         }
+    }
+}
+
+/// Takes one more highest-offered version (`at_least`: a lower bound) into a client's: the
+/// highest, a lower bound while some bound was taken and the highest is below TLS 1.3 (a
+/// bound may hide anything above it). The same rule for a census and a merge.
+pub fn raise_max_offered(
+    max: &mut Option<TlsVersion>,
+    max_at_least: &mut bool,
+    v: TlsVersion,
+    at_least: bool,
+) {
+    if max.is_none_or(|m| v.rank() > m.rank()) {
+        *max = Some(v);
+    }
+    *max_at_least |= at_least;
+    if max.is_some_and(|m| m.rank() >= TlsVersion::TLS13.rank()) {
+        *max_at_least = false;
     }
 }
 
@@ -455,7 +495,9 @@ impl ConnectionRecord {
             },
             sni: Some(b"outlook.office365.com".to_vec()),
             offered_max: Some(TlsVersion::TLS13),
+            offered_max_at_least: false,
             negotiated: Some(TlsVersion::TLS10),
+            negotiated_at_least: false,
             cipher: Some(0xc014),
             m365: true,
             m365_match: "ip+sni",
@@ -577,6 +619,63 @@ mod tests {
         );
         assert_eq!(Outcome::Alert(70).to_string(), "alert:protocol_version");
         assert_eq!(Outcome::Alert(250).to_string(), "alert:250");
+    }
+
+    #[test]
+    fn verdict_rules() {
+        use Verdict::*;
+        let (t10, t12) = (Some(TlsVersion::TLS10), Some(TlsVersion::TLS12));
+        // (failed, negotiated, max_offered, at_least, legacy_seen) → verdict
+        #[rustfmt::skip]
+        let rows = [
+            ((1, 0, t10, false, true), Broken),
+            ((1, 3, t10, false, true), AtRisk), // refused once, got through elsewhere
+            ((0, 0, t10, false, true), AtRisk), // offered TLS 1.0, nothing failed
+            ((1, 0, t10, true, false), Unknown), // a cut hello: "TLS 1.0 or later"
+            ((0, 0, t12, true, false), Ok), // "TLS 1.2 or later"
+            ((1, 0, None, false, false), Unknown), // STARTTLS refused
+            ((0, 0, None, false, false), Unknown),
+            ((0, 1, None, false, false), Ok), // only the ServerHello seen, TLS 1.2
+            ((0, 1, None, false, true), AtRisk), // only the ServerHello seen, TLS 1.0
+        ];
+        for ((f, n, m, b, l), want) in rows {
+            assert_eq!(verdict_of(f, n, m, b, l), want, "{f} {n} {m:?} {b} {l}");
+        }
+    }
+
+    #[test]
+    fn a_lower_bound_stays_one_below_tls13() {
+        let mut max = None;
+        let mut at_least = false;
+        raise_max_offered(&mut max, &mut at_least, TlsVersion::TLS10, true);
+        assert_eq!((max, at_least), (Some(TlsVersion::TLS10), true));
+        raise_max_offered(&mut max, &mut at_least, TlsVersion::TLS12, false);
+        assert_eq!((max, at_least), (Some(TlsVersion::TLS12), true));
+        raise_max_offered(&mut max, &mut at_least, TlsVersion::TLS13, false);
+        assert_eq!((max, at_least), (Some(TlsVersion::TLS13), false));
+        let mut max = Some(TlsVersion::TLS11);
+        let mut at_least = false;
+        raise_max_offered(&mut max, &mut at_least, TlsVersion::TLS10, false);
+        assert_eq!((max, at_least), (Some(TlsVersion::TLS11), false));
+    }
+
+    #[test]
+    fn sni_set_is_the_smallest_names_in_any_order() {
+        let names: Vec<Vec<u8>> = (0..40).map(|i| format!("h{i:02}").into_bytes()).collect();
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        let (mut da, mut db) = (0, 0);
+        for n in &names {
+            insert_capped(&mut a, n, &mut da);
+        }
+        for n in names.iter().rev() {
+            insert_capped(&mut b, n, &mut db);
+        }
+        assert_eq!(a, b);
+        assert_eq!((a.len(), da, db), (MAX_SNIS, 8, 8));
+        assert_eq!(a.last().unwrap(), b"h31");
+        insert_capped(&mut a, b"h05", &mut da);
+        assert_eq!(da, 8, "a name kept already is not dropped");
     }
 
     #[test]

@@ -119,6 +119,8 @@ struct DirState {
     app_data: bool,
     /// A hello started here but could not be parsed (too large, malformed).
     hello_rejected: bool,
+    /// A segment of this direction was cut by the snap length.
+    snapped: bool,
 }
 
 impl DirState {
@@ -132,6 +134,7 @@ impl DirState {
             unstarted: 0,
             app_data: false,
             hello_rejected: false,
+            snapped: false,
         }
     }
 }
@@ -597,6 +600,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         }
         let max_inspect = config.max_inspect;
         let d = dir.of_mut(&mut hs.dirs);
+        d.snapped |= seg.missing > 0;
         let queued_before = d.reasm.buffered();
         if seg.flags.syn {
             d.reasm.syn(seg.seq);
@@ -768,6 +772,24 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             cause: ending.cause,
         };
         let (outcome, ended_by) = connection::decide(&evidence);
+        let cut = |d: Dir, truncated: bool, stats: &mut RunStats| match (
+            truncated,
+            d.of(&dirs).snapped,
+        ) {
+            (false, _) => {}
+            (true, true) => stats.hellos_cut_by_snaplen += 1,
+            (true, false) => stats.hellos_cut_by_loss += 1,
+        };
+        cut(
+            client_dir,
+            client_hello.as_ref().is_some_and(|(_, _, c)| c.truncated),
+            &mut self.stats,
+        );
+        cut(
+            server_dir,
+            server_hello.as_ref().is_some_and(|(_, _, s)| s.truncated),
+            &mut self.stats,
+        );
         let ch = client_hello.map(|(_, _, ch)| ch);
         let sh = server_hello.map(|(_, _, sh)| sh);
         let class = self
@@ -790,8 +812,10 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             client,
             server,
             offered_max: ch.as_ref().map(|c| c.max_offered()),
+            offered_max_at_least: ch.as_ref().is_some_and(|c| c.max_offered_is_lower_bound()),
             negotiated: sh.as_ref().map(|s| s.negotiated()),
-            cipher: sh.as_ref().map(|s| s.cipher_suite),
+            negotiated_at_least: sh.as_ref().is_some_and(|s| s.negotiated_is_lower_bound()),
+            cipher: sh.as_ref().and_then(|s| s.cipher()),
             m365: class.in_scope(),
             m365_match: class.match_label(),
             service_areas: class.service_areas.clone(),

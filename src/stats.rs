@@ -39,6 +39,11 @@ pub struct RunStats {
     pub hello_too_large: u64,
     /// Hello messages that could not be parsed.
     pub malformed_hellos: u64,
+    /// Hellos of reported connections cut by the snap length (read as far as they go; their
+    /// versions may be lower bounds).
+    pub hellos_cut_by_snaplen: u64,
+    /// Hellos of reported connections cut by bytes lost before the capture.
+    pub hellos_cut_by_loss: u64,
     /// The sender of the ClientHello was not the sender of the SYN.
     pub role_mismatch: u64,
     pub retransmitted_segments: u64,
@@ -111,6 +116,8 @@ impl RunStats {
         );
         line("hellos too large", self.hello_too_large);
         line("hellos malformed", self.malformed_hellos);
+        line("hellos cut by the snap length", self.hellos_cut_by_snaplen);
+        line("hellos cut by lost bytes", self.hellos_cut_by_loss);
         line("client/server role mismatches", self.role_mismatch);
         line("retransmitted segments", self.retransmitted_segments);
         line("conflicting overlaps", self.conflicting_overlaps);
@@ -161,6 +168,11 @@ impl RunStats {
             }
         };
         add(self.no_server_hello, "without ServerHello");
+        add(
+            self.hellos_cut_by_snaplen,
+            "hellos cut by the snap length (versions marked + are lower bounds)",
+        );
+        add(self.hellos_cut_by_loss, "hellos cut by lost bytes");
         add(self.started_before_capture, "started before capture");
         add(self.handshake_gaps, "handshake gaps");
         add(self.flows_evicted, "evicted");

@@ -122,9 +122,14 @@ fn hellos_are_reported_from_cut_frames_and_connections_end_as_in_the_whole_captu
                     "{what} {key}: {row:?}"
                 );
             }
-            // The client's legacy_version: the offered maximum, or a lower bound of it.
+            // The client's legacy_version: a lower bound of the offered maximum (the cut
+            // hello's supported_versions, if any, was not seen), written with a `+`.
             if legacy(&full["offered_max"]) {
-                assert_eq!(col("offered_max"), full["offered_max"], "{what} {key}");
+                assert_eq!(
+                    col("offered_max"),
+                    format!("{}+", full["offered_max"]),
+                    "{what} {key}"
+                );
             }
             // No fingerprint of a partial hello.
             for fp in ["ja4", "ja3", "ja3s"] {
@@ -161,4 +166,53 @@ fn resnap_keeps_every_packet_and_its_original_length() {
     }
     assert_eq!(packets, n);
     assert!(cut_frames > 0);
+}
+
+#[test]
+fn the_census_of_a_short_snap_length_says_what_it_cannot_know() {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = cut(dir.path(), "sample-m365.pcapng", 128);
+    let o = common::run(&["read", "--color", "never", common::p(&cap)], 0);
+    let table = common::stdout(&o);
+    // The TLS 1.0/1.1 ServerHellos are exact: at risk. The refused TLS 1.0 client is not
+    // called broken on a cut hello that may have offered more; TLS 1.2 and 1.3 clients are
+    // "TLS 1.2 or later" and ok.
+    assert!(
+        table.starts_with(
+            "TLS census toward Microsoft 365: 5 clients: 0 broken, 2 at risk, 1 unknown, 2 ok\n"
+        ),
+        "{table}"
+    );
+    assert!(
+        table.contains(
+            "not fully seen: 1 without ServerHello, 15 hellos cut by the snap length (versions \
+             marked + are lower bounds)"
+        ),
+        "{table}"
+    );
+    let o = common::run(&["read", "-q", "--csv", "-", common::p(&cap)], 0);
+    let rows: Vec<String> = common::csv_rows(&common::stdout(&o))
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} max={} lowest={} failed={}",
+                r["client_ip"], r["verdict"], r["max_offered"], r["lowest_negotiated"], r["failed"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "10.1.0.50 at-risk max=TLSv1.0+ lowest=TLSv1.0 failed=0",
+            "10.1.0.51 at-risk max=TLSv1.1+ lowest=TLSv1.1 failed=0",
+            "10.1.0.53 unknown max=TLSv1.0+ lowest= failed=1",
+            "10.1.0.52 ok max=TLSv1.2+ lowest= failed=0",
+            "fd00:1::55 ok max=TLSv1.2+ lowest= failed=0",
+        ]
+    );
+    // merge reads the lower bounds back, and keeps them.
+    let csv = dir.path().join("cut.csv");
+    std::fs::write(&csv, common::stdout(&o)).unwrap();
+    let m = common::run(&["merge", "-q", common::p(&csv)], 0);
+    assert_eq!(common::stdout(&m), common::stdout(&o));
 }

@@ -33,7 +33,9 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 
 use crate::capture::Timestamp;
-use crate::census::{insert_capped, verdict_of, ClientSummary, Verdict, VersionCounts, MAX_JA4};
+use crate::census::{
+    insert_capped, raise_max_offered, verdict_of, ClientSummary, Verdict, VersionCounts, MAX_JA4,
+};
 use crate::cli::MergeArgs;
 use crate::commands::{output, Exit};
 use crate::m365::ServiceArea;
@@ -160,6 +162,8 @@ pub struct ClientRow {
     pub tls13: u64,
     pub no_server_hello: u64,
     pub max_offered: Option<TlsVersion>,
+    /// `max_offered` was written `TLSv1.2+`: a lower bound.
+    pub max_offered_at_least: bool,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
     /// SNIs as raw bytes (the CSV's escaping undone), in the order written.
@@ -289,7 +293,7 @@ fn parse_row(rec: &csv::ByteRecord) -> Result<ClientRow, String> {
     let version = |i: usize| -> Result<Option<TlsVersion>, String> {
         match cell(i)? {
             "" => Ok(None),
-            s => TlsVersion::parse_str(s)
+            s => TlsVersion::parse_str(s.strip_suffix('+').unwrap_or(s))
                 .map(Some)
                 .ok_or_else(|| bad(i, "a TLS version (TLSv1.2, SSLv3, 0x7f17, ...)")),
         }
@@ -346,6 +350,7 @@ fn parse_row(rec: &csv::ByteRecord) -> Result<ClientRow, String> {
         tls13: count(6)?,
         no_server_hello: count(7)?,
         max_offered: version(8)?,
+        max_offered_at_least: cell(8)?.ends_with('+'),
         first_seen: time(9)?,
         last_seen: time(10)?,
         snis,
@@ -384,7 +389,13 @@ fn check_row(r: &ClientRow) -> Result<(), String> {
     let legacy_negotiated = r.sslv3 + r.tls10 + r.tls11 > 0;
     // Every connection either negotiated a version or had no ServerHello.
     let negotiated = r.connections.saturating_sub(r.no_server_hello);
-    if verdict_of(r.failed, negotiated, r.max_offered, legacy_seen) != r.verdict
+    if verdict_of(
+        r.failed,
+        negotiated,
+        r.max_offered,
+        r.max_offered_at_least,
+        legacy_seen,
+    ) != r.verdict
         || (legacy_negotiated && !legacy_seen)
     {
         return Err(format!(
@@ -498,6 +509,7 @@ impl Merged {
             },
             no_server_hello: r.no_server_hello,
             max_offered: r.max_offered,
+            max_offered_at_least: r.max_offered_at_least,
             first_seen: r.first_seen,
             last_seen: r.last_seen,
             snis: Vec::new(),
@@ -547,9 +559,12 @@ fn add_into(c: &mut ClientSummary, r: ClientSummary) {
     n.other += m.other;
     c.no_server_hello += r.no_server_hello;
     if let Some(o) = r.max_offered {
-        if c.max_offered.is_none_or(|m| o.rank() > m.rank()) {
-            c.max_offered = Some(o);
-        }
+        raise_max_offered(
+            &mut c.max_offered,
+            &mut c.max_offered_at_least,
+            o,
+            r.max_offered_at_least,
+        );
     }
     if let Some(v) = r.lowest_negotiated {
         if c.lowest_negotiated.is_none_or(|l| v.rank() < l.rank()) {
@@ -738,6 +753,7 @@ mod tests {
             tls13: 0,
             no_server_hello: 0,
             max_offered: Some(TlsVersion::TLS12),
+            max_offered_at_least: false,
             first_seen: Timestamp(10),
             last_seen: Timestamp(10),
             snis: vec![b"b.example".to_vec()],

@@ -61,6 +61,25 @@ pub fn version_cell(v: Option<TlsVersion>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
+/// A version that may be a lower bound: `TLSv1.2+` means "TLS 1.2 or later" (a hello cut by
+/// the snap length); empty when unknown.
+pub fn bound_cell(v: Option<TlsVersion>, at_least: bool) -> String {
+    match v {
+        Some(v) if at_least => format!("{v}+"),
+        v => version_cell(v),
+    }
+}
+
+/// The offered versions, `;`-joined; the last one written `+` when the list is a lower bound.
+pub fn offered_cells(r: &ConnectionRecord) -> Vec<String> {
+    let n = r.offered_versions.len();
+    r.offered_versions
+        .iter()
+        .enumerate()
+        .map(|(i, v)| bound_cell(Some(*v), r.offered_max_at_least && i + 1 == n))
+        .collect()
+}
+
 /// A cipher suite by its IANA name, `0xNNNN` when unknown to us.
 pub fn cipher_name(id: u16) -> String {
     match tls_parser::TlsCipherSuite::from_id(id) {
@@ -85,7 +104,7 @@ fn client_row(c: &ClientSummary) -> Vec<String> {
         c.negotiated.tls12.to_string(),
         c.negotiated.tls13.to_string(),
         c.no_server_hello.to_string(),
-        version_cell(c.max_offered),
+        bound_cell(c.max_offered, c.max_offered_at_least),
         c.first_seen.rfc3339(),
         c.last_seen.rfc3339(),
         csv_cell(&snis.join(";")).into_owned(),
@@ -145,19 +164,15 @@ pub fn connection_row(r: &ConnectionRecord) -> Vec<String> {
         r.server.ip.to_string(),
         r.server.port.to_string(),
         csv_cell(&sni).into_owned(),
-        version_cell(r.offered_max),
-        version_cell(r.negotiated),
+        bound_cell(r.offered_max, r.offered_max_at_least),
+        bound_cell(r.negotiated, r.negotiated_at_least),
         r.cipher.map(cipher_name).unwrap_or_default(),
         r.m365.to_string(),
         r.m365_match.to_string(),
         areas.join(";"),
         ids.join(";"),
         r.outcome.to_string(),
-        r.offered_versions
-            .iter()
-            .map(|v| v.to_string())
-            .collect::<Vec<_>>()
-            .join(";"),
+        offered_cells(r).join(";"),
         r.resumed.to_string(),
         r.starttls
             .map(|p| p.as_str())

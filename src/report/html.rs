@@ -360,6 +360,14 @@ fn human_bytes(n: u64) -> String {
     format!("{v:.1} {unit}")
 }
 
+/// A version that may be a lower bound (`TLSv1.2+`), `-` when unknown.
+fn version_bound(v: Option<TlsVersion>, at_least: bool) -> String {
+    match crate::report::csv::bound_cell(v, at_least) {
+        s if s.is_empty() => "-".into(),
+        s => s,
+    }
+}
+
 fn version_name(v: Option<TlsVersion>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
 }
@@ -653,7 +661,7 @@ fn legacy(page: &mut String, clients: &[&ClientSummary]) {
             badge(c.verdict()),
             esc(&reason(c)),
             c.connections,
-            version_name(c.max_offered),
+            version_bound(c.max_offered, c.max_offered_at_least),
             services(c),
             sni_list(c),
             ja4_list(c)
@@ -741,7 +749,7 @@ fn client_table(page: &mut String, clients: &[&ClientSummary]) {
             nosh = count_cell(c.no_server_hello),
             failed = count_cell(c.failed),
             mr = version_rank(c.max_offered),
-            max = version_name(c.max_offered),
+            max = version_bound(c.max_offered, c.max_offered_at_least),
             services = services(c),
             last = human_time(c.last_seen)
                 .trim_end_matches(" UTC")

@@ -24,7 +24,7 @@ use crate::census::{ClientSummary, ConnectionRecord};
 use crate::decode::SkipReason;
 use crate::m365::{DataSummary, ServiceArea};
 use crate::pipeline::RecordSink;
-use crate::report::csv::cipher_name;
+use crate::report::csv::{bound_cell, cipher_name, offered_cells};
 #[cfg(doc)]
 use crate::report::csv::{CLIENT_COLUMNS, CONNECTION_COLUMNS};
 use crate::report::escape::visible;
@@ -144,7 +144,8 @@ impl<'a> ClientJson<'a> {
             tlsv1_2: c.negotiated.tls12,
             tlsv1_3: c.negotiated.tls13,
             no_server_hello: c.no_server_hello,
-            max_offered: version(c.max_offered),
+            max_offered: Some(bound_cell(c.max_offered, c.max_offered_at_least))
+                .filter(|s| !s.is_empty()),
             first_seen: c.first_seen.rfc3339(),
             last_seen: c.last_seen.rfc3339(),
             snis: c.snis.iter().map(|s| visible(s)).collect(),
@@ -213,15 +214,17 @@ impl<'a> ConnectionJson<'a> {
             server_ip: r.server.ip,
             server_port: r.server.port,
             sni: r.sni.as_deref().map(visible),
-            offered_max: version(r.offered_max),
-            negotiated: version(r.negotiated),
+            offered_max: Some(bound_cell(r.offered_max, r.offered_max_at_least))
+                .filter(|s| !s.is_empty()),
+            negotiated: Some(bound_cell(r.negotiated, r.negotiated_at_least))
+                .filter(|s| !s.is_empty()),
             cipher: r.cipher.map(cipher_name),
             m365: r.m365,
             m365_match: Some(r.m365_match).filter(|m| !m.is_empty()),
             service_area: &r.service_areas,
             endpoint_ids: &r.endpoint_ids,
             outcome: r.outcome.to_string(),
-            offered_versions: r.offered_versions.iter().map(|v| v.to_string()).collect(),
+            offered_versions: offered_cells(r),
             resumed: r.resumed,
             starttls: r.starttls.map(|p| p.as_str()),
             ja4: r.ja4.as_deref(),
@@ -307,6 +310,8 @@ impl Serialize for RunJson<'_> {
             started_before_capture,
             hello_too_large,
             malformed_hellos,
+            hellos_cut_by_snaplen,
+            hellos_cut_by_loss,
             role_mismatch,
             retransmitted_segments,
             conflicting_overlaps,
@@ -340,6 +345,8 @@ impl Serialize for RunJson<'_> {
         m.serialize_entry("started_before_capture", started_before_capture)?;
         m.serialize_entry("hello_too_large", hello_too_large)?;
         m.serialize_entry("malformed_hellos", malformed_hellos)?;
+        m.serialize_entry("hellos_cut_by_snaplen", hellos_cut_by_snaplen)?;
+        m.serialize_entry("hellos_cut_by_loss", hellos_cut_by_loss)?;
         m.serialize_entry("role_mismatch", role_mismatch)?;
         m.serialize_entry("retransmitted_segments", retransmitted_segments)?;
         m.serialize_entry("conflicting_overlaps", conflicting_overlaps)?;

@@ -58,7 +58,10 @@ fn row(c: &ClientSummary) -> [String; 13] {
         count(c.negotiated.tls13),
         count(c.no_server_hello),
         count(c.failed),
-        c.max_offered.map(|v| v.to_string()).unwrap_or("-".into()),
+        match crate::report::csv::bound_cell(c.max_offered, c.max_offered_at_least) {
+            s if s.is_empty() => "-".into(),
+            s => s,
+        },
         areas.join(","),
         ellipsize(&sni, 60).into_owned(),
     ]
