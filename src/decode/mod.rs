@@ -149,23 +149,59 @@ pub fn tcp_in_ip(ip: &[u8], cut: u32) -> Result<TcpSegment<'_>, SkipReason> {
 
 /// Through IP layers and tunnels; `fast`: plain TCP headers read by hand ([`plain_tcp`]).
 fn walk(ip: &[u8], cut: u32, fast: bool) -> Result<Decoded<'_>, SkipReason> {
-    let mut ip = ip;
-    for _ in 0..=MAX_TUNNEL_DEPTH {
-        let layer = match fast.then(|| plain_tcp(ip, cut)).flatten() {
-            Some(seg) => Layer::Tcp(seg),
-            None => ip_layer_general(ip, cut)?,
-        };
-        match layer {
+    follow(ip_layer(ip, cut, fast)?, 0, cut, fast)
+}
+
+/// One IP layer: by hand when `fast` and it is plain TCP, else through etherparse.
+fn ip_layer(ip: &[u8], cut: u32, fast: bool) -> Result<Layer<'_>, SkipReason> {
+    match fast.then(|| plain_tcp(ip, cut)).flatten() {
+        Some(seg) => Ok(Layer::Tcp(seg)),
+        None => ip_layer_general(ip, cut),
+    }
+}
+
+/// From a layer found `depth` tunnels deep down to a TCP segment or an IP fragment, through
+/// [`MAX_TUNNEL_DEPTH`] tunnels at most counted from the outermost IP header of the frame.
+fn follow<'a>(
+    mut layer: Layer<'a>,
+    mut depth: usize,
+    cut: u32,
+    fast: bool,
+) -> Result<Decoded<'a>, SkipReason> {
+    loop {
+        let ip = match layer {
             Layer::Tcp(seg) => return Ok(Decoded::Segment(seg)),
-            Layer::Fragment(f) => return Ok(Decoded::Fragment(f)),
-            Layer::Inner(tunnel::Inner::Ip(inner)) => ip = inner,
+            Layer::Fragment(mut f) => {
+                f.depth = u8::try_from(depth).unwrap_or(u8::MAX);
+                return Ok(Decoded::Fragment(f));
+            }
+            Layer::Inner(tunnel::Inner::Ip(inner)) => inner,
             Layer::Inner(tunnel::Inner::Ethernet(frame)) => {
-                ip = link::ip_payload(crate::capture::LinkType::ETHERNET, frame)?
+                link::ip_payload(crate::capture::LinkType::ETHERNET, frame)?
             }
             Layer::Inner(tunnel::Inner::Other) => return Err(SkipReason::NotTcp),
+        };
+        depth += 1;
+        if depth > MAX_TUNNEL_DEPTH {
+            return Err(SkipReason::TunnelTooDeep);
         }
+        layer = ip_layer(ip, cut, fast)?;
     }
-    Err(SkipReason::TunnelTooDeep)
+}
+
+/// What a datagram put back together by [`ipfrag::Defragmenter`] carries, through the same
+/// tunnel, IP and TCP decoding as a frame: a TCP segment (of the datagram, or of a packet
+/// tunnelled in it), or a fragment of a tunnelled datagram (for the defragmenter again).
+/// Tunnels count from the outermost IP header of the frames the datagram came in, so that
+/// fragments inside tunnels inside fragments stop at [`MAX_TUNNEL_DEPTH`] like any nesting.
+pub fn decode_reassembled(d: &ipfrag::Reassembled) -> Result<Decoded<'_>, SkipReason> {
+    let depth = usize::from(d.depth);
+    if depth > MAX_TUNNEL_DEPTH {
+        return Err(SkipReason::TunnelTooDeep);
+    }
+    // A datagram put back together is whole: nothing cut by a snap length.
+    let layer = transport(IpNumber(d.key.proto), d.key.src, d.key.dst, &d.payload, false, 0)?;
+    follow(layer, depth, 0, true)
 }
 
 enum Layer<'a> {
@@ -257,8 +293,8 @@ fn plain_tcp(ip: &[u8], cut: u32) -> Option<TcpSegment<'_>> {
 
 /// Any IP packet: etherparse's lax slices (extension headers, fragments, tunnels, packets
 /// cut by the snap length, and the reasons a packet is skipped).
-fn ip_layer_general(ip: &[u8], cut: u32) -> Result<Layer<'_>, SkipReason> {
-    let (ip, _ext_err) = match LaxIpSlice::from_slice(ip) {
+fn ip_layer_general(raw: &[u8], cut: u32) -> Result<Layer<'_>, SkipReason> {
+    let (ip, _ext_err) = match LaxIpSlice::from_slice(raw) {
         Ok(v) => v,
         Err(etherparse::err::ip::LaxHeaderSliceError::Len(_)) => return Err(SkipReason::Truncated),
         Err(etherparse::err::ip::LaxHeaderSliceError::Content(_)) => {
@@ -267,23 +303,46 @@ fn ip_layer_general(ip: &[u8], cut: u32) -> Result<Layer<'_>, SkipReason> {
     };
     let payload = ip.payload();
     if payload.fragmented {
-        return ipfrag::Fragment::of(&ip)
+        // A fragment cut by the snap length could only leave a hole or a wrong end.
+        if payload.incomplete {
+            return Err(SkipReason::Truncated);
+        }
+        return ipfrag::Fragment::of(raw, &ip)
             .map(Layer::Fragment)
             .ok_or(SkipReason::Malformed);
     }
-    match payload.ip_number {
+    transport(
+        payload.ip_number,
+        ip.source_addr(),
+        ip.destination_addr(),
+        payload.payload,
+        payload.incomplete,
+        cut,
+    )
+}
+
+/// The payload of an IP packet (or of a datagram put back together), by protocol: TCP, or
+/// the inner packet of a tunnel. `incomplete`: the packet was cut by the snap length, `cut`
+/// bytes from its end.
+fn transport<'a>(
+    proto: IpNumber,
+    src: IpAddr,
+    dst: IpAddr,
+    payload: &'a [u8],
+    incomplete: bool,
+    cut: u32,
+) -> Result<Layer<'a>, SkipReason> {
+    match proto {
         IpNumber::TCP => {}
-        IpNumber::IPV4 | IpNumber::IPV6 => {
-            return Ok(Layer::Inner(tunnel::Inner::Ip(payload.payload)))
-        }
+        IpNumber::IPV4 | IpNumber::IPV6 => return Ok(Layer::Inner(tunnel::Inner::Ip(payload))),
         IpNumber::GRE => {
-            return tunnel::gre(payload.payload)
+            return tunnel::gre(payload)
                 .map(Layer::Inner)
                 .ok_or(SkipReason::Truncated)
         }
         IpNumber::UDP => {
-            let udp = etherparse::UdpSlice::from_slice_lax(payload.payload)
-                .map_err(|_| SkipReason::Truncated)?;
+            let udp =
+                etherparse::UdpSlice::from_slice_lax(payload).map_err(|_| SkipReason::Truncated)?;
             let inner = match (udp.source_port(), udp.destination_port()) {
                 (_, tunnel::VXLAN_PORT) | (tunnel::VXLAN_PORT, _) => tunnel::vxlan(udp.payload()),
                 (_, tunnel::GENEVE_PORT) | (tunnel::GENEVE_PORT, _) => {
@@ -295,7 +354,7 @@ fn ip_layer_general(ip: &[u8], cut: u32) -> Result<Layer<'_>, SkipReason> {
         }
         _ => return Err(SkipReason::NotTcp),
     }
-    let tcp = match TcpSlice::from_slice(payload.payload) {
+    let tcp = match TcpSlice::from_slice(payload) {
         Ok(t) => t,
         Err(etherparse::err::tcp::HeaderSliceError::Len(_)) => return Err(SkipReason::Truncated),
         Err(etherparse::err::tcp::HeaderSliceError::Content(_)) => {
@@ -306,17 +365,8 @@ fn ip_layer_general(ip: &[u8], cut: u32) -> Result<Layer<'_>, SkipReason> {
     // (the cut happened at the end of the frame).
     // An IP length beyond the captured bytes with nothing cut by the snap length is a lying
     // header (or TSO), not lost bytes.
-    let missing = if payload.incomplete && !tcp.syn() {
-        cut
-    } else {
-        0
-    };
-    Ok(Layer::Tcp(TcpSegment::of(
-        ip.source_addr(),
-        ip.destination_addr(),
-        &tcp,
-        missing,
-    )))
+    let missing = if incomplete && !tcp.syn() { cut } else { 0 };
+    Ok(Layer::Tcp(TcpSegment::of(src, dst, &tcp, missing)))
 }
 
 impl<'a> TcpSegment<'a> {
