@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use etherparse::PacketBuilder;
 
+pub mod ipfrag;
 pub mod workload;
 
 /// One packet of a synthetic capture: capture time (ns) and the Ethernet frame.

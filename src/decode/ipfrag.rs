@@ -214,8 +214,10 @@ struct InProgress {
     depth: u8,
     /// Its entry in the age queue.
     generation: u64,
-    /// Bytes charged.
+    /// Bytes it costs.
     cost: usize,
+    /// Of those, bytes charged to the defragmenter's total (`cost` once placed).
+    charged: usize,
 }
 
 impl InProgress {
@@ -251,6 +253,81 @@ fn grown(cap: usize, needed: usize, max: usize) -> usize {
     }
 }
 
+/// Puts a fragment into its datagram if it fits in memory with `bytes` charged in all:
+/// checks of ends and overlaps first, then the bytes and the sorted list. The caller charges
+/// `cost - charged`.
+fn place(d: &mut InProgress, frag: &Fragment<'_>, limits: &Limits, bytes: usize) -> Verdict {
+    let len = frag.payload.len();
+    let start = usize::from(frag.offset) * 8;
+    let end = start + len;
+    // RFC 791 §3.2 / RFC 8200 §4.5: every fragment but the last is a multiple of 8 bytes.
+    if len == 0 || end > MAX_DATAGRAM || (frag.more && len % 8 != 0) {
+        return Verdict::Invalid;
+    }
+    let (start16, end16) = (start as u16, end as u16);
+    let last_end = d.pieces.last().map_or(0, |p| usize::from(p.end));
+    // Ends checked first, as Linux does (net/ipv4/ip_fragment.c, ip_frag_queue).
+    match (d.total, frag.more) {
+        (Some(t), true) if end > usize::from(t) => return Verdict::Invalid,
+        (Some(t), false) if end != usize::from(t) => return Verdict::Invalid,
+        (None, false) if end < last_end => return Verdict::Invalid,
+        _ => {}
+    }
+    // Fragments arrive in order most of the time: after the last piece, no search.
+    let i = if start >= last_end {
+        d.pieces.len()
+    } else {
+        d.pieces.partition_point(|p| p.start < start16)
+    };
+    if let Some(p) = d.pieces.get(i) {
+        if p.start == start16 && p.end == end16 {
+            return Verdict::Duplicate;
+        }
+        if p.start < end16 {
+            return Verdict::Overlap;
+        }
+    }
+    if let Some(p) = i.checked_sub(1).and_then(|j| d.pieces.get(j)) {
+        if p.end > start16 {
+            return Verdict::Overlap;
+        }
+    }
+    if d.pieces.len() >= limits.max_fragments {
+        return Verdict::OverCap;
+    }
+    // The memory it will take.
+    let data_cap = grown(d.data.capacity(), d.held + len, MAX_DATAGRAM);
+    let pieces_cap = grown(d.pieces.capacity(), d.pieces.len() + 1, limits.max_fragments);
+    let new_cost = d.cost_with(data_cap, pieces_cap);
+    if new_cost > limits.max_bytes {
+        return Verdict::OverCap;
+    }
+    let growth = new_cost - d.charged;
+    if bytes + growth > limits.max_bytes {
+        return Verdict::NeedsRoom(growth);
+    }
+    d.depth = d.depth.max(frag.depth);
+    d.data.reserve_exact(data_cap - d.data.len());
+    d.pieces.reserve_exact(pieces_cap - d.pieces.len());
+    let at = d.held;
+    d.in_order &= at == start;
+    d.data.extend_from_slice(frag.payload);
+    d.pieces.insert(
+        i,
+        Piece {
+            start: start16,
+            end: end16,
+            at: at as u16,
+        },
+    );
+    d.held += len;
+    if !frag.more {
+        d.total = Some(end16);
+    }
+    d.cost = d.cost_with(d.data.capacity(), d.pieces.capacity());
+    Verdict::Held
+}
+
 /// A datagram put back together.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reassembled {
@@ -268,6 +345,8 @@ enum Verdict {
     Overlap,
     Invalid,
     OverCap,
+    /// It fits once this many more bytes are free (nothing changed yet).
+    NeedsRoom(usize),
 }
 
 /// Datagrams being put back together.
@@ -314,59 +393,89 @@ impl Defragmenter {
             }
         }
         let cutoff = ts.0.saturating_sub(self.timeout_nanos());
-        match self.active.get(&key) {
-            Some(d) if d.first_seen.0 < cutoff => {
+        // One lookup for a datagram in progress: placed (or refused) with the entry in hand.
+        let verdict = match self.active.get_mut(&key) {
+            Some(d) if d.first_seen.0 >= cutoff => {
+                let v = place(d, frag, &self.limits, self.bytes);
+                if let Verdict::Held = v {
+                    self.bytes = self.bytes + d.cost - d.charged;
+                    d.charged = d.cost;
+                    if d.total.map(usize::from) == Some(d.held) {
+                        return self.complete(&key);
+                    }
+                }
+                Some(v)
+            }
+            Some(_) => {
                 // Too old: its earlier fragments are forgotten, this one starts anew.
                 self.remove(&key);
                 self.stats.expired += 1;
-                self.start(ts, key);
+                None
             }
-            Some(_) => {}
-            None => self.start(ts, key),
-        }
-        let verdict = self.place(&key, frag);
+            None => None,
+        };
+        let verdict = match verdict {
+            Some(Verdict::NeedsRoom(growth)) => {
+                // Older datagrams make room, then the entry is looked up again (rare).
+                while self.bytes + growth > self.limits.max_bytes {
+                    if !self.evict_oldest(Some(&key)) {
+                        break;
+                    }
+                }
+                let d = self.active.get_mut(&key)?;
+                let v = place(d, frag, &self.limits, self.bytes);
+                if let Verdict::Held = v {
+                    self.bytes = self.bytes + d.cost - d.charged;
+                    d.charged = d.cost;
+                    if d.total.map(usize::from) == Some(d.held) {
+                        return self.complete(&key);
+                    }
+                }
+                v
+            }
+            Some(v) => v,
+            None => return self.start(ts, frag),
+        };
+        self.refused(ts, key, verdict);
+        None
+    }
+
+    /// Counts a fragment not held, dropping its datagram when it is void.
+    fn refused(&mut self, ts: Timestamp, key: FragKey, verdict: Verdict) {
         match verdict {
-            Verdict::Held => {}
+            Verdict::Held => return,
             Verdict::Duplicate => {
                 self.stats.duplicates += 1;
-                return None;
+                return;
             }
-            Verdict::Overlap | Verdict::Invalid | Verdict::OverCap => {
-                match verdict {
-                    Verdict::Overlap => self.stats.overlapping += 1,
-                    Verdict::Invalid => self.stats.invalid += 1,
-                    _ => self.stats.dropped_over_cap += 1,
-                }
-                self.remove(&key);
-                self.bury(ts, key);
-                return None;
-            }
+            Verdict::Overlap => self.stats.overlapping += 1,
+            Verdict::Invalid => self.stats.invalid += 1,
+            Verdict::OverCap | Verdict::NeedsRoom(_) => self.stats.dropped_over_cap += 1,
         }
-        let d = self.active.get(&key)?;
-        if d.total.map(usize::from) != Some(d.held) {
-            return None;
-        }
-        let done = self.remove(&key)?;
+        self.remove(&key);
+        self.bury(ts, key);
+    }
+
+    /// The datagram of `key`, complete: out of the table.
+    fn complete(&mut self, key: &FragKey) -> Option<Reassembled> {
+        let done = self.remove(key)?;
         self.stats.reassembled += 1;
-        let depth = done.depth;
         Some(Reassembled {
-            key,
-            depth,
+            key: *key,
+            depth: done.depth,
             payload: done.assemble(),
         })
     }
 
-    /// A new datagram in progress (room made first).
-    fn start(&mut self, ts: Timestamp, key: FragKey) {
+    /// The first fragment of a datagram (room made first in the table and in memory).
+    fn start(&mut self, ts: Timestamp, frag: &Fragment<'_>) -> Option<Reassembled> {
         self.expire(ts);
         while self.active.len() >= self.limits.max_datagrams.max(1) {
             if !self.evict_oldest(None) {
                 break;
             }
         }
-        let generation = self.next_generation;
-        self.next_generation += 1;
-        let d = InProgress {
+        let mut d = InProgress {
             data: Vec::new(),
             pieces: Vec::new(),
             held: 0,
@@ -374,107 +483,51 @@ impl Defragmenter {
             in_order: true,
             first_seen: ts,
             depth: 0,
-            generation,
+            generation: self.next_generation,
             cost: DATAGRAM_OVERHEAD,
+            charged: 0,
         };
+        let mut verdict = place(&mut d, frag, &self.limits, self.bytes);
+        if let Verdict::NeedsRoom(growth) = verdict {
+            while self.bytes + growth > self.limits.max_bytes {
+                if !self.evict_oldest(None) {
+                    break;
+                }
+            }
+            verdict = place(&mut d, frag, &self.limits, self.bytes);
+        }
+        if !matches!(verdict, Verdict::Held) {
+            // Nothing held yet, nothing to remove: counted and buried.
+            self.refused(ts, frag.key, verdict);
+            return None;
+        }
+        if d.total.map(usize::from) == Some(d.held) {
+            // Offset 0 and no more fragments: no fragment at all (the decoder does not give
+            // one), whole as it is.
+            self.stats.reassembled += 1;
+            return Some(Reassembled {
+                key: frag.key,
+                depth: d.depth,
+                payload: d.assemble(),
+            });
+        }
+        self.next_generation += 1;
         self.bytes += d.cost;
-        self.active.insert(key, d);
-        self.queue.push_back((key, generation));
+        d.charged = d.cost;
+        self.queue.push_back((frag.key, d.generation));
+        self.active.insert(frag.key, d);
         if self.queue.len() > 2 * self.active.len() + 64 {
             let active = &self.active;
             self.queue
                 .retain(|(k, g)| active.get(k).is_some_and(|d| d.generation == *g));
         }
-    }
-
-    /// Puts a fragment into its datagram (which exists), making room in memory first.
-    fn place(&mut self, key: &FragKey, frag: &Fragment<'_>) -> Verdict {
-        let Some(d) = self.active.get_mut(key) else {
-            return Verdict::Invalid;
-        };
-        d.depth = d.depth.max(frag.depth);
-        let len = frag.payload.len();
-        let start = usize::from(frag.offset) * 8;
-        let end = start + len;
-        // RFC 791 §3.2 / RFC 8200 §4.5: every fragment but the last is a multiple of 8 bytes.
-        if len == 0 || end > MAX_DATAGRAM || (frag.more && len % 8 != 0) {
-            return Verdict::Invalid;
-        }
-        let (start16, end16) = (start as u16, end as u16);
-        let last_end = d.pieces.last().map_or(0, |p| usize::from(p.end));
-        // Ends checked first, as Linux does (net/ipv4/ip_fragment.c, ip_frag_queue).
-        match (d.total, frag.more) {
-            (Some(t), true) if end > usize::from(t) => return Verdict::Invalid,
-            (Some(t), false) if end != usize::from(t) => return Verdict::Invalid,
-            (None, false) if end < last_end => return Verdict::Invalid,
-            _ => {}
-        }
-        let i = d.pieces.partition_point(|p| p.start < start16);
-        if let Some(p) = d.pieces.get(i) {
-            if p.start == start16 && p.end == end16 {
-                return Verdict::Duplicate;
-            }
-            if p.start < end16 {
-                return Verdict::Overlap;
-            }
-        }
-        if let Some(p) = i.checked_sub(1).and_then(|j| d.pieces.get(j)) {
-            if p.end > start16 {
-                return Verdict::Overlap;
-            }
-        }
-        if d.pieces.len() >= self.limits.max_fragments {
-            return Verdict::OverCap;
-        }
-        // The memory it will take, room made for it by evicting older datagrams.
-        let data_cap = grown(d.data.capacity(), d.held + len, MAX_DATAGRAM);
-        let pieces_cap = grown(
-            d.pieces.capacity(),
-            d.pieces.len() + 1,
-            self.limits.max_fragments,
-        );
-        let new_cost = d.cost_with(data_cap, pieces_cap);
-        let growth = new_cost - d.cost;
-        if new_cost > self.limits.max_bytes {
-            return Verdict::OverCap;
-        }
-        if self.bytes + growth > self.limits.max_bytes {
-            while self.bytes + growth > self.limits.max_bytes {
-                if !self.evict_oldest(Some(key)) {
-                    return Verdict::OverCap;
-                }
-            }
-        }
-        let Some(d) = self.active.get_mut(key) else {
-            return Verdict::Invalid;
-        };
-        d.data.reserve_exact(data_cap - d.data.len());
-        d.pieces.reserve_exact(pieces_cap - d.pieces.len());
-        let at = d.held;
-        d.in_order &= at == start;
-        d.data.extend_from_slice(frag.payload);
-        d.pieces.insert(
-            i,
-            Piece {
-                start: start16,
-                end: end16,
-                at: at as u16,
-            },
-        );
-        d.held += len;
-        if !frag.more {
-            d.total = Some(end16);
-        }
-        let cost = d.cost_with(d.data.capacity(), d.pieces.capacity());
-        self.bytes = self.bytes + cost - d.cost;
-        d.cost = cost;
-        Verdict::Held
+        None
     }
 
     /// Removes a datagram in progress, releasing its charge (its queue entry goes stale).
     fn remove(&mut self, key: &FragKey) -> Option<InProgress> {
         let d = self.active.remove(key)?;
-        self.bytes -= d.cost;
+        self.bytes -= d.charged;
         Some(d)
     }
 
@@ -586,9 +639,10 @@ mod tests {
 
     /// A defragmenter whose books balance: the bytes charged are the sum of the datagrams'.
     fn check(d: &Defragmenter) {
-        let sum: usize = d.active.values().map(|p| p.cost).sum();
+        let sum: usize = d.active.values().map(|p| p.charged).sum();
         assert_eq!(d.bytes(), sum);
         for p in d.active.values() {
+            assert_eq!(p.charged, p.cost);
             assert_eq!(p.cost, p.cost_with(p.data.capacity(), p.pieces.capacity()));
             assert!(p.pieces.windows(2).all(|w| w[0].end <= w[1].start));
         }
@@ -622,6 +676,14 @@ mod tests {
         assert!(r[0].is_none() && r[1].is_none());
         assert_eq!(whole.payload, [&a[..], &b[..], &c[..]].concat());
         assert_eq!(d.bytes(), 0);
+    }
+
+    #[test]
+    fn a_fragment_that_is_a_whole_datagram() {
+        let mut d = Defragmenter::new(Limits::default());
+        let r = d.add(Timestamp(0), &frag(1, 0, false, b"abc")).unwrap();
+        assert_eq!(r.payload, b"abc");
+        assert_eq!((d.in_progress(), d.bytes()), (0, 0));
     }
 
     #[test]

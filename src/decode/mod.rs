@@ -577,6 +577,142 @@ mod tests {
             Err(SkipReason::IpFragment)
         );
     }
+
+    /// Raw IP packets through the decoder and a defragmenter, as the pipeline does: the
+    /// TCP segments that come out (as text), and the reasons of the skips.
+    fn defragment(packets: &[Vec<u8>]) -> (Vec<String>, Vec<SkipReason>, ipfrag::FragStats) {
+        let mut d = ipfrag::Defragmenter::new(ipfrag::Limits::default());
+        let (mut segs, mut skips) = (vec![], vec![]);
+        for p in packets {
+            let f = Frame {
+                link: LinkType::RAW,
+                ..frame(p, p.len() as u32)
+            };
+            let mut done = match decode_or_fragment(&f) {
+                Ok(Decoded::Segment(seg)) => {
+                    segs.push(format!("{seg:?}"));
+                    None
+                }
+                Ok(Decoded::Fragment(frag)) => d.add(Timestamp(0), &frag),
+                Err(e) => {
+                    skips.push(e);
+                    None
+                }
+            };
+            while let Some(datagram) = done.take() {
+                match decode_reassembled(&datagram) {
+                    Ok(Decoded::Segment(seg)) => segs.push(format!("{seg:?}")),
+                    Ok(Decoded::Fragment(inner)) => done = d.add(Timestamp(0), &inner),
+                    Err(e) => skips.push(e),
+                }
+            }
+        }
+        (segs, skips, d.stats)
+    }
+
+    fn big_inner_tcp() -> Vec<u8> {
+        let mut out = Vec::new();
+        PacketBuilder::ipv4([10, 1, 0, 10], [40, 97, 10, 20], 64)
+            .tcp(50000, 443, 1, 100)
+            .write(&mut out, &[0x16; 3000])
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_fragmented_tunnel_is_put_back_together_then_opened() {
+        let inner = big_inner_tcp();
+        let whole = format!("{:?}", tcp_in_ip(&inner, 0).unwrap());
+        let mut gre = vec![0, 0, 0x08, 0x00];
+        gre.extend_from_slice(&inner);
+        let mut vx = vec![0x08, 0, 0, 0, 0, 0, 1, 0];
+        vx.extend_from_slice(&[0; 12]);
+        vx.extend_from_slice(&[0x08, 0x00]);
+        vx.extend_from_slice(&inner);
+        let mut vxlan = Vec::new();
+        PacketBuilder::ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+            .udp(40000, 4789)
+            .write(&mut vxlan, &vx)
+            .unwrap();
+        for outer in [outer(47, &gre), vxlan, outer(4, &inner)] {
+            let mut frags = crate::synth::fragment_ipv4(&outer, 1400);
+            assert_eq!(frags.len(), 3);
+            frags.swap(0, 2);
+            let (segs, skips, stats) = defragment(&frags);
+            assert_eq!(segs, [whole.clone()]);
+            assert!(skips.is_empty());
+            assert_eq!(stats.reassembled, 1);
+        }
+    }
+
+    #[test]
+    fn a_fragment_inside_a_fragmented_tunnel_goes_back_to_the_defragmenter() {
+        let inner = big_inner_tcp();
+        let whole = format!("{:?}", tcp_in_ip(&inner, 0).unwrap());
+        // The inner packet fragmented, each fragment in GRE, each GRE packet fragmented.
+        let mut packets = vec![];
+        for f in crate::synth::fragment_ipv4(&inner, 2000) {
+            let mut gre = vec![0, 0, 0x08, 0x00];
+            gre.extend_from_slice(&f);
+            let mut outer_frags = crate::synth::fragment_ipv4(&outer(47, &gre), 800);
+            outer_frags.reverse();
+            packets.extend(outer_frags);
+        }
+        let (segs, skips, stats) = defragment(&packets);
+        assert_eq!(segs, [whole]);
+        assert!(skips.is_empty());
+        // Two outer datagrams, then the inner one.
+        assert_eq!(stats.reassembled, 3);
+        assert_eq!(stats.fragments, packets.len() as u64 + 2);
+    }
+
+    #[test]
+    fn tunnels_inside_fragments_count_toward_the_nesting_bound() {
+        // MAX_TUNNEL_DEPTH IP-in-IP layers inside the reassembled one: one too many.
+        let mut p = inner_tcp();
+        for _ in 0..MAX_TUNNEL_DEPTH {
+            p = outer(4, &p);
+        }
+        let mut frags = crate::synth::fragment_ipv4(&outer(4, &p), 64);
+        let (segs, skips, _) = defragment(&frags);
+        assert!(segs.is_empty());
+        assert_eq!(skips, [SkipReason::TunnelTooDeep]);
+        // One layer fewer is decoded.
+        frags = crate::synth::fragment_ipv4(&p, 64);
+        let (segs, skips, _) = defragment(&frags);
+        assert_eq!((segs.len(), skips.len()), (1, 0));
+        // A reassembled datagram that says it is deeper than the bound.
+        let d = ipfrag::Reassembled {
+            key: ipfrag::FragKey {
+                src: "192.0.2.1".parse().unwrap(),
+                dst: "192.0.2.2".parse().unwrap(),
+                id: 1,
+                proto: 6,
+            },
+            depth: MAX_TUNNEL_DEPTH as u8 + 1,
+            payload: vec![0; 20],
+        };
+        assert_eq!(decode_reassembled(&d), Err(SkipReason::TunnelTooDeep));
+    }
+
+    #[test]
+    fn a_reassembled_datagram_that_is_not_tcp_or_a_tunnel() {
+        let mut udp = Vec::new();
+        PacketBuilder::ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+            .udp(53, 53)
+            .write(&mut udp, &[0; 100])
+            .unwrap();
+        let (_, skips, _) = defragment(&crate::synth::fragment_ipv4(&udp, 48));
+        assert_eq!(skips, [SkipReason::NotTcp]);
+        // A fragment cut by the snap length: never held.
+        let frag = &crate::synth::fragment_ipv4(&udp, 48)[0];
+        let f = Frame {
+            link: LinkType::RAW,
+            ..frame(&frag[..30], frag.len() as u32)
+        };
+        assert_eq!(decode_or_fragment(&f), Err(SkipReason::Truncated));
+    }
+
     /// `plain_tcp`'s answer, when it has one, is the general decoder's.
     fn same_as_general(ip: &[u8], cut: u32) -> bool {
         let Some(fast) = plain_tcp(ip, cut) else {
