@@ -121,7 +121,10 @@ impl RunStats {
         line("  datagrams dropped (overlap)", self.fragments.overlapping);
         line("  duplicate fragments ignored", self.fragments.duplicates);
         line("  fragments invalid", self.fragments.invalid);
-        line("  fragments of dropped datagrams", self.fragments.after_drop);
+        line(
+            "  fragments of dropped datagrams",
+            self.fragments.after_drop,
+        );
         s
     }
 

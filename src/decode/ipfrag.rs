@@ -249,7 +249,10 @@ fn grown(cap: usize, needed: usize, max: usize) -> usize {
     if needed <= cap {
         cap
     } else {
-        needed.max(cap.saturating_mul(2)).max(8).min(max.max(needed))
+        needed
+            .max(cap.saturating_mul(2))
+            .max(8)
+            .min(max.max(needed))
     }
 }
 
@@ -297,7 +300,11 @@ fn place(d: &mut InProgress, frag: &Fragment<'_>, limits: &Limits, bytes: usize)
     }
     // The memory it will take.
     let data_cap = grown(d.data.capacity(), d.held + len, MAX_DATAGRAM);
-    let pieces_cap = grown(d.pieces.capacity(), d.pieces.len() + 1, limits.max_fragments);
+    let pieces_cap = grown(
+        d.pieces.capacity(),
+        d.pieces.len() + 1,
+        limits.max_fragments,
+    );
     let new_cost = d.cost_with(data_cap, pieces_cap);
     if new_cost > limits.max_bytes {
         return Verdict::OverCap;
@@ -689,7 +696,9 @@ mod tests {
     #[test]
     fn ipv6_fragments_too() {
         let mut d = Defragmenter::new(Limits::default());
-        assert!(d.add(Timestamp(0), &frag_in(V6, 1, 1, false, b"xyz")).is_none());
+        assert!(d
+            .add(Timestamp(0), &frag_in(V6, 1, 1, false, b"xyz"))
+            .is_none());
         let r = d.add(Timestamp(0), &frag_in(V6, 1, 0, true, b"abcdefgh"));
         assert_eq!(r.unwrap().payload, b"abcdefghxyz");
     }
@@ -701,7 +710,10 @@ mod tests {
             .add(Timestamp(0), &frag_in(family, 1, 1, true, &[1; 16]))
             .is_none());
         assert!(d
-            .add(Timestamp(0), &frag_in(family, 1, offset, more, &vec![2; len]))
+            .add(
+                Timestamp(0),
+                &frag_in(family, 1, offset, more, &vec![2; len])
+            )
             .is_none());
         check(&d);
         d
@@ -803,7 +815,9 @@ mod tests {
         // Empty.
         assert!(d.add(Timestamp(0), &frag(10, 1, false, &[])).is_none());
         // Beyond 65,535 bytes.
-        assert!(d.add(Timestamp(0), &frag(11, 8191, false, &[0; 16])).is_none());
+        assert!(d
+            .add(Timestamp(0), &frag(11, 8191, false, &[0; 16]))
+            .is_none());
         // An end before bytes held.
         d.add(Timestamp(0), &frag(12, 4, true, &[0; 8]));
         assert!(d.add(Timestamp(0), &frag(12, 1, false, &[0; 8])).is_none());
@@ -859,7 +873,11 @@ mod tests {
             assert!(d.add(Timestamp(0), &frag(id, 0, true, &[0; 8])).is_some());
         }
         assert_eq!(d.in_progress(), 1);
-        assert!(d.queue.len() <= 2 * d.in_progress() + 65, "{}", d.queue.len());
+        assert!(
+            d.queue.len() <= 2 * d.in_progress() + 65,
+            "{}",
+            d.queue.len()
+        );
     }
 
     #[test]

@@ -200,7 +200,14 @@ pub fn decode_reassembled(d: &ipfrag::Reassembled) -> Result<Decoded<'_>, SkipRe
         return Err(SkipReason::TunnelTooDeep);
     }
     // A datagram put back together is whole: nothing cut by a snap length.
-    let layer = transport(IpNumber(d.key.proto), d.key.src, d.key.dst, &d.payload, false, 0)?;
+    let layer = transport(
+        IpNumber(d.key.proto),
+        d.key.src,
+        d.key.dst,
+        &d.payload,
+        false,
+        0,
+    )?;
     follow(layer, depth, 0, true)
 }
 
@@ -639,7 +646,7 @@ mod tests {
             assert_eq!(frags.len(), 3);
             frags.swap(0, 2);
             let (segs, skips, stats) = defragment(&frags);
-            assert_eq!(segs, [whole.clone()]);
+            assert_eq!(segs, std::slice::from_ref(&whole));
             assert!(skips.is_empty());
             assert_eq!(stats.reassembled, 1);
         }

@@ -83,7 +83,15 @@ pub fn write_flood(kind: Flood, n: u64, out: &mut impl Write) -> io::Result<()> 
                 let datagram = i / 16;
                 let j = (i % 16) as u16;
                 let src = [198, 18, (datagram >> 24) as u8, (datagram >> 16) as u8];
-                ipv4_fragment(src, dst, datagram as u16, 6, 8190 - 512 * j, true, &[0xaa; 8])
+                ipv4_fragment(
+                    src,
+                    dst,
+                    datagram as u16,
+                    6,
+                    8190 - 512 * j,
+                    true,
+                    &[0xaa; 8],
+                )
             }
             Flood::Full => {
                 let datagram = i / 43;
