@@ -117,7 +117,7 @@ impl RunStats {
             self.fragments.dropped_over_cap,
         );
         line("  datagrams expired incomplete", self.fragments.expired);
-        line("  datagrams evicted (table full)", self.fragments.evicted);
+        line("  datagrams evicted (oldest, caps)", self.fragments.evicted);
         line("  datagrams dropped (overlap)", self.fragments.overlapping);
         line("  duplicate fragments ignored", self.fragments.duplicates);
         line("  fragments invalid", self.fragments.invalid);

@@ -64,6 +64,9 @@ pub enum Flood {
     /// One 8-byte first fragment per datagram, each of a datagram never completed: once the
     /// table is full, every fragment makes room.
     Ids,
+    /// 8-byte fragments, 1,024 per datagram (the most one datagram may hold), 16 bytes
+    /// apart: the memory cap filled with the smallest fragments.
+    Dense,
     /// 1,480-byte fragments, 43 per datagram (all but the last of a 65,535-byte datagram):
     /// the memory cap filled with realistic fragments.
     Full,
@@ -92,6 +95,12 @@ pub fn write_flood(kind: Flood, n: u64, out: &mut impl Write) -> io::Result<()> 
                     true,
                     &[0xaa; 8],
                 )
+            }
+            Flood::Dense => {
+                let datagram = i / 1024;
+                let j = (i % 1024) as u16;
+                let src = [198, 18, (datagram >> 24) as u8, (datagram >> 16) as u8];
+                ipv4_fragment(src, dst, datagram as u16, 6, 2 * j, true, &[0xaa; 8])
             }
             Flood::Full => {
                 let datagram = i / 43;
