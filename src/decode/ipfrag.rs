@@ -5,7 +5,9 @@
 //! - **Overlaps drop the datagram.** Two fragments of one datagram that overlap (RFC 5722 for
 //!   IPv6; Linux does the same for IPv4 since 4.19) make the whole datagram void: it is
 //!   dropped, counted in [`FragStats::overlapping`], and a tombstone makes its later fragments
-//!   be discarded ([`FragStats::after_drop`]) rather than start it again. The one exception is
+//!   be discarded ([`FragStats::after_drop`]) rather than start it again, until it would have
+//!   timed out (as Linux keeps the emptied queue of such a datagram, marked to drop, until its
+//!   timer fires); tombstones are capped ([`Limits::max_tombstones`]). The one exception is
 //!   an exact duplicate (same offset, same length as a fragment held): a retransmission,
 //!   ignored and counted ([`FragStats::duplicates`]), the copy held first kept (as Linux does,
 //!   which does not compare the bytes either, so the datagram seen here is the one the host
@@ -134,10 +136,11 @@ pub struct Limits {
     /// datagram; a path MTU of 576 bytes (the IPv4 minimum every host accepts) needs 120, the
     /// IPv6 minimum of 1,280 needs 54.
     pub max_fragments: usize,
-    /// Tombstones of dropped datagrams at most (the oldest is forgotten first).
+    /// Tombstones of dropped datagrams at most (the oldest is forgotten first); each lasts
+    /// until its datagram would have timed out.
     pub max_tombstones: usize,
-    /// A datagram not completed within this many seconds (capture time) is dropped; a
-    /// tombstone lasts as long.
+    /// A datagram not completed within this many seconds (capture time) of its first
+    /// fragment is dropped.
     pub timeout_secs: i64,
 }
 
@@ -459,8 +462,10 @@ impl Defragmenter {
             Verdict::Invalid => self.stats.invalid += 1,
             Verdict::OverCap | Verdict::NeedsRoom(_) => self.stats.dropped_over_cap += 1,
         }
-        self.remove(&key);
-        self.bury(ts, key);
+        // The tombstone lasts as long as the datagram would have (Linux keeps a dropped
+        // datagram's queue, empty and marked, until its timer fires: the same rule).
+        let first_seen = self.remove(&key).map_or(ts, |d| d.first_seen);
+        self.bury(first_seen, key);
     }
 
     /// The datagram of `key`, complete: out of the table.
@@ -579,8 +584,9 @@ impl Defragmenter {
         }
     }
 
-    /// Remembers a dropped datagram so that its later fragments are discarded.
-    fn bury(&mut self, ts: Timestamp, key: FragKey) {
+    /// Remembers a dropped datagram first seen at `first_seen`, so that its later fragments
+    /// are discarded until it would have timed out.
+    fn bury(&mut self, first_seen: Timestamp, key: FragKey) {
         if self.limits.max_tombstones == 0 {
             return;
         }
@@ -591,7 +597,7 @@ impl Defragmenter {
                 }
             }
         }
-        let until = ts.0.saturating_add(self.timeout_nanos());
+        let until = first_seen.0.saturating_add(self.timeout_nanos());
         self.tombstones.insert(key, until);
         self.tombstone_queue.push_back((key, until));
     }

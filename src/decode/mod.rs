@@ -3,7 +3,9 @@
 //! Only the headers the pipeline needs are read: link (see [`link`]), IPv4/IPv6 with extension
 //! headers (etherparse, lax mode so that packets cut by the snap length are recognised rather
 //! than rejected), and TCP. A payload cut short by the snap length is reported as such
-//! (`missing` bytes), never passed on as if it were whole.
+//! (`missing` bytes), never passed on as if it were whole. An IP fragment is handed out as
+//! such ([`decode_or_fragment`]); the datagram [`ipfrag::Defragmenter`] puts back together goes
+//! through the same tunnel, IP and TCP decoding ([`decode_reassembled`]).
 
 // Nothing read off the wire may panic: no unwrap, expect, panic or unchecked indexing in
 // the packet path (tests are exempt).
