@@ -976,4 +976,95 @@ mod tests {
         assert!(f.more);
         assert_eq!(f.payload, fragmentable);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn config() -> ProptestConfig {
+            ProptestConfig {
+                cases: 256,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            /// A datagram cut anywhere on 8-byte boundaries, its fragments in any order, some
+            /// sent twice: put back together byte for byte (copies that come after it is
+            /// complete start it again, as in any stack), nothing left held without copies.
+            #[test]
+            fn any_split_any_order_with_duplicates(
+                data in prop::collection::vec(any::<u8>(), 1..3000),
+                cuts in prop::collection::vec(1usize..375, 0..12),
+                order in prop::collection::vec(any::<prop::sample::Index>(), 40),
+                dups in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+            ) {
+                let mut bounds: Vec<usize> = cuts.iter().map(|c| c * 8).filter(|&b| b < data.len()).collect();
+                bounds.push(0);
+                bounds.push(data.len());
+                bounds.sort();
+                bounds.dedup();
+                let mut pieces: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+                for (k, ix) in order.iter().enumerate() {
+                    let n = pieces.len();
+                    pieces.swap(k % n, ix.index(n));
+                }
+                for ix in &dups {
+                    let p = pieces[ix.index(pieces.len())];
+                    pieces.push(p);
+                }
+                let mut d = Defragmenter::new(Limits::default());
+                let mut out = vec![];
+                for &(a, b) in &pieces {
+                    let f = frag(3, (a / 8) as u16, b < data.len(), &data[a..b]);
+                    if let Some(r) = d.add(Timestamp(0), &f) {
+                        out.push(r.payload);
+                    }
+                    check(&d);
+                }
+                prop_assert!(!out.is_empty());
+                prop_assert!(out.iter().all(|o| *o == data));
+                if dups.is_empty() {
+                    prop_assert_eq!(out.len(), 1);
+                    prop_assert_eq!((d.in_progress(), d.bytes()), (0, 0));
+                }
+                prop_assert_eq!(d.stats.overlapping + d.stats.invalid, 0);
+            }
+
+            /// Arbitrary fragments of a few datagrams under small caps: never a panic, the
+            /// books balance, the caps hold, and a datagram given out is as long as its end.
+            #[test]
+            fn arbitrary_fragments_keep_the_books(
+                frags in prop::collection::vec(
+                    (0u32..4, 0u16..64, any::<bool>(), 0usize..100, 0i64..40),
+                    1..200,
+                ),
+            ) {
+                let limits = Limits {
+                    max_datagrams: 3,
+                    max_bytes: 3 * DATAGRAM_OVERHEAD + 600,
+                    max_fragments: 8,
+                    max_tombstones: 2,
+                    timeout_secs: 30,
+                };
+                let mut d = Defragmenter::new(limits);
+                let buf = [7u8; 100];
+                for (id, offset, more, len, secs) in frags {
+                    let f = frag(id, offset, more, &buf[..len]);
+                    if let Some(r) = d.add(Timestamp(secs * 1_000_000_000), &f) {
+                        prop_assert!(!more);
+                        prop_assert_eq!(r.payload.len(), usize::from(offset) * 8 + len);
+                    }
+                    check(&d);
+                    prop_assert!(d.in_progress() <= 3);
+                    prop_assert!(d.bytes() <= limits.max_bytes);
+                    prop_assert!(d.tombstones() <= 2);
+                    prop_assert!(d.queue.len() <= 2 * d.in_progress() + 65);
+                }
+            }
+        }
+    }
 }
