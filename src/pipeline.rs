@@ -413,29 +413,26 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         self.stats.bytes += frame.data.len() as u64;
         self.handle_segment(frame.ts, seg);
     }
-    /// An IP fragment: once its datagram is whole, its TCP segment takes the usual path.
+
+    /// An IP fragment: once its datagram is whole, what it carries is decoded as a frame's
+    /// would be (a TCP segment takes the usual path; a fragment of a datagram tunnelled in it
+    /// goes back to the defragmenter, nesting bounded by `decode::MAX_TUNNEL_DEPTH`). Fragments
+    /// age on the capture clock, like connections.
     fn handle_fragment(&mut self, ts: Timestamp, frag: &ipfrag::Fragment<'_>) {
-        let done = self.defrag.add(ts, frag);
-        self.stats.fragments = self.defrag.stats;
-        let Some((key, datagram)) = done else {
-            return;
-        };
-        if key.proto != 6 {
-            self.stats.skip(decode::SkipReason::NotTcp);
-            return;
+        let now = Timestamp(self.tick(ts));
+        let mut done = self.defrag.add(now, frag);
+        while let Some(datagram) = done.take() {
+            match decode::decode_reassembled(&datagram) {
+                Ok(Decoded::Segment(seg)) => self.handle_segment(ts, &seg),
+                Ok(Decoded::Fragment(inner)) => done = self.defrag.add(now, &inner),
+                Err(reason) => self.stats.skip(reason),
+            }
         }
-        let Ok(tcp) = etherparse::TcpSlice::from_slice(&datagram) else {
-            self.stats.skip(decode::SkipReason::Malformed);
-            return;
-        };
-        // A reassembled datagram is whole: nothing missing.
-        let seg = TcpSegment::of(key.src, key.dst, &tcp, 0);
-        self.handle_segment(ts, &seg);
+        self.stats.fragments = self.defrag.stats;
     }
 
-    /// Handles one decoded TCP segment.
-    pub fn handle_segment(&mut self, ts: Timestamp, seg: &TcpSegment<'_>) {
-        self.stats.tcp_segments += 1;
+    /// Moves the capture clock to a packet's timestamp; counts a jump.
+    fn tick(&mut self, ts: Timestamp) -> i64 {
         let before = self.clock.last;
         let (now, jumped) = self.clock.tick(ts);
         if jumped {
@@ -444,6 +441,13 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 self.stats.first_clock_jump = Some((before.unwrap_or(ts), ts));
             }
         }
+        now
+    }
+
+    /// Handles one decoded TCP segment.
+    pub fn handle_segment(&mut self, ts: Timestamp, seg: &TcpSegment<'_>) {
+        self.stats.tcp_segments += 1;
+        let now = self.tick(ts);
         if now >= self.next_sweep {
             self.expire_idle(now);
         }

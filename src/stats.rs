@@ -139,7 +139,14 @@ impl RunStats {
             self.fragments.dropped_over_cap,
         );
         line("  datagrams expired incomplete", self.fragments.expired);
+        line("  datagrams evicted (oldest, caps)", self.fragments.evicted);
+        line("  datagrams dropped (overlap)", self.fragments.overlapping);
+        line("  duplicate fragments ignored", self.fragments.duplicates);
         line("  fragments invalid", self.fragments.invalid);
+        line(
+            "  fragments of dropped datagrams",
+            self.fragments.after_drop,
+        );
         s
     }
 
@@ -183,7 +190,11 @@ impl RunStats {
         );
         add(self.clients_dropped, "clients over cap");
         add(
-            self.fragments.dropped_over_cap + self.fragments.expired,
+            self.fragments.dropped_over_cap
+                + self.fragments.expired
+                + self.fragments.evicted
+                + self.fragments.overlapping
+                + self.fragments.invalid,
             "IP fragments dropped",
         );
         if parts.is_empty() {

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use etherparse::PacketBuilder;
 
 pub mod conditions;
+pub mod ipfrag;
 pub mod snaplen;
 pub mod workload;
 

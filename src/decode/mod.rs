@@ -3,7 +3,9 @@
 //! Only the headers the pipeline needs are read: link (see [`link`]), IPv4/IPv6 with extension
 //! headers (etherparse, lax mode so that packets cut by the snap length are recognised rather
 //! than rejected), and TCP. A payload cut short by the snap length is reported as such
-//! (`missing` bytes), never passed on as if it were whole.
+//! (`missing` bytes), never passed on as if it were whole. An IP fragment is handed out as
+//! such ([`decode_or_fragment`]); the datagram [`ipfrag::Defragmenter`] puts back together goes
+//! through the same tunnel, IP and TCP decoding ([`decode_reassembled`]).
 
 // Nothing read off the wire may panic: no unwrap, expect, panic or unchecked indexing in
 // the packet path (tests are exempt).
@@ -151,23 +153,66 @@ pub fn tcp_in_ip(ip: &[u8], cut: u32) -> Result<TcpSegment<'_>, SkipReason> {
 
 /// Through IP layers and tunnels; `fast`: plain TCP headers read by hand ([`plain_tcp`]).
 fn walk(ip: &[u8], cut: u32, fast: bool) -> Result<Decoded<'_>, SkipReason> {
-    let mut ip = ip;
-    for _ in 0..=MAX_TUNNEL_DEPTH {
-        let layer = match fast.then(|| plain_tcp(ip, cut)).flatten() {
-            Some(seg) => Layer::Tcp(seg),
-            None => ip_layer_general(ip, cut)?,
-        };
-        match layer {
+    follow(ip_layer(ip, cut, fast)?, 0, cut, fast)
+}
+
+/// One IP layer: by hand when `fast` and it is plain TCP, else through etherparse.
+fn ip_layer(ip: &[u8], cut: u32, fast: bool) -> Result<Layer<'_>, SkipReason> {
+    match fast.then(|| plain_tcp(ip, cut)).flatten() {
+        Some(seg) => Ok(Layer::Tcp(seg)),
+        None => ip_layer_general(ip, cut),
+    }
+}
+
+/// From a layer found `depth` tunnels deep down to a TCP segment or an IP fragment, through
+/// [`MAX_TUNNEL_DEPTH`] tunnels at most counted from the outermost IP header of the frame.
+fn follow<'a>(
+    mut layer: Layer<'a>,
+    mut depth: usize,
+    cut: u32,
+    fast: bool,
+) -> Result<Decoded<'a>, SkipReason> {
+    loop {
+        let ip = match layer {
             Layer::Tcp(seg) => return Ok(Decoded::Segment(seg)),
-            Layer::Fragment(f) => return Ok(Decoded::Fragment(f)),
-            Layer::Inner(tunnel::Inner::Ip(inner)) => ip = inner,
+            Layer::Fragment(mut f) => {
+                f.depth = u8::try_from(depth).unwrap_or(u8::MAX);
+                return Ok(Decoded::Fragment(f));
+            }
+            Layer::Inner(tunnel::Inner::Ip(inner)) => inner,
             Layer::Inner(tunnel::Inner::Ethernet(frame)) => {
-                ip = link::ip_payload(crate::capture::LinkType::ETHERNET, frame)?
+                link::ip_payload(crate::capture::LinkType::ETHERNET, frame)?
             }
             Layer::Inner(tunnel::Inner::Other) => return Err(SkipReason::NotTcp),
+        };
+        depth += 1;
+        if depth > MAX_TUNNEL_DEPTH {
+            return Err(SkipReason::TunnelTooDeep);
         }
+        layer = ip_layer(ip, cut, fast)?;
     }
-    Err(SkipReason::TunnelTooDeep)
+}
+
+/// What a datagram put back together by [`ipfrag::Defragmenter`] carries, through the same
+/// tunnel, IP and TCP decoding as a frame: a TCP segment (of the datagram, or of a packet
+/// tunnelled in it), or a fragment of a tunnelled datagram (for the defragmenter again).
+/// Tunnels count from the outermost IP header of the frames the datagram came in, so that
+/// fragments inside tunnels inside fragments stop at [`MAX_TUNNEL_DEPTH`] like any nesting.
+pub fn decode_reassembled(d: &ipfrag::Reassembled) -> Result<Decoded<'_>, SkipReason> {
+    let depth = usize::from(d.depth);
+    if depth > MAX_TUNNEL_DEPTH {
+        return Err(SkipReason::TunnelTooDeep);
+    }
+    // A datagram put back together is whole: nothing cut by a snap length.
+    let layer = transport(
+        IpNumber(d.key.proto),
+        d.key.src,
+        d.key.dst,
+        &d.payload,
+        false,
+        0,
+    )?;
+    follow(layer, depth, 0, true)
 }
 
 enum Layer<'a> {
@@ -260,8 +305,8 @@ fn plain_tcp(ip: &[u8], cut: u32) -> Option<TcpSegment<'_>> {
 
 /// Any IP packet: etherparse's lax slices (extension headers, fragments, tunnels, packets
 /// cut by the snap length, and the reasons a packet is skipped).
-fn ip_layer_general(ip: &[u8], cut: u32) -> Result<Layer<'_>, SkipReason> {
-    let (ip, _ext_err) = match LaxIpSlice::from_slice(ip) {
+fn ip_layer_general(raw: &[u8], cut: u32) -> Result<Layer<'_>, SkipReason> {
+    let (ip, _ext_err) = match LaxIpSlice::from_slice(raw) {
         Ok(v) => v,
         Err(etherparse::err::ip::LaxHeaderSliceError::Len(_)) => return Err(SkipReason::Truncated),
         Err(etherparse::err::ip::LaxHeaderSliceError::Content(_)) => {
@@ -270,23 +315,46 @@ fn ip_layer_general(ip: &[u8], cut: u32) -> Result<Layer<'_>, SkipReason> {
     };
     let payload = ip.payload();
     if payload.fragmented {
-        return ipfrag::Fragment::of(&ip)
+        // A fragment cut by the snap length could only leave a hole or a wrong end.
+        if payload.incomplete {
+            return Err(SkipReason::Truncated);
+        }
+        return ipfrag::Fragment::of(raw, &ip)
             .map(Layer::Fragment)
             .ok_or(SkipReason::Malformed);
     }
-    match payload.ip_number {
+    transport(
+        payload.ip_number,
+        ip.source_addr(),
+        ip.destination_addr(),
+        payload.payload,
+        payload.incomplete,
+        cut,
+    )
+}
+
+/// The payload of an IP packet (or of a datagram put back together), by protocol: TCP, or
+/// the inner packet of a tunnel. `incomplete`: the packet was cut by the snap length, `cut`
+/// bytes from its end.
+fn transport<'a>(
+    proto: IpNumber,
+    src: IpAddr,
+    dst: IpAddr,
+    payload: &'a [u8],
+    incomplete: bool,
+    cut: u32,
+) -> Result<Layer<'a>, SkipReason> {
+    match proto {
         IpNumber::TCP => {}
-        IpNumber::IPV4 | IpNumber::IPV6 => {
-            return Ok(Layer::Inner(tunnel::Inner::Ip(payload.payload)))
-        }
+        IpNumber::IPV4 | IpNumber::IPV6 => return Ok(Layer::Inner(tunnel::Inner::Ip(payload))),
         IpNumber::GRE => {
-            return tunnel::gre(payload.payload)
+            return tunnel::gre(payload)
                 .map(Layer::Inner)
                 .ok_or(SkipReason::Truncated)
         }
         IpNumber::UDP => {
-            let udp = etherparse::UdpSlice::from_slice_lax(payload.payload)
-                .map_err(|_| SkipReason::Truncated)?;
+            let udp =
+                etherparse::UdpSlice::from_slice_lax(payload).map_err(|_| SkipReason::Truncated)?;
             let inner = match (udp.source_port(), udp.destination_port()) {
                 (_, tunnel::VXLAN_PORT) | (tunnel::VXLAN_PORT, _) => tunnel::vxlan(udp.payload()),
                 (_, tunnel::GENEVE_PORT) | (tunnel::GENEVE_PORT, _) => {
@@ -298,7 +366,7 @@ fn ip_layer_general(ip: &[u8], cut: u32) -> Result<Layer<'_>, SkipReason> {
         }
         _ => return Err(SkipReason::NotTcp),
     }
-    let tcp = match TcpSlice::from_slice(payload.payload) {
+    let tcp = match TcpSlice::from_slice(payload) {
         Ok(t) => t,
         Err(etherparse::err::tcp::HeaderSliceError::Len(_)) => return Err(SkipReason::Truncated),
         Err(etherparse::err::tcp::HeaderSliceError::Content(_)) => {
@@ -309,17 +377,8 @@ fn ip_layer_general(ip: &[u8], cut: u32) -> Result<Layer<'_>, SkipReason> {
     // (the cut happened at the end of the frame).
     // An IP length beyond the captured bytes with nothing cut by the snap length is a lying
     // header (or TSO), not lost bytes.
-    let missing = if payload.incomplete && !tcp.syn() {
-        cut
-    } else {
-        0
-    };
-    Ok(Layer::Tcp(TcpSegment::of(
-        ip.source_addr(),
-        ip.destination_addr(),
-        &tcp,
-        missing,
-    )))
+    let missing = if incomplete && !tcp.syn() { cut } else { 0 };
+    Ok(Layer::Tcp(TcpSegment::of(src, dst, &tcp, missing)))
 }
 
 impl<'a> TcpSegment<'a> {
@@ -531,6 +590,142 @@ mod tests {
             Err(SkipReason::IpFragment)
         );
     }
+
+    /// Raw IP packets through the decoder and a defragmenter, as the pipeline does: the
+    /// TCP segments that come out (as text), and the reasons of the skips.
+    fn defragment(packets: &[Vec<u8>]) -> (Vec<String>, Vec<SkipReason>, ipfrag::FragStats) {
+        let mut d = ipfrag::Defragmenter::new(ipfrag::Limits::default());
+        let (mut segs, mut skips) = (vec![], vec![]);
+        for p in packets {
+            let f = Frame {
+                link: LinkType::RAW,
+                ..frame(p, p.len() as u32)
+            };
+            let mut done = match decode_or_fragment(&f) {
+                Ok(Decoded::Segment(seg)) => {
+                    segs.push(format!("{seg:?}"));
+                    None
+                }
+                Ok(Decoded::Fragment(frag)) => d.add(Timestamp(0), &frag),
+                Err(e) => {
+                    skips.push(e);
+                    None
+                }
+            };
+            while let Some(datagram) = done.take() {
+                match decode_reassembled(&datagram) {
+                    Ok(Decoded::Segment(seg)) => segs.push(format!("{seg:?}")),
+                    Ok(Decoded::Fragment(inner)) => done = d.add(Timestamp(0), &inner),
+                    Err(e) => skips.push(e),
+                }
+            }
+        }
+        (segs, skips, d.stats)
+    }
+
+    fn big_inner_tcp() -> Vec<u8> {
+        let mut out = Vec::new();
+        PacketBuilder::ipv4([10, 1, 0, 10], [40, 97, 10, 20], 64)
+            .tcp(50000, 443, 1, 100)
+            .write(&mut out, &[0x16; 3000])
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_fragmented_tunnel_is_put_back_together_then_opened() {
+        let inner = big_inner_tcp();
+        let whole = format!("{:?}", tcp_in_ip(&inner, 0).unwrap());
+        let mut gre = vec![0, 0, 0x08, 0x00];
+        gre.extend_from_slice(&inner);
+        let mut vx = vec![0x08, 0, 0, 0, 0, 0, 1, 0];
+        vx.extend_from_slice(&[0; 12]);
+        vx.extend_from_slice(&[0x08, 0x00]);
+        vx.extend_from_slice(&inner);
+        let mut vxlan = Vec::new();
+        PacketBuilder::ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+            .udp(40000, 4789)
+            .write(&mut vxlan, &vx)
+            .unwrap();
+        for outer in [outer(47, &gre), vxlan, outer(4, &inner)] {
+            let mut frags = crate::synth::fragment_ipv4(&outer, 1400);
+            assert_eq!(frags.len(), 3);
+            frags.swap(0, 2);
+            let (segs, skips, stats) = defragment(&frags);
+            assert_eq!(segs, std::slice::from_ref(&whole));
+            assert!(skips.is_empty());
+            assert_eq!(stats.reassembled, 1);
+        }
+    }
+
+    #[test]
+    fn a_fragment_inside_a_fragmented_tunnel_goes_back_to_the_defragmenter() {
+        let inner = big_inner_tcp();
+        let whole = format!("{:?}", tcp_in_ip(&inner, 0).unwrap());
+        // The inner packet fragmented, each fragment in GRE, each GRE packet fragmented.
+        let mut packets = vec![];
+        for f in crate::synth::fragment_ipv4(&inner, 2000) {
+            let mut gre = vec![0, 0, 0x08, 0x00];
+            gre.extend_from_slice(&f);
+            let mut outer_frags = crate::synth::fragment_ipv4(&outer(47, &gre), 800);
+            outer_frags.reverse();
+            packets.extend(outer_frags);
+        }
+        let (segs, skips, stats) = defragment(&packets);
+        assert_eq!(segs, [whole]);
+        assert!(skips.is_empty());
+        // Two outer datagrams, then the inner one.
+        assert_eq!(stats.reassembled, 3);
+        assert_eq!(stats.fragments, packets.len() as u64 + 2);
+    }
+
+    #[test]
+    fn tunnels_inside_fragments_count_toward_the_nesting_bound() {
+        // MAX_TUNNEL_DEPTH IP-in-IP layers inside the reassembled one: one too many.
+        let mut p = inner_tcp();
+        for _ in 0..MAX_TUNNEL_DEPTH {
+            p = outer(4, &p);
+        }
+        let mut frags = crate::synth::fragment_ipv4(&outer(4, &p), 64);
+        let (segs, skips, _) = defragment(&frags);
+        assert!(segs.is_empty());
+        assert_eq!(skips, [SkipReason::TunnelTooDeep]);
+        // One layer fewer is decoded.
+        frags = crate::synth::fragment_ipv4(&p, 64);
+        let (segs, skips, _) = defragment(&frags);
+        assert_eq!((segs.len(), skips.len()), (1, 0));
+        // A reassembled datagram that says it is deeper than the bound.
+        let d = ipfrag::Reassembled {
+            key: ipfrag::FragKey {
+                src: "192.0.2.1".parse().unwrap(),
+                dst: "192.0.2.2".parse().unwrap(),
+                id: 1,
+                proto: 6,
+            },
+            depth: MAX_TUNNEL_DEPTH as u8 + 1,
+            payload: vec![0; 20],
+        };
+        assert_eq!(decode_reassembled(&d), Err(SkipReason::TunnelTooDeep));
+    }
+
+    #[test]
+    fn a_reassembled_datagram_that_is_not_tcp_or_a_tunnel() {
+        let mut udp = Vec::new();
+        PacketBuilder::ipv4([192, 0, 2, 1], [192, 0, 2, 2], 64)
+            .udp(53, 53)
+            .write(&mut udp, &[0; 100])
+            .unwrap();
+        let (_, skips, _) = defragment(&crate::synth::fragment_ipv4(&udp, 48));
+        assert_eq!(skips, [SkipReason::NotTcp]);
+        // A fragment cut by the snap length: never held.
+        let frag = &crate::synth::fragment_ipv4(&udp, 48)[0];
+        let f = Frame {
+            link: LinkType::RAW,
+            ..frame(&frag[..30], frag.len() as u32)
+        };
+        assert_eq!(decode_or_fragment(&f), Err(SkipReason::Truncated));
+    }
+
     /// `plain_tcp`'s answer, when it has one, is the general decoder's.
     fn same_as_general(ip: &[u8], cut: u32) -> bool {
         let Some(fast) = plain_tcp(ip, cut) else {

@@ -367,7 +367,11 @@ impl Serialize for RunJson<'_> {
             reassembled,
             dropped_over_cap,
             expired,
+            evicted,
+            overlapping,
+            duplicates,
             invalid,
+            after_drop,
         } = fragments;
         m.serialize_entry(
             "ip_fragments",
@@ -376,7 +380,11 @@ impl Serialize for RunJson<'_> {
                 ("reassembled", reassembled),
                 ("dropped_over_cap", dropped_over_cap),
                 ("expired", expired),
+                ("evicted", evicted),
+                ("overlapping", overlapping),
+                ("duplicates", duplicates),
                 ("invalid", invalid),
+                ("after_drop", after_drop),
             ]
             .into_iter()
             .collect::<Fields>(),
