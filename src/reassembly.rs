@@ -105,10 +105,9 @@ impl Recent {
         if len < RECENT_BYTES {
             let take = (RECENT_BYTES - len).min(data.len());
             if len + take > self.buf.capacity() {
-                // Grow by doubling, but never past the cap (Vec's own growth could).
-                let want = (len + take)
-                    .max(2 * self.buf.capacity())
-                    .clamp(256, RECENT_BYTES);
+                // Powers of two from 512 (at most four allocations in a direction's life),
+                // never past the cap (Vec's own growth could go past it).
+                let want = (len + take).next_power_of_two().clamp(512, RECENT_BYTES);
                 self.buf.reserve_exact(want - len);
             }
             let (now, later) = data.split_at(take);
@@ -922,9 +921,11 @@ mod tests {
         let mut r = with_syn(0);
         assert_eq!(r.memory(), 0);
         feed(&mut r, &[(1, &[b'a'; 100], 0)]);
-        assert_eq!(r.memory(), 256);
+        assert_eq!(r.memory(), 512);
         feed(&mut r, &[(1000, &[b'b'; 50], 0)]);
-        assert_eq!(r.memory(), 256 + 50);
+        assert_eq!(r.memory(), 512 + 50);
+        feed(&mut r, &[(101, &[b'c'; 500], 0)]);
+        assert_eq!(r.memory(), 1024 + 50);
         feed(&mut r, &[(101, &[b'c'; 5000], 0)]);
         assert_eq!(r.memory(), RECENT_BYTES);
         r.clear();
