@@ -85,7 +85,8 @@ pub struct SegmentNotes {
 pub const RECENT_BYTES: usize = 4096;
 
 /// The last bytes delivered, up to the next sequence number to deliver: a ring of at most
-/// [`RECENT_BYTES`], grown as bytes come (a short stream costs what it delivered).
+/// [`RECENT_BYTES`], allocated at the first delivery and grown as bytes come (512 bytes, or
+/// at most twice what was delivered, until it reaches the cap).
 #[derive(Debug, Default)]
 struct Recent {
     buf: Vec<u8>,
@@ -164,8 +165,9 @@ impl Recent {
 pub struct StreamReassembler {
     /// Next sequence number to deliver; `None` until the stream's start is known.
     next: Option<SeqNum>,
-    /// Out-of-order segments: (start, bytes), sorted by start, not overlapping each other,
-    /// all after `next` between calls (once the start is known).
+    /// Out-of-order segments: (start, bytes), sorted by start, not overlapping each other;
+    /// once the start is known, all after `next` except held ones that wait at the start for
+    /// the next segment to drain them.
     queue: VecDeque<(SeqNum, Vec<u8>)>,
     buffered: usize,
     /// Whether any byte (or gap) was delivered yet.
