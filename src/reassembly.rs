@@ -11,7 +11,8 @@
 //! the cut tail of a segment, which becomes a gap only where nothing is queued). A segment
 //! that disagrees with earlier bytes on any byte is a conflicting overlap: against queued bytes
 //! always, against delivered bytes within the last [`RECENT_BYTES`] delivered (older ones are
-//! forgotten, to keep a direction's memory bounded; bytes behind a gap are unknown).
+//! forgotten, to keep a direction's memory bounded; bytes behind a gap are unknown), except a
+//! keep-alive probe's garbage octet.
 
 // Nothing read off the wire may panic: no unwrap, expect, panic or unchecked indexing in
 // the packet path (tests are exempt).
@@ -270,7 +271,10 @@ impl StreamReassembler {
         };
         let ahead = next.distance_to(seq);
         let end_ahead = ahead + payload.len() as i64 + i64::from(missing);
-        if ahead < 0 {
+        // A keep-alive probe repeats the last byte delivered with one garbage octet (RFC 1122
+        // §4.2.3.6): not a disagreement.
+        let keep_alive = ahead == -1 && payload.len() == 1 && missing == 0;
+        if ahead < 0 && !keep_alive {
             // Its first bytes were delivered already: they must be the same.
             notes.conflicting_overlap |= self.recent.differs((-ahead) as usize, payload);
         }
@@ -820,7 +824,7 @@ mod tests {
                 (oldest - 5, 10),
                 (oldest, 1),
                 (9_000, 1000),
-                (9_999, 1),
+                (9_998, 2),
             ] {
                 let seq = 1 + at as u32;
                 let same = &stream[at..at + len];
@@ -845,6 +849,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_keep_alive_probe_is_no_conflict() {
+        // One garbage octet at `next - 1`; one more byte, or one byte further back, is compared.
+        let (s, n) = feed(
+            &mut with_syn(99),
+            &[
+                (100, b"abc", 0),
+                (102, b"\0", 0),
+                (101, b"X", 0),
+                (102, b"\0d", 0),
+            ],
+        );
+        assert_eq!(s, "abcd");
+        assert_eq!(n, ["-", "r", "rc", "c"]);
     }
 
     #[test]
@@ -1106,7 +1126,15 @@ mod tests {
             let segs = segments(&mut Rng(seed), len);
             let (out, notes) = deliver(isn, start, &segs);
             let mut first: Vec<Option<u8>> = vec![None; len];
-            for (s, n) in segs.iter().zip(&notes) {
+            for (k, (s, n)) in segs.iter().zip(&notes).enumerate() {
+                // Where delivery stands (the start known): one byte right before it is a
+                // keep-alive probe, not compared.
+                let next = first.iter().take_while(|b| b.is_some()).count();
+                let started = match start {
+                    Start::Found(at) => k > at,
+                    Start::Syn | Start::OtherIsnFirst(_) => true,
+                };
+                let keep_alive = started && s.bytes.len() == 1 && s.at + 1 == next;
                 let mut conflict = false;
                 let mut new = false;
                 for (i, b) in s.bytes.iter().enumerate() {
@@ -1120,7 +1148,7 @@ mod tests {
                 }
                 let want = SegmentNotes {
                     retransmission: !new,
-                    conflicting_overlap: conflict,
+                    conflicting_overlap: conflict && !keep_alive,
                     dropped_over_cap: false,
                 };
                 prop_assert_eq!(*n, want, "{:?}", s);
@@ -1159,12 +1187,13 @@ mod tests {
                     prop_assert_eq!(*n, SegmentNotes::default());
                     continue;
                 }
+                let keep_alive = s.bytes.len() == 1 && s.missing == 0 && s.at + 1 == next;
                 let mut conflict = false;
                 let mut new = false;
                 for (i, b) in s.bytes.iter().enumerate() {
                     let at = s.at + i;
                     if at < next {
-                        if at >= known_from {
+                        if at >= known_from && !keep_alive {
                             conflict |= model[at] != Some(*b);
                         }
                     } else if let Some(q) = queued[at] {
