@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use tlscensus::capture::{Frame, LinkType, Timestamp};
@@ -12,7 +13,7 @@ use tlscensus::pipeline::{Config, Pipeline};
 use tlscensus::stats::RunStats;
 use tlscensus::synth::{self, ack, Conn, From, Packet};
 
-use common::{fin_ack, fixture, p, stdout, syn, syn_ack, tlscensus};
+use common::{csv_rows, fin_ack, fixture, p, stderr, stdout, syn, syn_ack, tlscensus};
 
 /// The client's and the server's stream bytes of a recorded fixture (clean captures, so the
 /// payloads in capture order are the streams).
@@ -434,4 +435,81 @@ fn non_tls_picked_up_mid_connection_is_given_up_on() {
     assert_eq!(p.queued_bytes(), 0);
     let (_, _, records) = p.finish();
     assert!(records.is_empty());
+}
+
+/// `frames` written as a pcap and read by the binary with `--scope all --stats --connections -`:
+/// the connection rows and the run summary's counters by name.
+fn read_through_binary(
+    frames: Vec<Vec<u8>>,
+) -> (Vec<BTreeMap<String, String>>, BTreeMap<String, u64>) {
+    let packets: Vec<Packet> = frames
+        .into_iter()
+        .enumerate()
+        .map(|(i, frame)| Packet {
+            ts_nanos: 1_741_078_800_000_000_000 + i as i64 * 1_000,
+            frame,
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("capture.pcap");
+    synth::write_pcap(&mut std::fs::File::create(&path).unwrap(), &packets).unwrap();
+    let o = tlscensus(&[
+        "read",
+        "-q",
+        "--scope",
+        "all",
+        "--stats",
+        "--connections",
+        "-",
+        p(&path),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Summary lines are "  NAME   N".
+    let counters = stderr(&o)
+        .lines()
+        .filter_map(|l| {
+            let (name, n) = l.trim().rsplit_once(' ')?;
+            Some((name.trim().to_string(), n.parse().ok()?))
+        })
+        .collect();
+    (csv_rows(&stdout(&o)), counters)
+}
+
+/// A ClientHello whose end arrives first; then a segment from its start that overlaps it with a
+/// different SNI byte; then a retransmission of its delivered start with another SNI byte. The
+/// connection row has the SNI first seen for each byte, and both disagreements are counted.
+/// Without the SYN, the end is held until the start is found, with the same outcome.
+#[test]
+fn first_seen_hello_bytes_win_over_later_overlaps_and_retransmissions() {
+    let (client, server) = streams("tls12-sharepoint.pcap");
+    let sni = b"contoso.sharepoint.com";
+    let at = client.windows(sni.len()).position(|w| w == sni).unwrap();
+    let c = conn();
+    for with_syn in [true, false] {
+        let mut frames = if with_syn { c.handshake() } else { vec![] };
+        // From the second 'o' of "contoso" on, out of order: queued.
+        let split = at + 4;
+        frames.push(c.frame(From::Client, split as u32, &client[split..], ack()));
+        // In order, up to "contoso.sh": its "contoso.sh" says "contosa.sh" where it overlaps.
+        let mut overlapping = client[..at + 10].to_vec();
+        overlapping[split] = b'a';
+        frames.push(c.frame(From::Client, 0, &overlapping, ack()));
+        // A retransmission of the delivered start whose SNI starts "k" instead of "c".
+        let mut retransmitted = client[..split].to_vec();
+        retransmitted[at] = b'k';
+        frames.push(c.frame(From::Client, 0, &retransmitted, ack()));
+        // And an honest one.
+        frames.push(c.frame(From::Client, 0, &client[..split], ack()));
+        frames.extend(segment_frames(&c, From::Server, &server, 1400));
+        let (rows, counters) = read_through_binary(frames);
+        assert_eq!(rows.len(), 1, "with_syn {with_syn}");
+        let row = &rows[0];
+        assert_eq!(row["client_ip"], "10.9.0.1");
+        assert_eq!(row["sni"], "contoso.sharepoint.com", "with_syn {with_syn}");
+        assert_eq!(row["offered_max"], "TLSv1.2");
+        assert_eq!(row["negotiated"], "TLSv1.2");
+        assert_eq!(counters["conflicting overlaps"], 2, "with_syn {with_syn}");
+        assert_eq!(counters["retransmitted segments"], 2);
+        assert_eq!(counters["gaps inside handshakes"], 0);
+    }
 }
