@@ -431,6 +431,17 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         self.stats.fragments = self.defrag.stats;
     }
 
+    /// Live capture on a quiet link: time passes without packets. Moves the capture clock to
+    /// `ts` (now, by the clock that stamps the packets) as a packet would, and forgets the
+    /// connections idle for longer than the timeout. A server's silence is then seen for as
+    /// long as the capture really went on, not only until the last packet.
+    pub fn heartbeat(&mut self, ts: Timestamp) {
+        let now = self.tick(ts);
+        if now >= self.next_sweep {
+            self.expire_idle(now);
+        }
+    }
+
     /// Moves the capture clock to a packet's timestamp; counts a jump.
     fn tick(&mut self, ts: Timestamp) -> i64 {
         let before = self.clock.last;
@@ -1168,6 +1179,70 @@ fn absorb_events(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The outcomes of a ClientHello the server acknowledged and never answered, decided at the
+    /// end of input; `heartbeat` 30 s later (live on a quiet link) first when given.
+    fn silent_server(heartbeat: Option<i64>) -> Vec<String> {
+        use crate::synth::conditions::{first_of, tls10_exchange, Session};
+        use crate::synth::From;
+        let scope = Scope::new(crate::m365::EndpointData::embedded(), &[], &[]);
+        let config = Config {
+            scope_all: true,
+            ..Config::default()
+        };
+        let mut p = Pipeline::new(&scope, config, Vec::new());
+        let t0 = 1_741_078_800 * NANOS;
+        let mut s = Session::new("10.1.0.1", 50000, "40.97.10.20", t0);
+        s.open()
+            .data(From::Client, &first_of(&tls10_exchange(), From::Client))
+            .ack(From::Server);
+        for (i, packet) in s.packets().iter().enumerate() {
+            p.handle_frame(&Frame {
+                number: i as u64 + 1,
+                ts: Timestamp(packet.ts_nanos),
+                link: crate::capture::LinkType::ETHERNET,
+                data: &packet.frame,
+                orig_len: packet.frame.len() as u32,
+            });
+        }
+        if let Some(after) = heartbeat {
+            p.heartbeat(Timestamp(t0 + after));
+        }
+        let (_, _, records) = p.finish();
+        records
+            .iter()
+            .map(|r| format!("{} {:?}", r.outcome, r.ended_by))
+            .collect()
+    }
+
+    #[test]
+    fn a_quiet_link_ages_connections_by_the_heartbeat() {
+        assert_eq!(silent_server(None), ["incomplete None"]);
+        assert_eq!(silent_server(Some(30 * NANOS)), ["no_reply None"]);
+        // A heartbeat past the idle timeout forgets the connection then and there.
+        assert_eq!(silent_server(Some(200 * NANOS)), ["no_reply None"]);
+    }
+
+    #[test]
+    fn the_clock_ignores_jumps_and_steps_back() {
+        let mut c = Clock {
+            last: None,
+            now: i64::MIN,
+        };
+        let t = |s: i64| Timestamp(1_741_078_800 * NANOS + s * NANOS);
+        assert_eq!(c.tick(t(0)), (t(0).0, false));
+        assert_eq!(c.tick(t(5)), (t(5).0, false));
+        // Ten years ahead, then back: the clock does not move.
+        assert_eq!(c.tick(t(315_360_000)), (t(5).0, true));
+        assert_eq!(c.tick(t(6)), (t(5).0, true));
+        assert_eq!(c.tick(t(8)), (t(7).0, false));
+        // A step back (reordered queues) does not move it back; it goes on from there.
+        assert_eq!(c.tick(t(7)), (t(7).0, false));
+        assert_eq!(c.tick(t(9)), (t(9).0, false));
+        // An hour is a jump; less is time passing.
+        assert_eq!(c.tick(t(9 + 3601)), (t(9).0, true));
+        assert_eq!(c.tick(t(9 + 3601 + 3599)), (t(9 + 3599).0, false));
+    }
 
     #[test]
     fn finds_a_hello_after_plaintext() {

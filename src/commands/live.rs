@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 
 use crate::capture::live::{drop_privileges, KernelStats, LiveCapture, DRAIN};
+use crate::capture::Timestamp;
 use crate::census::{Census, ConnectionRecord, Verdict};
 use crate::cli::LiveArgs;
 use crate::commands::{output, Exit};
@@ -43,6 +44,14 @@ const VIEW_TOP: usize = 10;
 
 /// Stop signals (SIGINT, SIGTERM, SIGHUP) received so far.
 static SIGNALS: AtomicU32 = AtomicU32::new(0);
+
+/// The time now by the system clock, which stamps the captured packets.
+fn wall_clock() -> Timestamp {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp(i64::try_from(since.as_nanos()).unwrap_or(i64::MAX))
+}
 
 /// Why the capture loop ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -311,6 +320,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
         }
         if now >= next_housekeeping {
             next_housekeeping = now + HOUSEKEEPING;
+            pipeline.heartbeat(wall_clock());
             pipeline.sink_mut().flush();
             if let Err(e) = capture.flush_savefile() {
                 log::warn!("--write: {e}");
@@ -390,6 +400,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
     if let Stopped::CaptureFailed(e) = &stopped {
         eprintln!("tlscensus: warning: {e}; results cover the packets before it");
     }
+    pipeline.heartbeat(wall_clock());
     let open_flows = pipeline.flow_count();
     let (census, stats, mut sink) = pipeline.finish();
     if let Some(w) = stats.clock_warning() {
