@@ -105,48 +105,7 @@ impl Conn {
         } else {
             isn.wrapping_add(1).wrapping_add(offset)
         };
-        let builder = match (src.0, dst.0) {
-            (IpAddr::V4(s), IpAddr::V4(d)) => PacketBuilder::ip(etherparse::IpHeaders::Ipv4(
-                etherparse::Ipv4Header::new(
-                    0,
-                    64,
-                    etherparse::IpNumber::TCP,
-                    s.octets(),
-                    d.octets(),
-                )
-                .expect("ipv4 header"),
-                Default::default(),
-            )),
-            (IpAddr::V6(s), IpAddr::V6(d)) => PacketBuilder::ip(etherparse::IpHeaders::Ipv6(
-                etherparse::Ipv6Header {
-                    traffic_class: 0,
-                    flow_label: Default::default(),
-                    payload_length: 0,
-                    next_header: etherparse::IpNumber::TCP,
-                    hop_limit: 64,
-                    source: s.octets(),
-                    destination: d.octets(),
-                },
-                Default::default(),
-            )),
-            _ => panic!("client and server of different address families"),
-        };
-        let mut tcp = builder.tcp(src.1, dst.1, seq, 65_535);
-        if flags.syn {
-            tcp = tcp.syn();
-        }
-        if flags.ack {
-            tcp = tcp.ack(1);
-        }
-        if flags.fin {
-            tcp = tcp.fin();
-        }
-        if flags.rst {
-            tcp = tcp.rst();
-        }
-        let mut out = Vec::with_capacity(payload.len() + 60);
-        tcp.write(&mut out, payload).expect("write packet");
-        out
+        tcp_ip_packet(src, dst, seq, flags.ack.then_some(1), flags, payload)
     }
 
     /// The same packet behind an Ethernet header.
@@ -179,6 +138,54 @@ impl Conn {
             .map(|(i, c)| (start + (i * mss) as u32, c.to_vec()))
             .collect()
     }
+}
+
+/// An IP packet carrying one TCP segment from `src` to `dst`: this sequence number, this
+/// acknowledgment number (with the ACK flag) when given, the other flags, the payload.
+pub fn tcp_ip_packet(
+    src: (IpAddr, u16),
+    dst: (IpAddr, u16),
+    seq: u32,
+    ack: Option<u32>,
+    flags: Flags,
+    payload: &[u8],
+) -> Vec<u8> {
+    let builder = match (src.0, dst.0) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => PacketBuilder::ip(etherparse::IpHeaders::Ipv4(
+            etherparse::Ipv4Header::new(0, 64, etherparse::IpNumber::TCP, s.octets(), d.octets())
+                .expect("ipv4 header"),
+            Default::default(),
+        )),
+        (IpAddr::V6(s), IpAddr::V6(d)) => PacketBuilder::ip(etherparse::IpHeaders::Ipv6(
+            etherparse::Ipv6Header {
+                traffic_class: 0,
+                flow_label: Default::default(),
+                payload_length: 0,
+                next_header: etherparse::IpNumber::TCP,
+                hop_limit: 64,
+                source: s.octets(),
+                destination: d.octets(),
+            },
+            Default::default(),
+        )),
+        _ => panic!("client and server of different address families"),
+    };
+    let mut tcp = builder.tcp(src.1, dst.1, seq, 65_535);
+    if flags.syn {
+        tcp = tcp.syn();
+    }
+    if let Some(ack) = ack {
+        tcp = tcp.ack(ack);
+    }
+    if flags.fin {
+        tcp = tcp.fin();
+    }
+    if flags.rst {
+        tcp = tcp.rst();
+    }
+    let mut out = Vec::with_capacity(payload.len() + 60);
+    tcp.write(&mut out, payload).expect("write packet");
+    out
 }
 
 /// ACK only.

@@ -5,35 +5,9 @@ mod common;
 
 use std::path::Path;
 
-use tlscensus::capture::{Frame, LinkType, Timestamp};
 use tlscensus::synth::{self, ack, Conn, From, Packet};
 
-use common::{fixture, p, run, stderr, stdout};
-
-/// The client's and the server's stream bytes of a recorded fixture (clean captures, so the
-/// payloads in capture order are the streams).
-fn streams(name: &str) -> (Vec<u8>, Vec<u8>) {
-    let mut cap = pcap::Capture::from_file(fixture(name)).unwrap();
-    let link = LinkType(cap.get_datalink().0);
-    let (mut client, mut server) = (vec![], vec![]);
-    while let Ok(p) = cap.next_packet() {
-        let frame = Frame {
-            number: 0,
-            ts: Timestamp(0),
-            link,
-            data: p.data,
-            orig_len: p.header.len,
-        };
-        if let Ok(seg) = tlscensus::decode::decode(&frame) {
-            if seg.dst_port == 443 {
-                client.extend_from_slice(seg.payload);
-            } else {
-                server.extend_from_slice(seg.payload);
-            }
-        }
-    }
-    (client, server)
-}
+use common::{p, run, stderr, stdout, streams};
 
 /// 2025-03-04T09:00:00Z, in ns.
 const T0: i64 = 1_741_078_800_000_000_000;

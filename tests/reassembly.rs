@@ -13,32 +13,7 @@ use tlscensus::pipeline::{Config, Pipeline};
 use tlscensus::stats::RunStats;
 use tlscensus::synth::{self, ack, Conn, From, Packet};
 
-use common::{csv_rows, fin_ack, fixture, p, stderr, stdout, syn, syn_ack, tlscensus};
-
-/// The client's and the server's stream bytes of a recorded fixture (clean captures, so the
-/// payloads in capture order are the streams).
-fn streams(name: &str) -> (Vec<u8>, Vec<u8>) {
-    let mut cap = pcap::Capture::from_file(fixture(name)).unwrap();
-    let link = LinkType(cap.get_datalink().0);
-    let (mut client, mut server) = (vec![], vec![]);
-    while let Ok(p) = cap.next_packet() {
-        let frame = Frame {
-            number: 0,
-            ts: Timestamp(0),
-            link,
-            data: p.data,
-            orig_len: p.header.len,
-        };
-        if let Ok(seg) = tlscensus::decode::decode(&frame) {
-            if seg.dst_port == 443 {
-                client.extend_from_slice(seg.payload);
-            } else {
-                server.extend_from_slice(seg.payload);
-            }
-        }
-    }
-    (client, server)
-}
+use common::{csv_rows, fin_ack, p, stderr, stdout, streams, syn, syn_ack, tlscensus};
 
 /// A pipeline with every server in scope, and `config` otherwise.
 fn pipeline(config: Config) -> Pipeline<'static, Vec<ConnectionRecord>> {

@@ -7,7 +7,6 @@
 
 use std::net::IpAddr;
 
-use etherparse::PacketBuilder;
 use pcap_parser::{LegacyPcapSlice, PcapBlockOwned};
 
 use super::{ethernet, Flags, From, Packet};
@@ -121,26 +120,8 @@ impl Session {
         };
         let seq = isn.wrapping_add(self.sent[idx(from)]);
         let peer_sent = self.sent[idx(peer(from))];
-        let builder = match (src.0, dst.0) {
-            (IpAddr::V4(s), IpAddr::V4(d)) => PacketBuilder::ipv4(s.octets(), d.octets(), 64),
-            (IpAddr::V6(s), IpAddr::V6(d)) => PacketBuilder::ipv6(s.octets(), d.octets(), 64),
-            _ => panic!("client and server of different address families"),
-        };
-        let mut tcp = builder.tcp(src.1, dst.1, seq, 65_535);
-        if flags.syn {
-            tcp = tcp.syn();
-        }
-        if flags.ack && peer_sent > 0 {
-            tcp = tcp.ack(peer_isn.wrapping_add(peer_sent));
-        }
-        if flags.fin {
-            tcp = tcp.fin();
-        }
-        if flags.rst {
-            tcp = tcp.rst();
-        }
-        let mut ip = Vec::with_capacity(payload.len() + 60);
-        tcp.write(&mut ip, payload).expect("write packet");
+        let ack = (flags.ack && peer_sent > 0).then(|| peer_isn.wrapping_add(peer_sent));
+        let ip = super::tcp_ip_packet(src, dst, seq, ack, flags, payload);
         self.sent[idx(from)] = self.sent[idx(from)]
             .wrapping_add(payload.len() as u32 + u32::from(flags.syn) + u32::from(flags.fin));
         self.packets.push((

@@ -30,8 +30,6 @@ use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use pcap_parser::{LegacyPcapSlice, PcapBlockOwned};
-
 use crate::report::csv::CLIENT_COLUMNS;
 
 /// Columns of the expected census: the first nine of `--csv`.
@@ -312,26 +310,16 @@ impl Side {
 /// The closing alerts (close_notify) at the end are left out: the workload's own application
 /// data follows the handshake.
 fn fixture_packets(bytes: &[u8]) -> Vec<(Side, Vec<u8>)> {
-    let capture = LegacyPcapSlice::from_slice(bytes).expect("fixture is a classic pcap");
-    let mut out = Vec::new();
-    for block in capture {
-        let Ok(PcapBlockOwned::Legacy(b)) = block else {
-            panic!("fixture has a bad record");
-        };
-        let packet = etherparse::SlicedPacket::from_ethernet(b.data).expect("fixture frame");
-        let Some(etherparse::TransportSlice::Tcp(tcp)) = packet.transport else {
-            continue;
-        };
-        if tcp.payload().is_empty() {
-            continue;
-        }
-        let side = if tcp.destination_port() == 443 {
-            Side::Client
-        } else {
-            Side::Server
-        };
-        out.push((side, tcp.payload().to_vec()));
-    }
+    let mut out: Vec<(Side, Vec<u8>)> = super::conditions::recorded(bytes)
+        .into_iter()
+        .map(|(from, payload)| {
+            let side = match from {
+                super::From::Client => Side::Client,
+                super::From::Server => Side::Server,
+            };
+            (side, payload)
+        })
+        .collect();
     // close_notify: an alert record (TLS 1.2 and before) or a 24-byte encrypted record (TLS
     // 1.3) alone in its packet, after the first exchange.
     while out.len() > 2 {

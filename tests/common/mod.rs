@@ -184,3 +184,28 @@ pub fn fin_ack() -> Flags {
         ..Flags::default()
     }
 }
+
+/// The client's and the server's stream bytes of a recorded fixture (clean captures, so the
+/// payloads in capture order are the streams).
+pub fn streams(name: &str) -> (Vec<u8>, Vec<u8>) {
+    let mut cap = pcap::Capture::from_file(fixture(name)).unwrap();
+    let link = tlscensus::capture::LinkType(cap.get_datalink().0);
+    let (mut client, mut server) = (vec![], vec![]);
+    while let Ok(p) = cap.next_packet() {
+        let frame = tlscensus::capture::Frame {
+            number: 0,
+            ts: tlscensus::capture::Timestamp(0),
+            link,
+            data: p.data,
+            orig_len: p.header.len,
+        };
+        if let Ok(seg) = tlscensus::decode::decode(&frame) {
+            if seg.dst_port == 443 {
+                client.extend_from_slice(seg.payload);
+            } else {
+                server.extend_from_slice(seg.payload);
+            }
+        }
+    }
+    (client, server)
+}
