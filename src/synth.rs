@@ -115,18 +115,9 @@ impl Conn {
 
     /// SYN, SYN/ACK, ACK.
     pub fn handshake(&self) -> Vec<Vec<u8>> {
-        let syn = Flags {
-            syn: true,
-            ..Flags::default()
-        };
-        let synack = Flags {
-            syn: true,
-            ack: true,
-            ..Flags::default()
-        };
         vec![
-            self.frame(From::Client, 0, b"", syn),
-            self.frame(From::Server, 0, b"", synack),
+            self.frame(From::Client, 0, b"", syn()),
+            self.frame(From::Server, 0, b"", syn_ack()),
             self.frame(From::Client, 0, b"", ack()),
         ]
     }
@@ -186,6 +177,23 @@ pub fn tcp_ip_packet(
     let mut out = Vec::with_capacity(payload.len() + 60);
     tcp.write(&mut out, payload).expect("write packet");
     out
+}
+
+/// SYN only.
+pub fn syn() -> Flags {
+    Flags {
+        syn: true,
+        ..Flags::default()
+    }
+}
+
+/// SYN and ACK.
+pub fn syn_ack() -> Flags {
+    Flags {
+        syn: true,
+        ack: true,
+        ..Flags::default()
+    }
 }
 
 /// ACK only.

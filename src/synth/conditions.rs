@@ -137,17 +137,8 @@ impl Session {
 
     /// SYN, SYN/ACK, ACK.
     pub fn open(&mut self) -> &mut Self {
-        let syn = Flags {
-            syn: true,
-            ..Flags::default()
-        };
-        let synack = Flags {
-            syn: true,
-            ack: true,
-            ..Flags::default()
-        };
-        self.segment(From::Client, syn, b"")
-            .segment(From::Server, synack, b"")
+        self.segment(From::Client, super::syn(), b"")
+            .segment(From::Server, super::syn_ack(), b"")
             .segment(From::Client, ack(), b"")
     }
 

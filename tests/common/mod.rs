@@ -159,22 +159,9 @@ pub fn csv_file_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
     csv_rows(&csv_text)
 }
 
-/// The flags of a SYN, for `tlscensus::synth` (which has `ack()`).
-pub fn syn() -> Flags {
-    Flags {
-        syn: true,
-        ..Flags::default()
-    }
-}
-
-/// The flags of a SYN/ACK.
-pub fn syn_ack() -> Flags {
-    Flags {
-        syn: true,
-        ack: true,
-        ..Flags::default()
-    }
-}
+/// The flags of a SYN and of a SYN/ACK.
+#[allow(unused_imports)]
+pub use tlscensus::synth::{syn, syn_ack};
 
 /// The flags of a FIN (with ACK).
 pub fn fin_ack() -> Flags {
