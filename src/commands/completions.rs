@@ -29,8 +29,9 @@ pub fn completions(args: CompletionsArgs) -> anyhow::Result<Exit> {
 /// The command whose page this is: the top one, or a subcommand by name. `None` when there is
 /// no such command.
 fn page_command(name: Option<&str>) -> Option<clap::Command> {
-    // `build` fills in what the pages need (version propagated, help subcommands).
-    let mut top = Cli::command();
+    // `build` fills in what the pages need (version propagated). The pages have no `help`
+    // subcommand: `man --dir` writes no page for it, so none refers to one.
+    let mut top = Cli::command().disable_help_subcommand(true);
     top.build();
     match name {
         None => Some(top),
@@ -43,12 +44,140 @@ fn page_command(name: Option<&str>) -> Option<clap::Command> {
     }
 }
 
-/// The roff text of a manual page: `tlscensus(1)`, or `tlscensus-COMMAND(1)`.
+/// Text for roff: a backslash and a hyphen-minus as roff wants them, and no line that roff
+/// would take for a request.
+fn roff_text(s: &str) -> String {
+    let t = s.replace('\\', "\\e").replace('-', "\\-");
+    t.lines()
+        .map(|l| {
+            if l.starts_with('.') || l.starts_with('\'') {
+                format!("\\&{l}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// SYNOPSIS with the value name of every option that takes one (`[--csv FILE]`).
+fn synopsis(cmd: &clap::Command) -> String {
+    use clap::ArgAction;
+    let name = cmd.get_bin_name().unwrap_or_else(|| cmd.get_name());
+    let mut parts = vec![format!("\\fB{}\\fR", roff_text(name))];
+    for arg in cmd
+        .get_arguments()
+        .filter(|a| !a.is_hide_set() && !a.is_positional())
+    {
+        let flag = match (arg.get_short(), arg.get_long()) {
+            (Some(s), Some(l)) => format!("\\fB\\-{s}\\fR|\\fB\\-\\-{}\\fR", roff_text(l)),
+            (Some(s), None) => format!("\\fB\\-{s}\\fR"),
+            (None, Some(l)) => format!("\\fB\\-\\-{}\\fR", roff_text(l)),
+            (None, None) => continue,
+        };
+        let value = match arg.get_action() {
+            ArgAction::Set | ArgAction::Append => {
+                let names = arg
+                    .get_value_names()
+                    .map(|v| v.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                    .unwrap_or_else(|| vec![arg.get_id().as_str().to_uppercase()]);
+                format!(" \\fI{}\\fR", roff_text(&names.join(" ")))
+            }
+            _ => String::new(),
+        };
+        let repeat = matches!(arg.get_action(), ArgAction::Append | ArgAction::Count);
+        let (open, close) = if arg.is_required_set() {
+            ("", "")
+        } else {
+            ("[", "]")
+        };
+        parts.push(format!(
+            "{open}{flag}{value}{close}{}",
+            if repeat { "..." } else { "" }
+        ));
+    }
+    for arg in cmd.get_positionals().filter(|a| !a.is_hide_set()) {
+        let names = arg
+            .get_value_names()
+            .map(|v| v.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap_or_else(|| vec![arg.get_id().as_str().to_uppercase()]);
+        let many = arg.get_num_args().is_some_and(|n| n.max_values() > 1);
+        let (open, close) = if arg.is_required_set() {
+            ("", "")
+        } else {
+            ("[", "]")
+        };
+        parts.push(format!(
+            "{open}\\fI{}\\fR{}{close}",
+            roff_text(&names.join(" ")),
+            if many { "..." } else { "" }
+        ));
+    }
+    if cmd.has_subcommands() {
+        parts.push("\\fICOMMAND\\fR".into());
+    }
+    format!(".SH SYNOPSIS\n{}\n", parts.join(" "))
+}
+
+/// EXIT STATUS, from the exit-code table of `--help` ([`crate::cli::EXIT_CODES_HELP`]).
+fn exit_status() -> String {
+    let mut out = String::from(".SH \"EXIT STATUS\"\n");
+    let mut rest = Vec::new();
+    for line in crate::cli::EXIT_CODES_HELP.lines().skip(1) {
+        let trimmed = line.trim_start();
+        let code = trimmed.split_whitespace().next().unwrap_or("");
+        if line.starts_with("  ")
+            && !line.starts_with("   ")
+            && code.bytes().all(|b| b.is_ascii_digit())
+        {
+            let text = trimmed[code.len()..].trim_start();
+            out.push_str(&format!(".TP\n\\fB{code}\\fR\n{}\n", roff_text(text)));
+        } else if line.starts_with("   ") {
+            out.push_str(&roff_text(trimmed));
+            out.push('\n');
+        } else {
+            rest.push(roff_text(trimmed));
+        }
+    }
+    if !rest.is_empty() {
+        out.push_str(&format!(".PP\n{}\n", rest.join(" ")));
+    }
+    out
+}
+
+/// SEE ALSO: every other page `man --dir` writes.
+fn see_also(this: Option<&str>) -> String {
+    let mut pages: Vec<String> = Vec::new();
+    if this.is_some() {
+        pages.push("\\fBtlscensus\\fR(1)".into());
+    }
+    for name in page_names() {
+        if Some(name.as_str()) != this {
+            pages.push(format!("\\fBtlscensus\\-{}\\fR(1)", roff_text(&name)));
+        }
+    }
+    format!(".SH \"SEE ALSO\"\n{}\n", pages.join(", "))
+}
+
+/// The roff text of a manual page: `tlscensus(1)`, or `tlscensus-COMMAND(1)`: NAME, SYNOPSIS
+/// with value names, DESCRIPTION, OPTIONS, COMMANDS (main page), EXIT STATUS, SEE ALSO,
+/// VERSION.
 pub fn render_page(command: Option<&str>) -> Option<Vec<u8>> {
     let cmd = page_command(command)?;
+    let man = clap_mangen::Man::new(cmd.clone());
     let mut out = Vec::new();
     // Rendering into a Vec cannot fail.
-    clap_mangen::Man::new(cmd).render(&mut out).ok()?;
+    man.render_title(&mut out).ok()?;
+    man.render_name_section(&mut out).ok()?;
+    out.extend_from_slice(synopsis(&cmd).as_bytes());
+    man.render_description_section(&mut out).ok()?;
+    man.render_options_section(&mut out).ok()?;
+    if cmd.has_subcommands() {
+        man.render_subcommands_section(&mut out).ok()?;
+    }
+    out.extend_from_slice(exit_status().as_bytes());
+    out.extend_from_slice(see_also(command).as_bytes());
+    man.render_version_section(&mut out).ok()?;
     Some(out)
 }
 
@@ -131,6 +260,21 @@ mod tests {
     fn main_page_names_the_exit_codes() {
         let page = String::from_utf8(render_page(None).unwrap()).unwrap();
         assert!(page.contains(".TH tlscensus 1"), "{page}");
-        assert!(page.contains("Exit codes"), "{page}");
+        assert!(
+            page.contains(".SH \"EXIT STATUS\"\n.TP\n\\fB0\\fR\n"),
+            "{page}"
+        );
+        assert!(page.contains(".TP\n\\fB130\\fR\n"), "{page}");
+        assert!(!page.contains("EXTRA"), "{page}");
+        assert!(!page.contains("help(1)"), "{page}");
+        assert!(page.contains("\\fBtlscensus\\-read\\fR(1)"), "{page}");
+    }
+
+    #[test]
+    fn synopsis_names_the_values() {
+        let page = String::from_utf8(render_page(Some("read")).unwrap()).unwrap();
+        assert!(page.contains("[\\fB\\-\\-csv\\fR \\fIFILE\\fR]"), "{page}");
+        assert!(page.contains("\\fICAPTURE\\fR..."), "{page}");
+        assert!(page.contains("\\fBtlscensus\\fR(1)"), "{page}");
     }
 }
