@@ -788,7 +788,7 @@ fn man_pages_render() {
         main.contains("tlscensus\\-read(1)"),
         "lists the command pages"
     );
-    assert!(main.contains("Exit codes"));
+    assert!(main.contains(".SH \"EXIT STATUS\""), "{main}");
     let read = text(&tlscensus(&["man", "read"]).stdout);
     assert!(read.contains(".TH tlscensus-read 1"), "{read}");
     assert!(
@@ -828,9 +828,20 @@ fn man_pages_render() {
             let o = child.wait_with_output().unwrap();
             assert!(o.status.success(), "{}", text(&o.stderr));
             let shown = String::from_utf8_lossy(&o.stdout).to_string();
-            for s in ["NAME", "SYNOPSIS", "OPTIONS", "tlscensus-read", "--fail-on"] {
+            for s in [
+                "NAME",
+                "SYNOPSIS",
+                "OPTIONS",
+                "EXIT STATUS",
+                "SEE ALSO",
+                "tlscensus-read",
+                "--fail-on",
+            ] {
                 assert!(shown.contains(s), "rendered page lacks {s}:\n{shown}");
             }
+            // Justified lines stretch the spaces.
+            let words = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(words.contains("[--csv FILE]"), "{shown}");
         }
         Err(_) => eprintln!("groff not installed: man page rendering not checked"),
     }
@@ -847,6 +858,18 @@ fn man_pages_render() {
     ] {
         let body = fs::read_to_string(out.join(page)).unwrap();
         assert!(body.starts_with(".ie"), "{page}");
+    }
+    // Every page another page refers to was written.
+    for entry in fs::read_dir(&out).unwrap() {
+        let body = fs::read_to_string(entry.unwrap().path()).unwrap();
+        for (at, _) in body.match_indices("\\fR(1)") {
+            let start = body[..at].rfind("\\fB").unwrap() + 3;
+            let name = body[start..at].replace("\\-", "-");
+            assert!(
+                out.join(format!("{name}.1")).exists(),
+                "{name}(1) is not written"
+            );
+        }
     }
 }
 
