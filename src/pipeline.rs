@@ -1139,6 +1139,80 @@ mod tests {
         assert_eq!(plain.unwrap().protocol(), Some(starttls::StartTls::Smtp));
     }
 
+    /// Plaintext and record fragments in random pieces: no panic, at most `MAX_HELD` bytes
+    /// held, and a whole hello after them is still found.
+    #[test]
+    fn scanning_hostile_pieces() {
+        let ch = hex(TLS10_CLIENT_HELLO);
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let pieces: &[&[u8]] = &[
+            b"\x16",
+            b"\x16\x03",
+            b"\x16\x03\x01\x00",
+            b"\x15\x03\x03\x00\x02",
+            b"\x01",
+            b"\x02",
+            b"\x00",
+            b"\xff",
+            b"STARTTLS\r\n",
+            b"\r\n",
+            b"220 ",
+            b"a1 ",
+            b"CONNECT ",
+        ];
+        for _ in 0..3000 {
+            let mut stream = Vec::new();
+            for _ in 0..next() % 12 {
+                stream.extend_from_slice(pieces[next() as usize % pieces.len()]);
+            }
+            // Junk only, or junk then a real hello: cut anywhere.
+            let with_hello = next() % 2 == 0;
+            if with_hello {
+                stream.extend_from_slice(b"\r\n");
+                stream.extend_from_slice(&ch);
+            }
+            let mut chunks = Vec::new();
+            let mut rest = &stream[..];
+            while !rest.is_empty() {
+                let n = (next() as usize % 12 + 1).min(rest.len());
+                let (a, b) = rest.split_at(n);
+                chunks.push(a);
+                rest = b;
+            }
+            let mut tls = DirectionParser::new();
+            let mut scanning = false;
+            let mut plain = None;
+            let mut events = Vec::new();
+            for c in &chunks {
+                feed_or_scan(
+                    &mut tls,
+                    &mut scanning,
+                    &mut plain,
+                    Dir::LoToHi,
+                    c,
+                    &mut events,
+                );
+                if let Some(p) = plain.as_mut() {
+                    let (held, n) = p.take_held(Dir::LoToHi);
+                    assert!(n <= starttls::MAX_HELD);
+                    p.hold(Dir::LoToHi, &held[..n]);
+                }
+            }
+            // A junk prefix can look like a hello or an alert of its own (or, at the start,
+            // read as TLS) and swallow the real one; a hello after other junk is always found.
+            let junk = &stream[..stream.len() - if with_hello { ch.len() } else { 0 }];
+            if with_hello && !junk.contains(&0x16) && !junk.contains(&0x15) {
+                assert_eq!(client_hellos(&events), 1, "{stream:?}");
+            }
+        }
+    }
+
     /// Held bytes that turn out to be plaintext go to the line reader, in order.
     #[test]
     fn held_bytes_that_are_not_a_record() {
