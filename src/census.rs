@@ -86,7 +86,8 @@ pub struct ConnectionRecord {
     pub cipher: Option<u16>,
     /// Toward the scope's servers (Microsoft 365 plus `--include`, less `--exclude`).
     pub m365: bool,
-    /// How the server matched: `ip`, `sni`, `ip+sni` or empty.
+    /// How the server matched, `+`-joined: `ip`, `sni`, `connect` (the HTTP CONNECT host), e.g.
+    /// `ip+sni`, `ip+connect`; empty when nothing matched.
     pub m365_match: &'static str,
     /// Microsoft 365 service areas of the matching endpoint sets.
     pub service_areas: Vec<ServiceArea>,

@@ -772,7 +772,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         let evidence = Evidence {
             client_hello: client_hello.is_some(),
             server_hello: server_hello.is_some(),
-            starttls_refused: refused && client_hello.is_none(),
+            starttls_refused: refused,
             client_went_on: *client_dir.of(&ccs) || client_dir.of(&dirs).app_data,
             first_end: first_end.map(|(d, end, _)| (side(d), end)),
             after_client_hello: client_hello.as_ref().map(|_| {
@@ -807,9 +807,11 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         );
         let ch = client_hello.map(|(_, _, ch)| ch);
         let sh = server_hello.map(|(_, _, sh)| sh);
-        let class = self
-            .scope
-            .classify(server.ip, ch.as_ref().and_then(|c| c.sni.as_deref()));
+        let class = self.scope.classify_connection(
+            server.ip,
+            ch.as_ref().and_then(|c| c.sni.as_deref()),
+            plain.as_ref().and_then(|p| p.connect_host()),
+        );
         self.stats.tls_connections += 1;
         if sh.is_none() {
             self.stats.no_server_hello += 1;
@@ -855,7 +857,10 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             ja3s: sh.as_ref().and_then(|s| self.fingerprints.server(s)),
             sni,
             ended_by,
-            connect_host: None,
+            connect_host: plain
+                .as_ref()
+                .and_then(|p| p.connect_host())
+                .map(<[u8]>::to_vec),
         };
         self.census.add(&rec);
         self.sink.record(&rec);
@@ -1030,7 +1035,9 @@ fn queued(hs: &Handshake) -> usize {
 
 /// Feeds TLS bytes; when a direction turns out not to start with TLS, switches to looking for
 /// a hello record further on (the handshake after a plaintext phase), handing the plaintext to
-/// the STARTTLS tracker.
+/// the STARTTLS tracker. A record header cut by a segment boundary (the 5-byte header alone,
+/// or any split of the first 9 bytes) is found as in plain TLS: the few bytes at the end of a
+/// chunk that could start a record are held back and looked at again with the next chunk.
 fn feed_or_scan(
     tls: &mut DirectionParser,
     scanning: &mut bool,
@@ -1052,29 +1059,151 @@ fn feed_or_scan(
         }
     }
     let plain = plain.get_or_insert_with(|| Box::new(PlaintextPhase::new()));
-    let start = match (find_hello_record(bytes), find_alert_record(bytes)) {
-        (Some(h), Some(a)) => Some(h.min(a)),
-        (h, a) => h.or(a),
-    };
-    match start {
-        Some(at) => {
-            plain.feed(dir, bytes.get(..at).unwrap_or_default());
-            *scanning = false;
-            *tls = DirectionParser::new();
-            let rest = bytes.get(at..).unwrap_or_default();
-            match tls.feed(rest, events) {
-                Feed::NotTls(NotTls::NotARecord | NotTls::BadRecord) => {
-                    *scanning = true;
-                    Feed::Continue
-                }
-                other => other,
-            }
+    // First the bytes held back from the previous chunk, with enough of this one to tell.
+    let (held, held_len) = plain.take_held(dir);
+    let held = held.get(..held_len).unwrap_or_default();
+    if !held.is_empty() {
+        let mut window = [0u8; 2 * starttls::MAX_HELD];
+        let take = bytes.len().min(starttls::MAX_HELD);
+        let (w_held, w_new) = window.split_at_mut(held.len());
+        w_held.copy_from_slice(held);
+        if let (Some(dst), Some(src)) = (w_new.get_mut(..take), bytes.get(..take)) {
+            dst.copy_from_slice(src);
         }
-        None => {
+        let w = window.get(..held.len() + take).unwrap_or_default();
+        match record_start(w) {
+            RecordStart::Found { at, hello } if at < held.len() => {
+                plain.feed(dir, held.get(..at).unwrap_or_default());
+                if hello {
+                    plain.hello_seen(dir);
+                }
+                let first = held.get(at..).unwrap_or_default();
+                return start_tls(tls, scanning, &[first, bytes], events);
+            }
+            RecordStart::Partial(at) if at < held.len() && take == bytes.len() => {
+                // Still too few bytes to tell (a chunk of a byte or two): hold them all.
+                plain.feed(dir, held.get(..at).unwrap_or_default());
+                plain.hold(dir, w.get(at..).unwrap_or_default());
+                return Feed::Continue;
+            }
+            _ => plain.feed(dir, held),
+        }
+    }
+    match record_start(bytes) {
+        RecordStart::Found { at, hello } => {
+            plain.feed(dir, bytes.get(..at).unwrap_or_default());
+            if hello {
+                plain.hello_seen(dir);
+            }
+            start_tls(
+                tls,
+                scanning,
+                &[bytes.get(at..).unwrap_or_default()],
+                events,
+            )
+        }
+        RecordStart::Partial(at) => {
+            plain.feed(dir, bytes.get(..at).unwrap_or_default());
+            plain.hold(dir, bytes.get(at..).unwrap_or_default());
+            Feed::Continue
+        }
+        RecordStart::Nothing => {
             plain.feed(dir, bytes);
             Feed::Continue
         }
     }
+}
+
+/// A record found after plaintext: parse TLS from `parts` (its first bytes, in order) on.
+fn start_tls(
+    tls: &mut DirectionParser,
+    scanning: &mut bool,
+    parts: &[&[u8]],
+    events: &mut Vec<HandshakeEvent>,
+) -> Feed {
+    *scanning = false;
+    *tls = DirectionParser::new();
+    let mut fed = Feed::Continue;
+    for part in parts {
+        if matches!(fed, Feed::Continue) && !part.is_empty() {
+            fed = tls.feed(part, events);
+        }
+    }
+    match fed {
+        Feed::NotTls(NotTls::NotARecord | NotTls::BadRecord) => {
+            *scanning = true;
+            Feed::Continue
+        }
+        other => other,
+    }
+}
+
+/// Where TLS starts in plaintext, as far as a chunk tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecordStart {
+    /// A hello record (`hello`) or a plaintext alert starts at `at`.
+    Found {
+        at: usize,
+        hello: bool,
+    },
+    /// No record, but the last bytes, from `at` on, may start one (fewer than
+    /// [`HELLO_HEAD`] bytes).
+    Partial(usize),
+    Nothing,
+}
+
+/// Bytes of a record header and a handshake header that tell a hello record.
+const HELLO_HEAD: usize = 9;
+/// Bytes of a plaintext alert record.
+const ALERT_RECORD: usize = 7;
+
+/// The first hello or alert record in `bytes`; else the start of a tail that may become one.
+fn record_start(bytes: &[u8]) -> RecordStart {
+    let found = match (find_hello_record(bytes), find_alert_record(bytes)) {
+        (Some(h), Some(a)) if a < h => Some((a, false)),
+        (Some(h), _) => Some((h, true)),
+        (None, Some(a)) => Some((a, false)),
+        (None, None) => None,
+    };
+    if let Some((at, hello)) = found {
+        return RecordStart::Found { at, hello };
+    }
+    let from = bytes.len().saturating_sub(starttls::MAX_HELD);
+    (from..bytes.len())
+        .find(|&at| {
+            let tail = bytes.get(at..).unwrap_or_default();
+            (tail.len() < HELLO_HEAD && hello_prefix(tail))
+                || (tail.len() < ALERT_RECORD && alert_prefix(tail))
+        })
+        .map_or(RecordStart::Nothing, RecordStart::Partial)
+}
+
+/// Every byte of `tail` fits the start of a hello record as [`find_hello_record`] reads it.
+fn hello_prefix(tail: &[u8]) -> bool {
+    tail.iter().enumerate().all(|(i, &b)| match i {
+        0 => b == 22,
+        1 => b == 3,
+        2 => b <= 4,
+        // Record length at most 16384 + 2048: its high byte at most 0x48.
+        3 => b <= 0x48,
+        5 => b == 1 || b == 2,
+        // Message length below 1 << 20.
+        6 => b <= 0x0f,
+        _ => true,
+    })
+}
+
+/// Every byte of `tail` fits the start of a plaintext alert record.
+fn alert_prefix(tail: &[u8]) -> bool {
+    tail.iter().enumerate().all(|(i, &b)| match i {
+        0 => b == 21,
+        1 => b == 3,
+        2 => b <= 4,
+        3 => b == 0,
+        4 => b == 2,
+        5 => b == 1 || b == 2,
+        _ => true,
+    })
 }
 
 /// Whether a segment of a stream whose SYN was not seen can be its first bytes of interest:
@@ -1092,7 +1221,9 @@ fn looks_like_stream_start(payload: &[u8]) -> bool {
 /// fits the record (RFC 8446 §5.1, §4).
 pub fn find_hello_record(bytes: &[u8]) -> Option<usize> {
     for at in memchr::memchr_iter(0x16, bytes) {
-        if let Some(&[_, major, minor, l0, l1, msg_type, m0, m1, m2]) = bytes.get(at..at + 9) {
+        if let Some(&[_, major, minor, l0, l1, msg_type, m0, m1, m2]) =
+            bytes.get(at..at + HELLO_HEAD)
+        {
             let rec_len = usize::from(u16::from_be_bytes([l0, l1]));
             let msg_len = (usize::from(m0) << 16) | (usize::from(m1) << 8) | usize::from(m2);
             if major == 3
@@ -1113,7 +1244,7 @@ pub fn find_hello_record(bytes: &[u8]) -> Option<usize> {
 /// description (RFC 8446 §6).
 fn find_alert_record(bytes: &[u8]) -> Option<usize> {
     memchr::memchr_iter(21, bytes).find(|&at| {
-        matches!(bytes.get(at..at + 7), Some([21, 3, 0..=4, 0, 2, 1 | 2, desc]) if tls::alert_name(*desc).is_some())
+        matches!(bytes.get(at..at + ALERT_RECORD), Some([21, 3, 0..=4, 0, 2, 1 | 2, desc]) if tls::alert_name(*desc).is_some())
     })
 }
 
@@ -1162,18 +1293,11 @@ fn absorb_events(
         let client = sh_dir.reverse();
         return *client.of(&hs.ccs) || client.of(&hs.dirs).app_data;
     }
-    if hs.client_hello.is_none() {
-        if hs.dirs.iter().any(|d| d.app_data) {
-            // Encrypted data with no hello: the handshake happened before the capture.
-            return true;
-        }
-        // The server refused STARTTLS: no handshake will follow.
-        return hs
-            .plain
-            .as_ref()
-            .is_some_and(|p| p.reply() == Some(starttls::Reply::Refused));
-    }
-    false
+    // Encrypted data with no hello: the handshake happened before the capture. (A refused
+    // STARTTLS or CONNECT does not decide a flow: the client may try again on the same
+    // connection (curl's FTP: `AUTH SSL`, 504, then `AUTH TLS`; a CONNECT answered 407, then
+    // sent with credentials). Its close, or its timeout, does.)
+    hs.client_hello.is_none() && hs.dirs.iter().any(|d| d.app_data)
 }
 
 #[cfg(test)]
@@ -1267,6 +1391,181 @@ mod tests {
         );
         assert_eq!(find_hello_record(&[0x16, 0x03]), None);
         assert_eq!(find_hello_record(b""), None);
+    }
+
+    /// A ClientHello recorded from `openssl s_client -tls1` (SNI smtp.office365.com).
+    const TLS10_CLIENT_HELLO: &str = "\
+        160301007e0100007a0301389cbbfa82564b818e2bba66847df35be991ebfe604c67d66126b264109ded9300\
+        0012c00ac0140039c009c01300330035002f00ff0100003f000000170015000012736d74702e6f6666696365\
+        3336352e636f6d000b000403000102000a000c000a001d0017001e00190018002300000016000000170000";
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Feeds `chunks` (one direction, in order) through `feed_or_scan`: the events and the
+    /// plaintext phase.
+    fn scan(chunks: &[&[u8]]) -> (Vec<HandshakeEvent>, Option<Box<PlaintextPhase>>) {
+        let mut tls = DirectionParser::new();
+        let mut scanning = false;
+        let mut plain = None;
+        let mut events = Vec::new();
+        for c in chunks {
+            feed_or_scan(
+                &mut tls,
+                &mut scanning,
+                &mut plain,
+                Dir::LoToHi,
+                c,
+                &mut events,
+            );
+        }
+        (events, plain)
+    }
+
+    fn client_hellos(events: &[HandshakeEvent]) -> usize {
+        events
+            .iter()
+            .filter(|e| matches!(e, HandshakeEvent::ClientHello(_)))
+            .count()
+    }
+
+    /// After STARTTLS, the record header in a segment of its own, or any split of the first
+    /// 9 bytes (and a few more) over two or three segments: the ClientHello is found as in
+    /// plain TLS.
+    #[test]
+    fn a_hello_split_anywhere_after_plaintext() {
+        let ch = hex(TLS10_CLIENT_HELLO);
+        let text: &[u8] = b"EHLO printer\r\nSTARTTLS\r\n";
+        let whole = [text, &ch[..]].concat();
+        let (events, plain) = scan(&[&whole]);
+        assert_eq!(client_hellos(&events), 1);
+        assert_eq!(plain.unwrap().protocol(), Some(starttls::StartTls::Smtp));
+        // The plaintext alone, then the hello split at i and j.
+        for i in 0..=12 {
+            for j in i..=14 {
+                let (a, rest) = ch.split_at(i);
+                let (b, c) = rest.split_at(j - i);
+                let (events, plain) = scan(&[text, a, b, c]);
+                assert_eq!(client_hellos(&events), 1, "split at {i}, {j}");
+                assert_eq!(plain.unwrap().protocol(), Some(starttls::StartTls::Smtp));
+                // The plaintext and the first bytes in one segment.
+                let first = [text, a].concat();
+                let (events, _) = scan(&[&first, b, c]);
+                assert_eq!(client_hellos(&events), 1, "plaintext + {i}, then {j}");
+            }
+        }
+        // One byte at a time.
+        let bytes: Vec<&[u8]> = whole.chunks(1).collect();
+        let (events, plain) = scan(&bytes);
+        assert_eq!(client_hellos(&events), 1);
+        assert_eq!(plain.unwrap().protocol(), Some(starttls::StartTls::Smtp));
+    }
+
+    /// Plaintext and record fragments in random pieces: no panic, at most `MAX_HELD` bytes
+    /// held, and a whole hello after them is still found.
+    #[test]
+    fn scanning_hostile_pieces() {
+        let ch = hex(TLS10_CLIENT_HELLO);
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let pieces: &[&[u8]] = &[
+            b"\x16",
+            b"\x16\x03",
+            b"\x16\x03\x01\x00",
+            b"\x15\x03\x03\x00\x02",
+            b"\x01",
+            b"\x02",
+            b"\x00",
+            b"\xff",
+            b"STARTTLS\r\n",
+            b"\r\n",
+            b"220 ",
+            b"a1 ",
+            b"CONNECT ",
+        ];
+        for _ in 0..3000 {
+            let mut stream = Vec::new();
+            for _ in 0..next() % 12 {
+                stream.extend_from_slice(pieces[next() as usize % pieces.len()]);
+            }
+            // Junk only, or junk then a real hello: cut anywhere.
+            let with_hello = next() % 2 == 0;
+            if with_hello {
+                stream.extend_from_slice(b"\r\n");
+                stream.extend_from_slice(&ch);
+            }
+            let mut chunks = Vec::new();
+            let mut rest = &stream[..];
+            while !rest.is_empty() {
+                let n = (next() as usize % 12 + 1).min(rest.len());
+                let (a, b) = rest.split_at(n);
+                chunks.push(a);
+                rest = b;
+            }
+            let mut tls = DirectionParser::new();
+            let mut scanning = false;
+            let mut plain = None;
+            let mut events = Vec::new();
+            for c in &chunks {
+                feed_or_scan(
+                    &mut tls,
+                    &mut scanning,
+                    &mut plain,
+                    Dir::LoToHi,
+                    c,
+                    &mut events,
+                );
+                if let Some(p) = plain.as_mut() {
+                    let (held, n) = p.take_held(Dir::LoToHi);
+                    assert!(n <= starttls::MAX_HELD);
+                    p.hold(Dir::LoToHi, &held[..n]);
+                }
+            }
+            // A junk prefix can look like a hello or an alert of its own (or, at the start,
+            // read as TLS) and swallow the real one; a hello after other junk is always found.
+            let junk = &stream[..stream.len() - if with_hello { ch.len() } else { 0 }];
+            if with_hello && !junk.contains(&0x16) && !junk.contains(&0x15) {
+                assert_eq!(client_hellos(&events), 1, "{stream:?}");
+            }
+        }
+    }
+
+    /// Held bytes that turn out to be plaintext go to the line reader, in order.
+    #[test]
+    fn held_bytes_that_are_not_a_record() {
+        // `\x16\x03` at a segment's end, then text: the command after them is still read.
+        let (events, plain) = scan(&[b"NOOP\r\n\x16\x03", b"\x01 junk\r\nSTARTTLS\r\n"]);
+        assert!(events.is_empty());
+        let plain = plain.unwrap();
+        assert_eq!(plain.protocol(), Some(starttls::StartTls::Smtp));
+        assert_eq!(
+            record_start(b"text\x16\x03\x01\x00"),
+            RecordStart::Partial(4)
+        );
+        assert_eq!(record_start(b"text\x16\x03\x05"), RecordStart::Nothing);
+        assert_eq!(
+            record_start(b"\x15\x03\x03\x00\x02"),
+            RecordStart::Partial(0)
+        );
+        assert_eq!(record_start(b"\x15\x03\x03\x00\x03"), RecordStart::Nothing);
+        assert_eq!(record_start(b""), RecordStart::Nothing);
+        assert_eq!(
+            record_start(&[b'x', 0x15, 3, 1, 0, 2, 2, 70]),
+            RecordStart::Found {
+                at: 1,
+                hello: false
+            }
+        );
     }
 
     #[test]

@@ -1098,6 +1098,11 @@ pub struct Classification {
     pub included_by_user_sni: bool,
     /// An exclude rule matched the server IP or the SNI.
     pub excluded: bool,
+    /// The host of an HTTP `CONNECT` matched (by its name, or its IP literal): see
+    /// [`Scope::classify_connection`].
+    pub by_connect: bool,
+    /// The name matched was the `CONNECT` host's, not an SNI.
+    pub name_from_connect: bool,
 }
 
 impl Classification {
@@ -1106,17 +1111,25 @@ impl Classification {
         (self.by_ip || self.by_sni || self.included_by_user) && !self.excluded
     }
 
-    /// "ip", "sni", "ip+sni" or "" — what matched (user includes count by their kind;
-    /// exclusion is not reflected here, see [`Classification::in_scope`]).
+    /// What matched, `+`-joined: `ip` (an address: the server's, or a `CONNECT` host's IP
+    /// literal), `sni` (the SNI), `connect` (the `CONNECT` host: its name, or its IP
+    /// literal); or "" (user includes count by their kind; exclusion is not reflected here,
+    /// see [`Classification::in_scope`]).
     pub fn match_label(&self) -> &'static str {
+        let name = self.by_sni || self.included_by_user_sni;
         match (
             self.by_ip || self.included_by_user_ip,
-            self.by_sni || self.included_by_user_sni,
+            name && !self.name_from_connect,
+            self.by_connect,
         ) {
-            (true, true) => "ip+sni",
-            (true, false) => "ip",
-            (false, true) => "sni",
-            (false, false) => "",
+            (true, true, true) => "ip+sni+connect",
+            (true, true, false) => "ip+sni",
+            (true, false, true) => "ip+connect",
+            (true, false, false) => "ip",
+            (false, true, true) => "sni+connect",
+            (false, true, false) => "sni",
+            (false, false, true) => "connect",
+            (false, false, false) => "",
         }
     }
 }
@@ -1159,6 +1172,43 @@ impl Scope {
         self.classify_parts(Some(server_ip), name.as_ref())
     }
 
+    /// [`Self::classify`] of a connection that may have gone through an explicit proxy: its
+    /// client named the server in `CONNECT host:port` (`connect_host`, raw bytes, port and
+    /// brackets removed), and `server_ip` is then the proxy's address. The proxy's address
+    /// matches the user's rules only (an `--include` naming the proxy brings its connections
+    /// in, an `--exclude` leaves them out), never Microsoft's prefixes. The `CONNECT` host
+    /// stands for the server: an IP literal is matched as the server's address, a host name
+    /// as the SNI when the ClientHello has none (or one that is not a host name); an exclude
+    /// naming the `CONNECT` host wins in any case. Without `connect_host`, [`Self::classify`].
+    pub fn classify_connection(
+        &self,
+        server_ip: IpAddr,
+        sni: Option<&[u8]>,
+        connect_host: Option<&[u8]>,
+    ) -> Classification {
+        let Some(host) = connect_host else {
+            return self.classify(server_ip, sni);
+        };
+        let literal: Option<IpAddr> = std::str::from_utf8(host).ok().and_then(|h| h.parse().ok());
+        let connect_name = match literal {
+            Some(_) => None,
+            None => HostName::parse(host),
+        };
+        let sni_name = sni.and_then(HostName::parse);
+        let name_from_connect = sni_name.is_none() && connect_name.is_some();
+        let name = sni_name.or_else(|| connect_name.clone());
+        let mut c = self.classify_parts(literal, name.as_ref());
+        let literal_matched = c.by_ip || c.included_by_user_ip;
+        let name_matched = c.by_sni || c.included_by_user_sni;
+        let proxy_included = self.include.by_ip(server_ip);
+        c.included_by_user_ip |= proxy_included;
+        c.included_by_user |= proxy_included;
+        c.excluded |= self.exclude.by_ip(server_ip) || self.exclude.by_name(connect_name.as_ref());
+        c.by_connect = literal_matched || (name_from_connect && name_matched);
+        c.name_from_connect = name_from_connect;
+        c
+    }
+
     /// [`Self::classify`] of what is known of a server: its address, its host name, or both.
     fn classify_parts(&self, ip: Option<IpAddr>, name: Option<&HostName>) -> Classification {
         let ip_match = ip.and_then(|a| self.data.lookup_ip(a));
@@ -1188,6 +1238,8 @@ impl Scope {
             included_by_user_ip,
             included_by_user_sni,
             excluded,
+            by_connect: false,
+            name_from_connect: false,
         }
     }
 }
@@ -2084,6 +2136,86 @@ mod tests {
         let x = only.classify(ip("10.1.1.1"), Some(b"outlook.office365.com"));
         assert!(x.in_scope() && !x.by_ip && !x.by_sni && x.set_ids.is_empty());
         assert_eq!(only.data().summary().sets, 0);
+    }
+
+    #[test]
+    fn classify_through_a_proxy() {
+        let rules =
+            |list: &[&str]| -> Vec<ScopeRule> { list.iter().map(|s| s.parse().unwrap()).collect() };
+        let scope = Scope::new(
+            EndpointData::embedded(),
+            &rules(&["192.0.2.80", "*.contoso.com"]),
+            &rules(&["192.0.2.99", "blocked.office365.com"]),
+        );
+        let c = |proxy: &str, sni: Option<&str>, host: Option<&str>| {
+            scope.classify_connection(ip(proxy), sni.map(str::as_bytes), host.map(str::as_bytes))
+        };
+        let plain = |a: &str, sni: Option<&str>| scope.classify(ip(a), sni.map(str::as_bytes));
+        // No CONNECT: the same as classify.
+        assert_eq!(c("40.96.0.1", None, None), plain("40.96.0.1", None));
+        assert_eq!(
+            c("192.0.2.1", Some("outlook.office365.com"), None),
+            plain("192.0.2.1", Some("outlook.office365.com"))
+        );
+        // The proxy (not in a prefix), its client naming Exchange: by the CONNECT host.
+        let name = c("192.0.2.1", None, Some("outlook.office365.com"));
+        assert!(name.in_scope() && name.by_sni && !name.by_ip && name.by_connect);
+        assert_eq!(name.set_ids, [1, 2, 71]);
+        assert_eq!(name.match_label(), "connect");
+        // With an SNI, the SNI decides; the CONNECT host did not match anything.
+        let sni = c(
+            "192.0.2.1",
+            Some("outlook.office365.com"),
+            Some("proxy-target.example"),
+        );
+        assert!(sni.in_scope() && !sni.by_connect);
+        assert_eq!(sni.match_label(), "sni");
+        let neither = c(
+            "192.0.2.1",
+            Some("www.example.com"),
+            Some("outlook.office365.com"),
+        );
+        assert!(!neither.in_scope());
+        assert_eq!(neither.match_label(), "");
+        // An IP literal is the server's address, the proxy's is not looked up.
+        let lit = c("192.0.2.1", None, Some("40.97.10.20"));
+        assert!(lit.in_scope() && lit.by_ip && lit.by_connect);
+        assert_eq!(lit.match_label(), "ip+connect");
+        let lit_sni = c(
+            "192.0.2.1",
+            Some("outlook.office365.com"),
+            Some("40.97.10.20"),
+        );
+        assert_eq!(lit_sni.match_label(), "ip+sni+connect");
+        let v6 = c("192.0.2.1", None, Some("2603:1036::1"));
+        assert_eq!(v6.match_label(), "ip+connect");
+        assert!(v6.in_scope());
+        // A proxy inside a Microsoft prefix does not make its connections Microsoft's.
+        let proxy_in_prefix = c("40.96.0.1", None, Some("www.example.com"));
+        assert!(!proxy_in_prefix.in_scope() && !proxy_in_prefix.by_ip);
+        assert_eq!(proxy_in_prefix.match_label(), "");
+        // ... unless an --include names it.
+        let included = c("192.0.2.80", None, Some("www.example.com"));
+        assert!(included.in_scope() && included.included_by_user_ip);
+        assert_eq!(included.match_label(), "ip");
+        let included_and_name = c("192.0.2.80", None, Some("outlook.office365.com"));
+        assert_eq!(included_and_name.match_label(), "ip+connect");
+        // An include pattern matching the CONNECT host.
+        let inc_name = c("192.0.2.1", None, Some("mail.contoso.com"));
+        assert!(inc_name.in_scope());
+        assert_eq!(inc_name.match_label(), "connect");
+        // Excludes: the proxy, the CONNECT host (even when the SNI matched).
+        assert!(!c("192.0.2.99", None, Some("outlook.office365.com")).in_scope());
+        let ex = c(
+            "192.0.2.1",
+            Some("outlook.office365.com"),
+            Some("blocked.office365.com"),
+        );
+        assert!(ex.excluded && !ex.in_scope());
+        // A CONNECT host that is neither a name nor an address matches nothing.
+        let junk = c("192.0.2.1", None, Some("bad host"));
+        assert!(!junk.in_scope());
+        assert_eq!(junk.match_label(), "");
     }
 
     /// Prints per-call costs; run with `cargo test --release -- --ignored --nocapture`.
