@@ -45,7 +45,8 @@ impl Source {
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Source::File(p) => write!(f, "{}", p.display()),
+            // Escaped: a file name is outside text (see `escape::name`).
+            Source::File(p) => f.write_str(&crate::report::escape::path(p)),
             Source::Stdin => f.write_str("<stdin>"),
         }
     }
@@ -91,6 +92,9 @@ pub enum ReadError {
         offset: u64,
         reason: String,
     },
+    /// Found in a directory but not readable as a file (a dangling or looping symbolic link):
+    /// skipped, the rest is read.
+    Skipped { source: String, reason: String },
     /// The input holds the same bytes as `original`, an input given before it: it is not read
     /// (see [`crate::capture::inputs::same_content`]).
     SameContent { source: String, original: String },
@@ -106,6 +110,7 @@ impl ReadError {
             | ReadError::Io { after_packet, .. } => *after_packet,
             ReadError::Open { .. }
             | ReadError::UnsupportedLink { .. }
+            | ReadError::Skipped { .. }
             | ReadError::SameContent { .. } => 0,
         }
     }
@@ -119,6 +124,7 @@ impl ReadError {
             | ReadError::CutShort { source, .. }
             | ReadError::Damaged { source, .. }
             | ReadError::Io { source, .. }
+            | ReadError::Skipped { source, .. }
             | ReadError::SameContent { source, .. } => source,
         }
     }
@@ -172,6 +178,7 @@ impl fmt::Display for ReadError {
                 "{source}: read error at byte {offset} ({}): {reason}",
                 Position(*after_packet)
             ),
+            ReadError::Skipped { source, reason } => write!(f, "{source}: {reason}: skipped"),
             ReadError::SameContent { source, original } => {
                 write!(f, "{source}: same content as {original}: read once")
             }

@@ -37,13 +37,13 @@ use crate::census::{
     insert_capped, raise_max_offered, verdict_of, ClientSummary, Verdict, VersionCounts, MAX_JA4,
 };
 use crate::cli::MergeArgs;
-use crate::commands::{output, Exit};
+use crate::commands::{output, output_failed, say, Exit};
 use crate::m365::ServiceArea;
 use crate::report::atomic::{io_reason, Output};
 use crate::report::csv::{write_clients, CLIENT_COLUMNS};
 use crate::report::escape::visible;
 use crate::report::json;
-use crate::settings::{check_outputs, client_order, FailOn};
+use crate::settings::{check_not_inputs, check_outputs, client_order, FailOn};
 use crate::tls::TlsVersion;
 
 pub fn run(args: MergeArgs) -> anyhow::Result<Exit> {
@@ -54,13 +54,13 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Exit> {
     };
     check_outputs(&[("--csv", &csv_path), ("--json", &json_path)]).map_err(|e| anyhow!(e))?;
     check_inputs(&args.files).map_err(|e| anyhow!(e))?;
+    check_not_inputs(
+        &[("--csv", &csv_path), ("--json", &json_path)],
+        args.files.iter().map(|p| p.as_path()),
+    )
+    .map_err(|e| anyhow!(e))?;
     // Outputs are opened before any input is read: an unwritable path fails now.
-    let open = |p: &Option<PathBuf>| {
-        p.as_deref()
-            .map(Output::create)
-            .transpose()
-            .map_err(|e| anyhow!(e))
-    };
+    let open = |p: &Option<PathBuf>| p.as_deref().map(Output::create).transpose();
     let csv_out = open(&csv_path)?;
     let json_out = open(&json_path)?;
 
@@ -78,18 +78,13 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Exit> {
 
     let mut failed = false;
     if let Some(mut out) = csv_out {
-        if let Err(e) = write_clients(sorted.iter().copied(), &mut out)
-            .map_err(|e| e.to_string())
-            .and_then(|()| out.commit())
-        {
-            eprintln!("tlscensus: --csv: {e}");
-            failed = true;
-        }
+        failed |= output_failed(match write_clients(sorted.iter().copied(), &mut out) {
+            Ok(()) => out.commit(),
+            Err(e) => Err(out.error(&e.into())),
+        });
     }
     if let Some(out) = json_out {
-        let inputs: Vec<String> = (args.files.iter())
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
+        let inputs: Vec<String> = args.files.iter().map(|p| display(p)).collect();
         let prov = json::Provenance {
             scope: None,
             endpoint_data: None,
@@ -97,16 +92,13 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Exit> {
             run: None,
             ja4_counts: false,
         };
-        if let Err(e) = output::write_json(&prov, &sorted, out) {
-            eprintln!("tlscensus: --json: {e}");
-            failed = true;
-        }
+        failed |= output_failed(output::write_json(&prov, &sorted, out));
     }
     if !args.quiet {
         let with = |v: Verdict| sorted.iter().filter(|c| c.verdict() == v).count();
         let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-        eprintln!(
-            "tlscensus: merged {}: {}: {} broken, {} at risk, {}{} ok",
+        say(format_args!(
+            "merged {}: {}: {} broken, {} at risk, {}{} ok",
             plural(args.files.len(), "file"),
             plural(sorted.len(), "client"),
             with(Verdict::Broken),
@@ -116,7 +108,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Exit> {
                 n => format!("{n} unknown, "),
             },
             with(Verdict::Ok)
-        );
+        ));
     }
     let fail_on = args.fail_on.map(FailOn::from_arg);
     Ok(if failed {
@@ -147,7 +139,7 @@ fn check_inputs(files: &[PathBuf]) -> Result<(), String> {
 
 /// A path as shown in messages and in `--json`'s inputs (control characters escaped).
 fn display(p: &Path) -> String {
-    visible(p.to_string_lossy().as_bytes())
+    crate::report::escape::path(p)
 }
 
 /// One row of a census CSV, parsed.
