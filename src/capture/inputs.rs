@@ -9,8 +9,10 @@
 //! - names that differ only by a trailing number (rotated sets: `cap.pcap`, `cap.pcap1`, …
 //!   `cap.pcap10`, or tcpdump `-W` names `cap.pcap00`, `cap.pcap01`) are ordered by that
 //!   number, not lexically, inside a directory and among the files of the command line;
-//! - gzip and zstd are recognised by their magic numbers (`1f 8b`, `28 b5 2f fd`), never by
-//!   the file name, on files and on standard input alike;
+//! - gzip and zstd are recognised by their magic numbers (`1f 8b`, `28 b5 2f fd`, or a zstd
+//!   skippable frame `5? 2a 4d 18` as `pzstd` writes first), never by the file name, on files
+//!   and on standard input alike; other formats (xz, bzip2, zip, ETL, Network Monitor) are
+//!   named, with what to do, by [`super::native`];
 //! - every error is one line naming the file; everything is checked before any packet is read.
 
 use std::cmp::Ordering;
@@ -366,7 +368,11 @@ impl Compression {
     pub fn sniff(head: &[u8]) -> Option<Compression> {
         if head.starts_with(&[0x1f, 0x8b]) {
             Some(Compression::Gzip)
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+            // A skippable frame (0x184D2A50-0x184D2A5F, RFC 8878 section 3.1.2), as `pzstd`
+            // starts its output with: the decoder skips it.
+            || matches!(head, [m, 0x2a, 0x4d, 0x18, ..] if m & 0xf0 == 0x50)
+        {
             Some(Compression::Zstd)
         } else {
             None

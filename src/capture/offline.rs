@@ -37,8 +37,37 @@ impl Source {
                     reason: crate::report::atomic::io_reason(&e),
                 }),
             },
+            Source::Stdin if stdin_is_closed() => Err(ReadError::Open {
+                source: self.to_string(),
+                reason: STDIN_CLOSED.to_string(),
+            }),
             Source::Stdin => Ok(Box::new(std::io::stdin())),
         }
+    }
+}
+
+/// Why standard input cannot be read when it is closed.
+pub const STDIN_CLOSED: &str =
+    "standard input is closed (or /dev/null): nothing to read; pipe a capture in, or name a file";
+
+/// Whether standard input is closed (`<&-`) or `/dev/null`: Rust's runtime opens `/dev/null` on
+/// a closed descriptor 0 at start, so the two look alike, and either would read as an empty
+/// file.
+pub fn stdin_is_closed() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let (Ok(stdin), Ok(null)) = (
+            std::fs::metadata("/proc/self/fd/0"),
+            std::fs::metadata("/dev/null"),
+        ) else {
+            return false;
+        };
+        stdin.file_type().is_char_device() && stdin.rdev() == null.rdev()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
     }
 }
 

@@ -21,7 +21,7 @@ pub fn run(args: EndpointsArgs) -> anyhow::Result<Exit> {
     let settings = match EndpointsSettings::from_args(args) {
         Ok(s) => s,
         Err(EndpointsError::Usage(msg)) => {
-            eprintln!("tlscensus: {msg}");
+            crate::commands::say(msg);
             return Ok(Exit::Usage);
         }
         Err(EndpointsError::Data(msg)) => return Err(anyhow!(msg)),

@@ -171,6 +171,9 @@ pub struct ClientRow {
 pub fn read_file(path: &Path) -> Result<Vec<ClientRow>, String> {
     let name = display(path);
     let input: Box<dyn Read> = if path.as_os_str() == "-" {
+        if crate::capture::offline::stdin_is_closed() {
+            return Err(format!("{name}: {}", crate::capture::offline::STDIN_CLOSED));
+        }
         Box::new(io::stdin().lock())
     } else {
         Box::new(std::fs::File::open(path).map_err(|e| format!("{name}: {}", io_reason(&e)))?)
@@ -181,10 +184,14 @@ pub fn read_file(path: &Path) -> Result<Vec<ClientRow>, String> {
 /// Reads a census CSV from `input`; `name` is the file name for messages.
 pub fn read_census(name: &str, input: impl Read) -> Result<Vec<ClientRow>, String> {
     let not_census = |why: String| format!("{name}: not a tlscensus client census ({why})");
+    let recent = std::rc::Rc::new(std::cell::RefCell::new(RecentBytes::default()));
     let mut r = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(input);
+        .from_reader(Recording {
+            inner: input,
+            recent: std::rc::Rc::clone(&recent),
+        });
     let mut records = r.byte_records();
     let header = match records.next() {
         None => return Err(not_census("it is empty".into())),
@@ -222,7 +229,9 @@ pub fn read_census(name: &str, input: impl Read) -> Result<Vec<ClientRow>, Strin
     let mut seen: BTreeMap<IpAddr, u64> = BTreeMap::new();
     for rec in records {
         let rec = rec.map_err(|e| format!("{name}: {}", csv_reason(&e)))?;
-        let line = rec.position().map_or(0, |p| p.line());
+        let line = rec.position().map_or(0, |p| {
+            p.line() + recent.borrow().line_ends_at(p.byte())
+        });
         let at = |why: String| format!("{name}: line {line}: {why}");
         if rec.len() != CLIENT_COLUMNS.len() {
             return Err(at(format!(
@@ -241,6 +250,53 @@ pub fn read_census(name: &str, input: impl Read) -> Result<Vec<ClientRow>, Strin
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// The last bytes read from a CSV input, to tell the physical line a record starts on: the
+/// `csv` crate places a record's start before the line ends that precede it (the `\n` of a
+/// CRLF, blank lines) and counts the line before them.
+#[derive(Default)]
+struct RecentBytes {
+    /// Offset in the input of `bytes[0]`.
+    start: u64,
+    bytes: std::collections::VecDeque<u8>,
+}
+
+impl RecentBytes {
+    /// Bytes kept: more than the `csv` reader's buffer plus a long row.
+    const KEEP: usize = 256 << 10;
+
+    /// Line ends (`\n`) from `offset` up to the first byte that is not a line end.
+    fn line_ends_at(&self, offset: u64) -> u64 {
+        let Some(from) = offset
+            .checked_sub(self.start)
+            .and_then(|i| usize::try_from(i).ok())
+        else {
+            return 0;
+        };
+        let gap = self.bytes.iter().skip(from);
+        gap.take_while(|&&b| b == b'\n' || b == b'\r')
+            .filter(|&&b| b == b'\n')
+            .count() as u64
+    }
+}
+
+/// Reads through, keeping the last bytes in [`RecentBytes`].
+struct Recording<R> {
+    inner: R,
+    recent: std::rc::Rc<std::cell::RefCell<RecentBytes>>,
+}
+
+impl<R: Read> Read for Recording<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut recent = self.recent.borrow_mut();
+        recent.bytes.extend(buf.get(..n).unwrap_or_default());
+        let over = recent.bytes.len().saturating_sub(RecentBytes::KEEP);
+        recent.bytes.drain(..over);
+        recent.start += over as u64;
+        Ok(n)
+    }
 }
 
 /// A csv error's reason with the line it happened on.
