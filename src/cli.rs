@@ -11,6 +11,37 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// tlscensus reads packet captures (pcap, pcapng) passively, follows each TCP connection to its
 /// TLS ClientHello and ServerHello, and tallies per client IP which TLS versions were
 /// negotiated and offered toward Microsoft 365's published address ranges.
+/// What clap says about a command line it refuses, then exit. Help and version go to stdout as
+/// clap writes them; an error about a command line holding control or non-ASCII bytes is
+/// written without colour and with control characters escaped (line by line: the words it
+/// quotes come from the command line, a file name a glob expanded for instance), as every
+/// other message on stderr.
+pub fn exit_on_parse_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let hostile = std::env::args_os().any(|a| {
+        a.as_encoded_bytes()
+            .iter()
+            .any(|&b| b < 0x20 || b == 0x7f || b >= 0x80)
+    });
+    if !hostile
+        || matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        )
+    {
+        // Clap's own output, in colour on a terminal.
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let safe: Vec<String> = (text.split('\n'))
+        .map(|line| crate::report::escape::terminal(line).into_owned())
+        .collect();
+    eprint!("{}", safe.join("\n"));
+    std::process::exit(e.exit_code());
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tlscensus",

@@ -269,7 +269,10 @@ fn write_snapshot(
         }
     }
     if let Some(path) = settings.report.json.as_deref().filter(|p| now(p)) {
-        let inputs = [format!("live:{}", settings.capture.interface)];
+        let inputs = [format!(
+            "live:{}",
+            escape::name(settings.capture.interface.as_bytes())
+        )];
         let prov = json::Provenance {
             scope: Some(output::scope_name(settings.config.scope_all)),
             endpoint_data: Some(data),

@@ -197,7 +197,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
     if let Some(w) = sink.0 {
         failed |= output_failed(
             w.finish()
-                .map_err(|e| named(&settings.connections, e))
+                .map_err(|e| named(&settings.connections, crate::report::atomic::reason(e)))
                 .and_then(Output::commit),
         );
     }

@@ -300,10 +300,14 @@ fn keep_mode_and_owner(file: &File, target: &Path, new_mode: u32) {
 
 /// An I/O error's reason without Rust's "(os error N)" suffix.
 pub fn io_reason(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
+    reason(e.to_string())
+}
+
+/// An error's text without Rust's "(os error N)" suffix.
+pub fn reason(text: String) -> String {
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
     }
 }
 
