@@ -66,11 +66,12 @@ Exit codes:
   1    error: nothing could be analysed, an output could not be written, a value was refused
        (`endpoints lookup`: some query matched no endpoint set)
   2    wrong command line
-  3    some input was damaged or given twice, or a `live` capture failed while running: the
-       results of what was read were still written
+  3    some input was damaged, given twice or skipped (a broken symbolic link), or a `live`
+       capture failed while running: the results of what was read were still written
   4    --fail-on: a client with that verdict is in the census (outputs were written)
   130  `live` was stopped a second time and quit at once without writing its final outputs
-When several apply, the first in this order wins: 1, 4, 3.";
+When several apply, the first in this order wins: 1, 4, 3. A closed stdout (`| head`) is not
+an error.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -156,14 +157,15 @@ pub struct ReportArgs {
     /// Write the census as one JSON document to FILE (- for stdout).
     ///
     /// The per-client census (the --csv columns, typed) with the run summary and the endpoint
-    /// data used. `live` rewrites it every --every and at the end, like --csv.
+    /// data used. `live` rewrites it every --every and at the end, like --csv (stdout: once,
+    /// at the end).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
 
     /// Write one JSON object per TLS connection to FILE as connections are decided (- for stdout).
     ///
     /// Newline-delimited JSON with the --connections columns as fields, typed, for Splunk,
-    /// Elastic or ClickHouse.
+    /// Elastic or ClickHouse. `live` appends to an existing file.
     #[arg(long, value_name = "FILE")]
     pub ndjson: Option<PathBuf>,
 
@@ -391,11 +393,13 @@ pub struct LiveArgs {
     #[arg(long, value_enum, default_value_t = ScopeArg::M365)]
     pub scope: ScopeArg,
 
-    /// Keep the per-client census as CSV in FILE, rewritten every --every and at the end.
+    /// Keep the per-client census as CSV in FILE, rewritten every --every and at the end (- for
+    /// stdout: written once, at the end).
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
 
-    /// Write one CSV row per TLS connection to FILE as connections are decided (- for stdout).
+    /// Append one CSV row per TLS connection to FILE as connections are decided (- for
+    /// stdout); the header is written only to a new or empty file.
     #[arg(long, value_name = "FILE")]
     pub connections: Option<PathBuf>,
 

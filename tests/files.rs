@@ -64,7 +64,11 @@ fn an_output_that_is_an_input_is_refused_before_reading() {
     std::fs::hard_link(&input, d.join("hard.json")).unwrap();
     let cases: [(Vec<String>, &str, &str); 4] = [
         (
-            vec![p(&input).into(), "--html".into(), p(&d.join("link.html")).into()],
+            vec![
+                p(&input).into(),
+                "--html".into(),
+                p(&d.join("link.html")).into(),
+            ],
             "link.html",
             "--html",
         ),
@@ -103,8 +107,7 @@ fn an_output_that_is_an_input_is_refused_before_reading() {
             format!(" ({shown_input})")
         };
         let mut cmd = command(["read"]);
-        cmd.args(&args)
-            .stdin(std::fs::File::open(&input).unwrap());
+        cmd.args(&args).stdin(std::fs::File::open(&input).unwrap());
         let o = output(&mut cmd);
         assert_exit(
             &o,
@@ -138,10 +141,16 @@ fn an_output_symbolic_link_is_written_through() {
     std::fs::create_dir(d.join("real")).unwrap();
     std::fs::write(d.join("real/census.csv"), "old\n").unwrap();
     std::os::unix::fs::symlink("real/census.csv", d.join("census.csv")).unwrap();
-    run(&["read", "-q", p(&input), "--csv", p(&d.join("census.csv"))], 0);
+    run(
+        &["read", "-q", p(&input), "--csv", p(&d.join("census.csv"))],
+        0,
+    );
     let link = std::fs::symlink_metadata(d.join("census.csv")).unwrap();
     assert!(link.file_type().is_symlink());
-    assert_eq!(std::fs::read(d.join("real/census.csv")).unwrap(), sample_csv());
+    assert_eq!(
+        std::fs::read(d.join("real/census.csv")).unwrap(),
+        sample_csv()
+    );
     // Nothing left behind: no temporary file beside the link or the target.
     let names = |dir: &Path| -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(dir)
@@ -221,11 +230,15 @@ fn names_from_outside_are_escaped_on_stderr_and_recognisable_in_json_and_html() 
     let o = tlscensus(&[evil.as_os_str()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        !o.stderr.iter().any(|&b| b == 0x1b || b == 0x07 || b == b'\r'),
+        !o.stderr
+            .iter()
+            .any(|&b| b == 0x1b || b == 0x07 || b == b'\r'),
         "{}",
         stderr(&o)
     );
-    let o = command(["read".as_ref(), evil.as_os_str()]).output().unwrap();
+    let o = command(["read".as_ref(), evil.as_os_str()])
+        .output()
+        .unwrap();
     assert_exit(
         &o,
         1,
@@ -235,10 +248,14 @@ fn names_from_outside_are_escaped_on_stderr_and_recognisable_in_json_and_html() 
         ),
     );
     // An output under such a name that cannot be written: the same escaping.
-    let o = command(["read".as_ref(), fixture(SAMPLE).as_os_str(), "--csv".as_ref()])
-        .arg(d.join(std::ffi::OsStr::from_bytes(EVIL)).join("x.csv"))
-        .output()
-        .unwrap();
+    let o = command([
+        "read".as_ref(),
+        fixture(SAMPLE).as_os_str(),
+        "--csv".as_ref(),
+    ])
+    .arg(d.join(std::ffi::OsStr::from_bytes(EVIL)).join("x.csv"))
+    .output()
+    .unwrap();
     assert_exit(
         &o,
         1,
@@ -257,14 +274,17 @@ fn names_from_outside_are_escaped_on_stderr_and_recognisable_in_json_and_html() 
         .unwrap();
     assert_exit(&o, 0, "");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    assert_eq!(v["inputs"], serde_json::json!([format!("{}/caf\\xe9.pcapng", p(d))]));
+    assert_eq!(
+        v["inputs"],
+        serde_json::json!([format!("{}/caf\\xe9.pcapng", p(d))])
+    );
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("caf\\xe9.pcapng"), "{page}");
 }
 
 /// Runs `tlscensus ARGS` with standard output a pipe whose reader has already gone.
 fn with_closed_stdout(args: &[&str]) -> std::process::Output {
-    let (reader, writer) = std::io::pipe().unwrap();
+    let (reader, writer) = nix::unistd::pipe().unwrap();
     drop(reader);
     command(args)
         .stdout(Stdio::from(writer))
@@ -287,7 +307,15 @@ fn a_closed_stdout_is_not_an_error_for_any_output() {
         vec!["read", i, "--json", "-"],
         vec!["read", i, "--html", "-"],
         vec!["read", i, "--ndjson", "-"],
-        vec!["read", "--single-thread", i, "--csv", "-", "--json", p(&x_json)],
+        vec![
+            "read",
+            "--single-thread",
+            i,
+            "--csv",
+            "-",
+            "--json",
+            p(&x_json),
+        ],
         vec!["merge", "-q", p(&census)],
         vec!["merge", "-q", p(&census), "--json", "-"],
     ] {
@@ -417,7 +445,10 @@ fn other_file_formats_are_named_with_what_to_do() {
                 p(&path)
             )
         } else {
-            format!("tlscensus: {}: not a pcap or pcapng capture: {what}\n", p(&path))
+            format!(
+                "tlscensus: {}: not a pcap or pcapng capture: {what}\n",
+                p(&path)
+            )
         };
         assert_exit(&o, 1, expected);
     }
@@ -518,7 +549,9 @@ fn the_interface_table_of_a_section_is_bounded() {
     // A Section Header Block: byte-order magic, version 1.0, section length unknown.
     let mut flood = block(
         0x0A0D_0D0A,
-        &[0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+        &[
+            0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        ],
     );
     for _ in 0..70_000 {
         flood.extend_from_slice(&one);

@@ -34,9 +34,12 @@ pub fn expand(args: &[PathBuf]) -> Result<Vec<(Source, u64)>, String> {
     expand_all(args).map(|(inputs, _)| inputs)
 }
 
+/// The inputs of a run with their sizes, as [`expand`] gives them, and the skipped entries.
+pub type Expanded = (Vec<(Source, u64)>, Vec<ReadError>);
+
 /// [`expand`], and the entries of directories that were skipped (dangling or looping symbolic
 /// links), each a [`ReadError::Skipped`] to report.
-pub fn expand_all(args: &[PathBuf]) -> Result<(Vec<(Source, u64)>, Vec<ReadError>), String> {
+pub fn expand_all(args: &[PathBuf]) -> Result<Expanded, String> {
     let mut skipped = Vec::new();
     let mut inputs: Vec<(Source, u64)> = Vec::with_capacity(args.len());
     // Positions in `inputs` of the files named on the command line (not found in a directory).

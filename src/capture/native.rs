@@ -829,7 +829,9 @@ fn not_a_capture(head: &[u8]) -> String {
         Some("a Microsoft Network Monitor capture: convert it to pcapng first (`editcap -F pcapng FILE FILE.pcapng`, from Wireshark)")
     } else if head.starts_with(b"snoop\0\0\0") {
         Some("a snoop capture: convert it to pcapng first (`editcap -F pcapng FILE FILE.pcapng`, from Wireshark)")
-    } else if head.starts_with(&[0xa1, 0xb2, 0xcd, 0x34]) || head.starts_with(&[0x34, 0xcd, 0xb2, 0xa1]) {
+    } else if head.starts_with(&[0xa1, 0xb2, 0xcd, 0x34])
+        || head.starts_with(&[0x34, 0xcd, 0xb2, 0xa1])
+    {
         Some("a modified pcap (Kuznetsov's format): convert it first (`editcap -F pcap FILE FILE.pcap`, from Wireshark)")
     } else if is_etl(head, le32(0)) {
         Some("a Windows ETL trace (pktmon, netsh trace): convert it to pcapng first (`pktmon etl2pcap FILE --out FILE.pcapng`; a `netsh trace` file: Microsoft's etl2pcapng)")

@@ -31,8 +31,8 @@ use crate::cli::LiveArgs;
 use crate::commands::{output, output_failed, say, warning, Exit};
 use crate::pipeline::{Pipeline, RecordSink};
 use crate::report::atomic::{io_reason, Output, OutputError, Stdout};
-use crate::report::escape;
 use crate::report::csv::{connection_row, CONNECTION_COLUMNS};
+use crate::report::escape;
 use crate::report::json::{self, NdjsonWriter};
 use crate::settings::LiveSettings;
 use crate::stats::RunStats;
@@ -445,7 +445,11 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
     let end = Instant::now();
     let kernel = capture.kernel_stats();
     if let Err(e) = capture.flush_savefile() {
-        let path = settings.write.as_deref().map(escape::path).unwrap_or_default();
+        let path = settings
+            .write
+            .as_deref()
+            .map(escape::path)
+            .unwrap_or_default();
         warning(format_args!("{path}: {e}"));
     }
     drop(capture);

@@ -229,9 +229,9 @@ pub fn read_census(name: &str, input: impl Read) -> Result<Vec<ClientRow>, Strin
     let mut seen: BTreeMap<IpAddr, u64> = BTreeMap::new();
     for rec in records {
         let rec = rec.map_err(|e| format!("{name}: {}", csv_reason(&e)))?;
-        let line = rec.position().map_or(0, |p| {
-            p.line() + recent.borrow().line_ends_at(p.byte())
-        });
+        let line = rec
+            .position()
+            .map_or(0, |p| p.line() + recent.borrow().line_ends_at(p.byte()));
         let at = |why: String| format!("{name}: line {line}: {why}");
         if rec.len() != CLIENT_COLUMNS.len() {
             return Err(at(format!(

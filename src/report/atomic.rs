@@ -88,7 +88,8 @@ impl Output {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let temp = new_temp(dir).map_err(|e| fail(format!("cannot write here: {}", io_reason(&e))))?;
+        let temp =
+            new_temp(dir).map_err(|e| fail(format!("cannot write here: {}", io_reason(&e))))?;
         let (temp, new_mode) = temp;
         Ok(Output::File {
             target: path.to_path_buf(),
@@ -242,10 +243,7 @@ fn follow_links(path: &Path) -> io::Result<PathBuf> {
             _ => return Ok(p),
         }
     }
-    Err(io::Error::new(
-        io::ErrorKind::Other,
-        "too many levels of symbolic links",
-    ))
+    Err(io::Error::other("too many levels of symbolic links"))
 }
 
 /// A temporary file in `dir`, private (0600) while it is written, and the mode a new file
@@ -397,7 +395,10 @@ mod tests {
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
         // No temporary file left beside the link or the target.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
-        assert_eq!(std::fs::read_dir(dir.path().join("real")).unwrap().count(), 1);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("real")).unwrap().count(),
+            1
+        );
         // A dangling link creates its target; a loop is refused.
         let dangling = dir.path().join("dangling.csv");
         std::os::unix::fs::symlink("real/new.csv", &dangling).unwrap();

@@ -151,7 +151,10 @@ mod tests {
         assert_eq!(name(b"a\\b"), "a\\\\b");
         assert_eq!(name("x\u{202e}y\u{85}".as_bytes()), "x\\u{202e}y\\x85");
         assert_eq!(terminal("ok: a\\x1b"), "ok: a\\x1b");
-        assert_eq!(terminal("bad\x1b[2K\rtlscensus: all good"), "bad\\x1b[2K\\x0dtlscensus: all good");
+        assert_eq!(
+            terminal("bad\x1b[2K\rtlscensus: all good"),
+            "bad\\x1b[2K\\x0dtlscensus: all good"
+        );
     }
 
     #[test]
