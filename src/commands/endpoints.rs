@@ -57,9 +57,9 @@ pub fn render_summary(data: &EndpointData, from_file: bool) -> String {
         (i, false) => i.to_string(),
     };
     let source = if from_file {
-        format!("file {}", visible(s.source.as_bytes()))
+        format!("file {}", crate::report::escape::terminal(&s.source))
     } else {
-        format!("embedded snapshot: {}", visible(s.source.as_bytes()))
+        format!("embedded snapshot: {}", crate::report::escape::terminal(&s.source))
     };
     let per_area: Vec<String> = ServiceArea::ALL
         .iter()
