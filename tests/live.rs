@@ -533,12 +533,13 @@ fn user_drops_root_before_writing_and_parsing() {
         "--csv",
         root_only.join("c.csv").to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = text(&out.stderr);
-    assert!(
-        err.starts_with("tlscensus: --csv ")
-            && err.ends_with(": cannot write here: Permission denied\n"),
-        "{err}"
+    assert_exit(
+        &out,
+        1,
+        format!(
+            "tlscensus: {}: cannot write here: Permission denied\n",
+            p(&root_only.join("c.csv"))
+        ),
     );
 }
 

@@ -59,7 +59,10 @@ pub fn render_summary(data: &EndpointData, from_file: bool) -> String {
     let source = if from_file {
         format!("file {}", crate::report::escape::terminal(&s.source))
     } else {
-        format!("embedded snapshot: {}", crate::report::escape::terminal(&s.source))
+        format!(
+            "embedded snapshot: {}",
+            crate::report::escape::terminal(&s.source)
+        )
     };
     let per_area: Vec<String> = ServiceArea::ALL
         .iter()
