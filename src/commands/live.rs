@@ -99,10 +99,7 @@ impl LiveConnections {
         if let (Some(w), true) = (&mut out.w, header) {
             w.write_record(CONNECTION_COLUMNS)
                 .and_then(|()| w.flush().map_err(Into::into))
-                .map_err(|e| OutputError {
-                    target: path.map_or_else(String::new, escape::path),
-                    reason: io_reason(&e.into()),
-                })?;
+                .map_err(|e| OutputError::of(path, io_reason(&e.into())))?;
         }
         Ok(out)
     }
@@ -465,10 +462,8 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
 
     let mut failed = false;
     sink.flush();
-    let named = |p: &Option<std::path::PathBuf>, reason: String| OutputError {
-        target: p.as_deref().map_or_else(String::new, escape::path),
-        reason,
-    };
+    let named =
+        |p: &Option<std::path::PathBuf>, reason: String| OutputError::of(p.as_deref(), reason);
     if let Some(e) = sink.connections.error.take() {
         failed |= output_failed(Err(named(&settings.connections, e)));
     }

@@ -13,7 +13,6 @@ use crate::pipeline::Pipeline;
 use crate::progress::Progress;
 use crate::report::atomic::{io_reason, Output, OutputError};
 use crate::report::csv::ConnectionsWriter;
-use crate::report::escape;
 use crate::report::html::{self, AreaVersions, HtmlReport, Provenance};
 use crate::report::json::{self, NdjsonWriter};
 use crate::settings::ReadSettings;
@@ -189,10 +188,8 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
     }
 
     // Errors of the streamed writers, which do not hand their output back.
-    let named = |p: &Option<std::path::PathBuf>, reason: String| OutputError {
-        target: p.as_deref().map_or_else(String::new, escape::path),
-        reason,
-    };
+    let named =
+        |p: &Option<std::path::PathBuf>, reason: String| OutputError::of(p.as_deref(), reason);
     let mut failed = false;
     if let Some(w) = sink.0 {
         failed |= output_failed(

@@ -39,6 +39,19 @@ impl std::fmt::Display for OutputError {
 
 impl std::error::Error for OutputError {}
 
+impl OutputError {
+    /// An error of the output at `path` (`-`: standard output).
+    pub fn of(path: Option<&Path>, reason: String) -> OutputError {
+        OutputError {
+            target: match path {
+                Some(p) if p.as_os_str() != "-" => escape::path(p),
+                _ => "<stdout>".to_string(),
+            },
+            reason,
+        }
+    }
+}
+
 /// An output destination, opened.
 pub enum Output {
     Stdout(Stdout),
@@ -284,7 +297,7 @@ fn keep_mode_and_owner(file: &File, target: &Path, new_mode: u32) {
                 // Best effort: an unprivileged process can only give a file its own user,
                 // and a group it belongs to.
                 let _ = std::os::unix::fs::fchown(file, Some(m.uid()), Some(m.gid()));
-                m.mode() & 0o7777
+                m.mode() & 0o777
             }
             _ => new_mode,
         };
