@@ -11,6 +11,37 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// tlscensus reads packet captures (pcap, pcapng) passively, follows each TCP connection to its
 /// TLS ClientHello and ServerHello, and tallies per client IP which TLS versions were
 /// negotiated and offered toward Microsoft 365's published address ranges.
+/// What clap says about a command line it refuses, then exit. Help and version go to stdout as
+/// clap writes them; an error about a command line holding control or non-ASCII bytes is
+/// written without colour and with control characters escaped (line by line: the words it
+/// quotes come from the command line, a file name a glob expanded for instance), as every
+/// other message on stderr.
+pub fn exit_on_parse_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let hostile = std::env::args_os().any(|a| {
+        a.as_encoded_bytes()
+            .iter()
+            .any(|&b| b < 0x20 || b == 0x7f || b >= 0x80)
+    });
+    if !hostile
+        || matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        )
+    {
+        // Clap's own output, in colour on a terminal.
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let safe: Vec<String> = (text.split('\n'))
+        .map(|line| crate::report::escape::terminal(line).into_owned())
+        .collect();
+    eprint!("{}", safe.join("\n"));
+    std::process::exit(e.exit_code());
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tlscensus",
@@ -35,11 +66,12 @@ Exit codes:
   1    error: nothing could be analysed, an output could not be written, a value was refused
        (`endpoints lookup`: some query matched no endpoint set)
   2    wrong command line
-  3    some input was damaged or given twice, or a `live` capture failed while running: the
-       results of what was read were still written
+  3    some input was damaged, given twice or skipped (a broken symbolic link), or a `live`
+       capture failed while running: the results of what was read were still written
   4    --fail-on: a client with that verdict is in the census (outputs were written)
   130  `live` was stopped a second time and quit at once without writing its final outputs
-When several apply, the first in this order wins: 1, 4, 3.";
+When several apply, the first in this order wins: 1, 4, 3. A closed stdout (`| head`) is not
+an error.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -125,14 +157,15 @@ pub struct ReportArgs {
     /// Write the census as one JSON document to FILE (- for stdout).
     ///
     /// The per-client census (the --csv columns, typed) with the run summary and the endpoint
-    /// data used. `live` rewrites it every --every and at the end, like --csv.
+    /// data used. `live` rewrites it every --every and at the end, like --csv (stdout: once,
+    /// at the end).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
 
     /// Write one JSON object per TLS connection to FILE as connections are decided (- for stdout).
     ///
     /// Newline-delimited JSON with the --connections columns as fields, typed, for Splunk,
-    /// Elastic or ClickHouse.
+    /// Elastic or ClickHouse. `live` appends to an existing file.
     #[arg(long, value_name = "FILE")]
     pub ndjson: Option<PathBuf>,
 
@@ -360,11 +393,13 @@ pub struct LiveArgs {
     #[arg(long, value_enum, default_value_t = ScopeArg::M365)]
     pub scope: ScopeArg,
 
-    /// Keep the per-client census as CSV in FILE, rewritten every --every and at the end.
+    /// Keep the per-client census as CSV in FILE, rewritten every --every and at the end (- for
+    /// stdout: written once, at the end).
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
 
-    /// Write one CSV row per TLS connection to FILE as connections are decided (- for stdout).
+    /// Append one CSV row per TLS connection to FILE as connections are decided (- for
+    /// stdout); the header is written only to a new or empty file.
     #[arg(long, value_name = "FILE")]
     pub connections: Option<PathBuf>,
 

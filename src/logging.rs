@@ -1,4 +1,8 @@
-//! Logging through `log` on stderr: warnings by default, `-v` debug, `-vv` trace.
+//! Logging through `log` on stderr: warnings by default, `-v` debug, `-vv` trace. Messages
+//! have control characters escaped ([`crate::report::escape::terminal`]), like every other
+//! line on stderr: they may quote file names or text from the wire.
+
+use std::io::Write;
 
 pub fn init(verbose: u8) {
     let level = match verbose {
@@ -8,6 +12,14 @@ pub fn init(verbose: u8) {
     };
     let _ = env_logger::Builder::new()
         .filter_level(level)
-        .format_timestamp(None)
+        .format(|buf, record| {
+            writeln!(
+                buf,
+                "[{} {}] {}",
+                record.level(),
+                record.target(),
+                crate::report::escape::terminal(&record.args().to_string())
+            )
+        })
         .try_init();
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::capture::live::{CaptureOptions, TargetUser};
-use crate::capture::offline::Source;
+use crate::capture::offline::{ReadError, Source};
 use crate::census::{ClientOrder, Verdict};
 use crate::cli::{ColorArg, FailOnArg, ReportArgs, SortArg};
 use crate::cli::{
@@ -17,6 +17,7 @@ use crate::cli::{
 };
 use crate::m365::{load_rules, EndpointData, HostName, RuleError, Scope, ScopeRule};
 use crate::pipeline::Config;
+use crate::report::escape;
 
 /// A `read` run, validated.
 #[derive(Debug)]
@@ -24,6 +25,9 @@ pub struct ReadSettings {
     /// Inputs in reading order (directories expanded, see [`crate::capture::inputs`]), with
     /// their size in bytes on disk (0 for stdin).
     pub inputs: Vec<(Source, u64)>,
+    /// Entries of directories that were skipped (dangling or looping symbolic links): each a
+    /// warning, and exit code 3.
+    pub skipped: Vec<ReadError>,
     pub csv: Option<PathBuf>,
     pub connections: Option<PathBuf>,
     /// `--html`: the census as one self-contained page.
@@ -45,7 +49,7 @@ pub struct ReadSettings {
 impl ReadSettings {
     pub fn from_args(a: ReadArgs) -> Result<ReadSettings, String> {
         // Directories expanded, rotated sets in order, every file checked readable.
-        let inputs = crate::capture::inputs::expand(&a.files)?;
+        let (inputs, skipped) = crate::capture::inputs::expand_all(&a.files)?;
         let config = pipeline_config(&a.tracking, a.scope)?;
         let to_stdout = check_outputs(&[
             ("--csv", &a.csv),
@@ -54,10 +58,24 @@ impl ReadSettings {
             ("--json", &a.report.json),
             ("--ndjson", &a.report.ndjson),
         ])?;
+        check_not_inputs(
+            &[
+                ("--csv", &a.csv),
+                ("--connections", &a.connections),
+                ("--html", &a.html),
+                ("--json", &a.report.json),
+                ("--ndjson", &a.report.ndjson),
+            ],
+            inputs.iter().map(|(s, _)| match s {
+                Source::File(p) => p.as_path(),
+                Source::Stdin => Path::new("-"),
+            }),
+        )?;
         let table = !a.quiet && !to_stdout;
         let scope = load_scope(&a.rules)?;
         Ok(ReadSettings {
             inputs,
+            skipped,
             config,
             csv: a.csv,
             connections: a.connections,
@@ -113,10 +131,13 @@ impl LiveSettings {
         if let Some(w) = &a.write {
             // libpcap takes the name as a C string.
             if w.to_str().is_none_or(|s| s.contains('\0')) {
-                return Err(format!("--write {}: name is not valid UTF-8", w.display()));
+                return Err(format!(
+                    "{}: --write needs a name that is valid UTF-8",
+                    escape::path(w)
+                ));
             }
             if w.is_dir() {
-                return Err(format!("--write {}: is a directory", w.display()));
+                return Err(format!("{}: is a directory", escape::path(w)));
             }
         }
         let user = a
@@ -275,12 +296,77 @@ pub fn check_outputs(outputs: &[(&str, &Option<PathBuf>)]) -> Result<bool, Strin
             if is_stdout(x) && is_stdout(y) {
                 return Err(format!("{a} and {b} cannot both write to standard output"));
             }
-            if x == y && !is_stdout(x) {
-                return Err(format!("{a} and {b} name the same file: {}", x.display()));
+            let same = x == y || file_id(x).is_some_and(|i| file_id(y) == Some(i));
+            if same && !is_stdout(x) && !is_stdout(y) {
+                return Err(format!(
+                    "{a} and {b} name the same file: {}",
+                    escape::path(x)
+                ));
             }
         }
     }
     Ok(given.iter().any(|(_, p)| is_stdout(p)))
+}
+
+/// No output may be one of the inputs (same device and inode, through any path, symbolic and
+/// hard links included, `-` meaning the file standard input is): it would be replaced by the
+/// results. Checked before anything is read.
+pub fn check_not_inputs<'a>(
+    outputs: &[(&str, &Option<PathBuf>)],
+    inputs: impl Iterator<Item = &'a Path>,
+) -> Result<(), String> {
+    let outputs: Vec<(&str, &PathBuf, (u64, u64))> = outputs
+        .iter()
+        .filter_map(|(flag, p)| {
+            let p = p.as_ref().filter(|p| p.as_os_str() != "-")?;
+            Some((*flag, p, file_id(p)?))
+        })
+        .collect();
+    if outputs.is_empty() {
+        return Ok(());
+    }
+    for input in inputs {
+        let shown = if input.as_os_str() == "-" {
+            "standard input".to_string()
+        } else {
+            escape::path(input)
+        };
+        let Some(id) = file_id(if input.as_os_str() == "-" {
+            Path::new("/dev/stdin")
+        } else {
+            input
+        }) else {
+            continue;
+        };
+        if let Some((flag, out, _)) = outputs.iter().find(|(_, _, o)| *o == id) {
+            let out_shown = escape::path(out);
+            let also = if out_shown == shown {
+                String::new()
+            } else {
+                format!(" ({shown})")
+            };
+            return Err(format!(
+                "{out_shown}: {flag} would replace an input of this run{also}; name another \
+                 output file"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// (device, inode) of the regular file at `path` (symbolic links followed).
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        m.is_file().then(|| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 /// Endpoint data (embedded or `--endpoints`), `--include` + `--ranges`, `--exclude`.

@@ -533,12 +533,13 @@ fn user_drops_root_before_writing_and_parsing() {
         "--csv",
         root_only.join("c.csv").to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = text(&out.stderr);
-    assert!(
-        err.starts_with("tlscensus: --csv ")
-            && err.ends_with(": cannot write here: Permission denied\n"),
-        "{err}"
+    assert_exit(
+        &out,
+        1,
+        format!(
+            "tlscensus: {}: cannot write here: Permission denied\n",
+            p(&root_only.join("c.csv"))
+        ),
     );
 }
 
@@ -670,4 +671,76 @@ fn live_refuses_bad_values_before_capturing() {
     }
     let out = tlscensus(&["live", "-i", "lo", "--duration", "soon"]);
     assert_eq!(out.status.code(), Some(2), "a wrong command line is clap's");
+}
+
+#[test]
+fn a_restart_appends_to_connections_and_ndjson() {
+    require_capture!("a_restart_appends_to_connections_and_ndjson");
+    let dir = tempfile::tempdir().unwrap();
+    let (conns, ndjson) = (dir.path().join("conns.csv"), dir.path().join("c.ndjson"));
+    for run in 1..=2 {
+        // A new port each run (the capture lock is held by one at a time).
+        let lo = Loopback::new();
+        let live = lo.live(&[
+            "--scope",
+            "all",
+            "--duration",
+            "4s",
+            "--connections",
+            p(&conns),
+            "--ndjson",
+            p(&ndjson),
+        ]);
+        let server = lo.handshakes(&[TLS13]);
+        live.wait_ok(Duration::from_secs(30));
+        drop(server);
+        // The previous run's rows are kept; the header is written once.
+        let text = std::fs::read_to_string(&conns).unwrap();
+        assert_eq!(text.matches("ts,client_ip,").count(), 1, "{text}");
+        assert_eq!(csv_file_rows(&conns).len(), run, "{text}");
+        let lines = std::fs::read_to_string(&ndjson).unwrap();
+        assert_eq!(lines.lines().count(), run, "{lines}");
+    }
+}
+
+#[test]
+fn stdout_outputs_are_written_once_at_the_end_with_every() {
+    require_capture!("stdout_outputs_are_written_once_at_the_end_with_every");
+    for flag in ["--csv", "--json"] {
+        let lo = Loopback::new();
+        let live = lo.live(&[
+            "--scope",
+            "all",
+            "--every",
+            "1s",
+            "--duration",
+            "4s",
+            flag,
+            "-",
+        ]);
+        let server = lo.handshakes(&[TLS13]);
+        let (stdout, _) = live.wait_ok(Duration::from_secs(30));
+        drop(server);
+        if flag == "--csv" {
+            assert_eq!(stdout.matches("client_ip,").count(), 1, "{stdout}");
+            assert_eq!(common::csv_rows(&stdout).len(), 1, "{stdout}");
+        } else {
+            let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+            assert_eq!(doc["clients"].as_array().map(Vec::len), Some(1), "{stdout}");
+        }
+    }
+}
+
+#[test]
+fn unwritable_outputs_are_one_line_naming_the_path() {
+    require_capture!("unwritable_outputs_are_one_line_naming_the_path");
+    let _lock = capture_lock();
+    for flag in ["--csv", "--json", "--connections", "--ndjson"] {
+        let o = tlscensus(&["live", "-i", "lo", flag, "/nonexistent-dir/x"]);
+        assert_exit(
+            &o,
+            1,
+            "tlscensus: /nonexistent-dir/x: cannot write here: No such file or directory\n",
+        );
+    }
 }

@@ -4,12 +4,15 @@
 //! Promises:
 //! - a directory is read recursively, in name order, files only; hidden files and directories
 //!   (names starting with `.`) are skipped, symbolic links to directories are not followed;
-//!   a directory with nothing to read is an error;
+//!   a dangling or looping symbolic link in a directory is skipped with a warning
+//!   ([`ReadError::Skipped`]), the rest is read; a directory with nothing to read is an error;
 //! - names that differ only by a trailing number (rotated sets: `cap.pcap`, `cap.pcap1`, …
 //!   `cap.pcap10`, or tcpdump `-W` names `cap.pcap00`, `cap.pcap01`) are ordered by that
 //!   number, not lexically, inside a directory and among the files of the command line;
-//! - gzip and zstd are recognised by their magic numbers (`1f 8b`, `28 b5 2f fd`), never by
-//!   the file name, on files and on standard input alike;
+//! - gzip and zstd are recognised by their magic numbers (`1f 8b`, `28 b5 2f fd`, or a zstd
+//!   skippable frame `5? 2a 4d 18` as `pzstd` writes first), never by the file name, on files
+//!   and on standard input alike; other formats (xz, bzip2, zip, ETL, Network Monitor) are
+//!   named, with what to do, by [`super::native`];
 //! - every error is one line naming the file; everything is checked before any packet is read.
 
 use std::cmp::Ordering;
@@ -28,6 +31,16 @@ use crate::report::atomic::io_reason;
 /// [`super::merge`]), with each file's size in bytes (0 for standard input): directories
 /// replaced by the files under them, rotated sets in numeric order.
 pub fn expand(args: &[PathBuf]) -> Result<Vec<(Source, u64)>, String> {
+    expand_all(args).map(|(inputs, _)| inputs)
+}
+
+/// The inputs of a run with their sizes, as [`expand`] gives them, and the skipped entries.
+pub type Expanded = (Vec<(Source, u64)>, Vec<ReadError>);
+
+/// [`expand`], and the entries of directories that were skipped (dangling or looping symbolic
+/// links), each a [`ReadError::Skipped`] to report.
+pub fn expand_all(args: &[PathBuf]) -> Result<Expanded, String> {
+    let mut skipped = Vec::new();
     let mut inputs: Vec<(Source, u64)> = Vec::with_capacity(args.len());
     // Positions in `inputs` of the files named on the command line (not found in a directory).
     let mut named: Vec<usize> = Vec::new();
@@ -43,14 +56,14 @@ pub fn expand(args: &[PathBuf]) -> Result<Vec<(Source, u64)>, String> {
             }
             Source::File(path) => {
                 let meta = std::fs::metadata(&path)
-                    .map_err(|e| format!("{}: {}", path.display(), io_reason(&e)))?;
+                    .map_err(|e| format!("{}: {}", shown(&path), io_reason(&e)))?;
                 if meta.is_dir() {
-                    let before = inputs.len();
-                    walk(&path, &mut inputs)?;
-                    if inputs.len() == before {
+                    let before = inputs.len() + skipped.len();
+                    walk(&path, &mut inputs, &mut skipped)?;
+                    if inputs.len() + skipped.len() == before {
                         return Err(format!(
                             "{}: empty directory: no files to read (hidden files are skipped)",
-                            path.display()
+                            shown(&path)
                         ));
                     }
                 } else {
@@ -63,23 +76,49 @@ pub fn expand(args: &[PathBuf]) -> Result<Vec<(Source, u64)>, String> {
         }
     }
     order_rotated_sets(&mut inputs, &named);
-    Ok(inputs)
+    Ok((inputs, skipped))
+}
+
+/// A path as messages show it.
+fn shown(path: &Path) -> String {
+    crate::report::escape::path(path)
 }
 
 fn check_readable(path: &Path) -> Result<(), String> {
     File::open(path)
         .map(drop)
-        .map_err(|e| format!("{}: {}", path.display(), io_reason(&e)))
+        .map_err(|e| format!("{}: {}", shown(path), io_reason(&e)))
+}
+
+/// Why a symbolic link found in a directory names nothing readable.
+fn broken_link(path: &Path, e: &io::Error) -> ReadError {
+    /// Linux's ELOOP.
+    const ELOOP: i32 = 40;
+    let reason = match std::fs::read_link(path) {
+        _ if e.raw_os_error() == Some(ELOOP) => "symbolic link loop".to_string(),
+        Ok(to) if e.kind() == io::ErrorKind::NotFound => {
+            format!("dangling symbolic link (to {})", shown(&to))
+        }
+        _ => format!("symbolic link: {}", io_reason(e)),
+    };
+    ReadError::Skipped {
+        source: shown(path),
+        reason,
+    }
 }
 
 /// Appends the files under `dir`, depth first, each directory's entries in [`compare_names`]
 /// order.
-fn walk(dir: &Path, out: &mut Vec<(Source, u64)>) -> Result<(), String> {
+fn walk(
+    dir: &Path,
+    out: &mut Vec<(Source, u64)>,
+    skipped: &mut Vec<ReadError>,
+) -> Result<(), String> {
     let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("{}: {}", dir.display(), io_reason(&e)))?;
+        std::fs::read_dir(dir).map_err(|e| format!("{}: {}", shown(dir), io_reason(&e)))?;
     let mut names = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| format!("{}: {}", dir.display(), io_reason(&e)))?;
+        let entry = entry.map_err(|e| format!("{}: {}", shown(dir), io_reason(&e)))?;
         if !entry.file_name().as_encoded_bytes().starts_with(b".") {
             names.push(entry);
         }
@@ -94,20 +133,26 @@ fn walk(dir: &Path, out: &mut Vec<(Source, u64)>) -> Result<(), String> {
         let path = entry.path();
         let kind = entry
             .file_type()
-            .map_err(|e| format!("{}: {}", path.display(), io_reason(&e)))?;
+            .map_err(|e| format!("{}: {}", shown(&path), io_reason(&e)))?;
         if kind.is_dir() {
-            walk(&path, out)?;
+            walk(&path, out, skipped)?;
             continue;
         }
         // Follows a symbolic link, to read a linked file; a link to a directory is not
         // followed (it could lead back up the tree).
-        let meta = std::fs::metadata(&path)
-            .map_err(|e| format!("{}: {}", path.display(), io_reason(&e)))?;
+        let meta = match std::fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if kind.is_symlink() => {
+                skipped.push(broken_link(&path, &e));
+                continue;
+            }
+            Err(e) => return Err(format!("{}: {}", shown(&path), io_reason(&e))),
+        };
         if meta.is_file() {
             check_readable(&path)?;
             out.push((Source::File(path), meta.len()));
         } else {
-            log::debug!("{}: skipped: not a regular file", path.display());
+            log::debug!("{}: skipped: not a regular file", shown(&path));
         }
     }
     Ok(())
@@ -326,7 +371,11 @@ impl Compression {
     pub fn sniff(head: &[u8]) -> Option<Compression> {
         if head.starts_with(&[0x1f, 0x8b]) {
             Some(Compression::Gzip)
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+            // A skippable frame (0x184D2A50-0x184D2A5F, RFC 8878 section 3.1.2), as `pzstd`
+            // starts its output with: the decoder skips it.
+            || matches!(head, [m, 0x2a, 0x4d, 0x18, ..] if m & 0xf0 == 0x50)
+        {
             Some(Compression::Zstd)
         } else {
             None

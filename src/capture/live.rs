@@ -205,7 +205,7 @@ impl LiveCapture {
         let file = self
             .cap
             .savefile(path)
-            .map_err(|e| format!("--write {}: {}", path.display(), pcap_reason(&e)))?;
+            .map_err(|e| format!("{}: {}", crate::report::escape::path(path), pcap_reason(&e)))?;
         self.savefile = Some(file);
         Ok(())
     }

@@ -11,7 +11,8 @@
 //! Promises:
 //! - the format is told by its magic number, never by the file name;
 //! - memory is one buffer of 1 MiB that grows only to hold a longer block, up to [`MAX_BLOCK`];
-//!   a block claiming more is an error, not an allocation;
+//!   a block claiming more is an error, not an allocation; a section describes at most
+//!   [`MAX_INTERFACES`] interfaces (an IDB beyond is damage);
 //! - no packet is longer than [`MAX_CAPLEN`] or its interface's snap length (an error names it);
 //! - nothing in the input can make it panic; [`NativeReader::bytes_read`] is the exact offset
 //!   of the first byte not yet read.
@@ -54,6 +55,11 @@ const INITIAL_BUFFER: usize = 1 << 18;
 pub const MAX_BLOCK: u32 = 64 << 20;
 /// The longest packet accepted: libpcap's MAXIMUM_SNAPLEN (262144).
 pub const MAX_CAPLEN: u32 = 256 << 10;
+/// The most interfaces a pcapng section may describe (16 bytes each: 1 MiB). The obsolete
+/// Packet Block numbers interfaces in 16 bits, and no capture tool writes more; an Interface
+/// Description Block beyond is damage (reading stops there, the packets before it count), so
+/// that a small file of millions of IDBs cannot fill memory.
+pub const MAX_INTERFACES: usize = 1 << 16;
 
 /// Classic pcap file header and record header lengths.
 const PCAP_HEADER: usize = 24;
@@ -175,9 +181,13 @@ impl NativeReader {
         } else if got == magic.len() && is_pcap_magic(magic) {
             NativeReader::open_pcap(name, input, failure, magic)
         } else {
-            Err(open_error(
-                "not a pcap or pcapng capture (unknown file format)".to_string(),
-            ))
+            // Not a capture: read a little more to say what it is instead.
+            let mut head = [0u8; IDENTIFY_BYTES];
+            let (known, rest) = head.split_at_mut(got.min(magic.len()));
+            known.copy_from_slice(magic.get(..got).unwrap_or_default());
+            let more = read_up_to(&mut input, rest).unwrap_or(0);
+            let head = head.get(..got + more).unwrap_or_default();
+            Err(open_error(not_a_capture(head)))
         }
     }
 
@@ -277,10 +287,14 @@ impl NativeReader {
         let big = match u32_at(&head, 8, false) {
             Some(BYTE_ORDER_MAGIC) => false,
             Some(m) if m == BYTE_ORDER_MAGIC.swap_bytes() => true,
-            _ => {
+            m => {
                 return Err(ReadError::Open {
                     source: name,
-                    reason: "not a pcap or pcapng capture (unknown file format)".to_string(),
+                    reason: format!(
+                        "starts like a pcapng but its byte-order magic is 0x{:08x}, neither \
+                         0x1a2b3c4d nor 0x4d3c2b1a: a damaged pcapng, or not a capture",
+                        m.unwrap_or(0)
+                    ),
                 })
             }
         };
@@ -557,6 +571,13 @@ impl NativeReader {
     }
 
     fn take_interface(&mut self, size: usize) -> Result<(), ReadError> {
+        if self.interfaces.len() >= MAX_INTERFACES {
+            return Err(self.damaged(format!(
+                "the section describes more than {MAX_INTERFACES} interfaces (Interface \
+                 Description Block {} of the section); no capture tool writes that many",
+                MAX_INTERFACES + 1
+            )));
+        }
         let big = self.big_endian;
         let interface = match self.reader.next() {
             Ok((n, PcapBlockOwned::NG(Block::InterfaceDescription(idb)))) if n == size => {
@@ -779,6 +800,58 @@ fn parse_failure(what: &str, e: &PcapError<&[u8]>) -> String {
         other => other.to_string(),
     };
     format!("{what} could not be parsed ({why})")
+}
+
+/// Bytes read from an input that is not a capture, to tell what it is.
+const IDENTIFY_BYTES: usize = 80;
+
+/// What an input that is neither pcap nor pcapng is, told by its first bytes, and what to do
+/// with it (each format by the magic number of its own specification).
+fn not_a_capture(head: &[u8]) -> String {
+    let le32 = |at: usize| u32_at(head, at, false);
+    let what: Option<&str> = if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Some("an xz-compressed file: decompress it first (`xz -dc FILE | tlscensus read -`); gzip and zstd are read as they are")
+    } else if head.len() >= 4
+        && head.starts_with(b"BZh")
+        && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b))
+    {
+        Some("a bzip2-compressed file: decompress it first (`bzip2 -dc FILE | tlscensus read -`); gzip and zstd are read as they are")
+    } else if head.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
+        Some("an lz4-compressed file: decompress it first (`lz4 -dc FILE | tlscensus read -`); gzip and zstd are read as they are")
+    } else if head.starts_with(b"PK\x03\x04")
+        || head.starts_with(b"PK\x05\x06")
+        || head.starts_with(b"PK\x07\x08")
+    {
+        Some("a zip archive: extract the capture from it (`unzip FILE`) and read that")
+    } else if head.starts_with(&[b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c]) {
+        Some("a 7-Zip archive: extract the capture from it (`7z x FILE`) and read that")
+    } else if head.starts_with(b"GMBU") || head.starts_with(b"RTSS") {
+        Some("a Microsoft Network Monitor capture: convert it to pcapng first (`editcap -F pcapng FILE FILE.pcapng`, from Wireshark)")
+    } else if head.starts_with(b"snoop\0\0\0") {
+        Some("a snoop capture: convert it to pcapng first (`editcap -F pcapng FILE FILE.pcapng`, from Wireshark)")
+    } else if head.starts_with(&[0xa1, 0xb2, 0xcd, 0x34])
+        || head.starts_with(&[0x34, 0xcd, 0xb2, 0xa1])
+    {
+        Some("a modified pcap (Kuznetsov's format): convert it first (`editcap -F pcap FILE FILE.pcap`, from Wireshark)")
+    } else if is_etl(head, le32(0)) {
+        Some("a Windows ETL trace (pktmon, netsh trace): convert it to pcapng first (`pktmon etl2pcap FILE --out FILE.pcapng`; a `netsh trace` file: Microsoft's etl2pcapng)")
+    } else {
+        None
+    };
+    match what {
+        Some(w) => format!("not a pcap or pcapng capture: {w}"),
+        None => "not a pcap or pcapng capture (unknown file format)".to_string(),
+    }
+}
+
+/// A Windows ETL file: a 72-byte `WMI_BUFFER_HEADER` whose first field is the buffer size (a
+/// multiple of 4 KiB), then the first event's system trace header: version, header type
+/// (1 = system 32-bit, 2 = system 64-bit, 3-4 compact) and flags `0xc0` (`TRACE_HEADER_FLAG
+/// | TRACE_HEADER_EVENT_TRACE`).
+fn is_etl(head: &[u8], buffer_size: Option<u32>) -> bool {
+    buffer_size.is_some_and(|n| n >= 4096 && n % 4096 == 0)
+        && head.get(74).is_some_and(|t| (1..=4).contains(t))
+        && head.get(75) == Some(&0xc0)
 }
 
 /// Whether the file's first 4 bytes are a classic pcap magic number: microseconds or
@@ -1292,8 +1365,73 @@ mod tests {
         bad[8] = 0x99;
         assert_eq!(
             open(&bad).unwrap_err().to_string(),
-            "t.cap: not a pcap or pcapng capture (unknown file format)"
+            "t.cap: starts like a pcapng but its byte-order magic is 0x1a2b3c99, neither \
+             0x1a2b3c4d nor 0x4d3c2b1a: a damaged pcapng, or not a capture"
         );
+    }
+
+    #[test]
+    fn interfaces_of_a_section_are_bounded() {
+        let mut bytes = shb(false);
+        for _ in 0..MAX_INTERFACES {
+            bytes.extend(idb(false, 1, 0, None, None));
+        }
+        bytes.extend(epb(false, 0, 0, &packet(1, 60), 60));
+        let at = bytes.len();
+        bytes.extend(idb(false, 1, 0, None, None));
+        bytes.extend(epb(false, 0, 0, &packet(2, 60), 60));
+        let (packets, err) = read_error(&bytes);
+        assert_eq!(packets.len(), 1);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "t.cap: capture is damaged at byte {at} (after packet 1): the section describes \
+                 more than 65536 interfaces (Interface Description Block 65537 of the section); \
+                 no capture tool writes that many"
+            )
+        );
+        // A new section starts its own count.
+        let mut bytes = shb(false);
+        for _ in 0..MAX_INTERFACES {
+            bytes.extend(idb(false, 1, 0, None, None));
+        }
+        bytes.extend(shb(false));
+        bytes.extend(idb(false, 1, 0, None, None));
+        bytes.extend(epb(false, 0, 0, &packet(1, 60), 60));
+        assert_eq!(read_all(&bytes).len(), 1);
+    }
+
+    #[test]
+    fn other_formats_are_named_with_what_to_do() {
+        let mut etl = vec![0u8; 80];
+        etl[..4].copy_from_slice(&65536u32.to_le_bytes());
+        etl[72..76].copy_from_slice(&[0x02, 0x00, 0x02, 0xc0]);
+        let cases: [(&[u8], &str); 9] = [
+            (b"\xfd7zXZ\0\0\x04", "an xz-compressed file"),
+            (b"BZh91AY&SY", "a bzip2-compressed file"),
+            (b"\x04\x22\x4d\x18\x64\x40", "an lz4-compressed file"),
+            (b"PK\x03\x04\x14\0", "a zip archive"),
+            (b"7z\xbc\xaf\x27\x1c\0\x04", "a 7-Zip archive"),
+            (b"GMBU\x00\x02", "a Microsoft Network Monitor capture"),
+            (b"snoop\0\0\0\0\0\0\x02", "a snoop capture"),
+            (b"\x34\xcd\xb2\xa1\x02\0\x04\0", "a modified pcap"),
+            (&etl, "a Windows ETL trace (pktmon, netsh trace): convert it to pcapng first (`pktmon etl2pcap FILE --out FILE.pcapng`"),
+        ];
+        for (bytes, what) in cases {
+            let err = open(bytes).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("t.cap: not a pcap or pcapng capture: {what}")),
+                "{err}"
+            );
+        }
+        // "BZh" alone, or an ETL-like header with other flags, is just unknown.
+        etl[75] = 0;
+        for bytes in [&b"BZhx"[..], &etl] {
+            assert_eq!(
+                open(bytes).unwrap_err().to_string(),
+                "t.cap: not a pcap or pcapng capture (unknown file format)"
+            );
+        }
     }
 
     #[test]

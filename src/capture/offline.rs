@@ -37,15 +37,45 @@ impl Source {
                     reason: crate::report::atomic::io_reason(&e),
                 }),
             },
+            Source::Stdin if stdin_is_closed() => Err(ReadError::Open {
+                source: self.to_string(),
+                reason: STDIN_CLOSED.to_string(),
+            }),
             Source::Stdin => Ok(Box::new(std::io::stdin())),
         }
+    }
+}
+
+/// Why standard input cannot be read when it is closed.
+pub const STDIN_CLOSED: &str =
+    "standard input is closed (or /dev/null): nothing to read; pipe a capture in, or name a file";
+
+/// Whether standard input is closed (`<&-`) or `/dev/null`: Rust's runtime opens `/dev/null` on
+/// a closed descriptor 0 at start, so the two look alike, and either would read as an empty
+/// file.
+pub fn stdin_is_closed() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let (Ok(stdin), Ok(null)) = (
+            std::fs::metadata("/proc/self/fd/0"),
+            std::fs::metadata("/dev/null"),
+        ) else {
+            return false;
+        };
+        stdin.file_type().is_char_device() && stdin.rdev() == null.rdev()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
     }
 }
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Source::File(p) => write!(f, "{}", p.display()),
+            // Escaped: a file name is outside text (see `escape::name`).
+            Source::File(p) => f.write_str(&crate::report::escape::path(p)),
             Source::Stdin => f.write_str("<stdin>"),
         }
     }
@@ -91,6 +121,9 @@ pub enum ReadError {
         offset: u64,
         reason: String,
     },
+    /// Found in a directory but not readable as a file (a dangling or looping symbolic link):
+    /// skipped, the rest is read.
+    Skipped { source: String, reason: String },
     /// The input holds the same bytes as `original`, an input given before it: it is not read
     /// (see [`crate::capture::inputs::same_content`]).
     SameContent { source: String, original: String },
@@ -106,6 +139,7 @@ impl ReadError {
             | ReadError::Io { after_packet, .. } => *after_packet,
             ReadError::Open { .. }
             | ReadError::UnsupportedLink { .. }
+            | ReadError::Skipped { .. }
             | ReadError::SameContent { .. } => 0,
         }
     }
@@ -119,6 +153,7 @@ impl ReadError {
             | ReadError::CutShort { source, .. }
             | ReadError::Damaged { source, .. }
             | ReadError::Io { source, .. }
+            | ReadError::Skipped { source, .. }
             | ReadError::SameContent { source, .. } => source,
         }
     }
@@ -172,6 +207,7 @@ impl fmt::Display for ReadError {
                 "{source}: read error at byte {offset} ({}): {reason}",
                 Position(*after_packet)
             ),
+            ReadError::Skipped { source, reason } => write!(f, "{source}: {reason}: skipped"),
             ReadError::SameContent { source, original } => {
                 write!(f, "{source}: same content as {original}: read once")
             }

@@ -202,11 +202,11 @@ pub fn man(args: ManArgs) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         None => {
-            eprintln!(
-                "tlscensus: man: no command named \"{}\"; commands: {}",
+            crate::commands::say(format_args!(
+                "man: no command named \"{}\"; commands: {}",
                 crate::report::escape::visible(args.command.unwrap_or_default().as_bytes()),
                 page_names().join(", ")
-            );
+            ));
             Ok(Exit::Usage)
         }
     }
@@ -215,7 +215,7 @@ pub fn man(args: ManArgs) -> anyhow::Result<Exit> {
 /// `tlscensus.1` and `tlscensus-COMMAND.1` for each command, in `dir` (created if needed).
 fn write_pages(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
-        .map_err(|e| anyhow!("--dir {}: {}", dir.display(), io_reason(&e)))?;
+        .map_err(|e| anyhow!("{}: {}", crate::report::escape::path(dir), io_reason(&e)))?;
     let mut pages = vec![("tlscensus.1".to_string(), render_page(None))];
     for name in page_names() {
         let page = render_page(Some(&name));
@@ -225,7 +225,7 @@ fn write_pages(dir: &Path) -> anyhow::Result<()> {
         let page = page.with_context(|| format!("cannot render {file}"))?;
         let path = dir.join(&file);
         std::fs::write(&path, page)
-            .map_err(|e| anyhow!("{}: {}", path.display(), io_reason(&e)))?;
+            .map_err(|e| anyhow!("{}: {}", crate::report::escape::path(&path), io_reason(&e)))?;
     }
     Ok(())
 }

@@ -21,7 +21,7 @@ pub fn run(args: EndpointsArgs) -> anyhow::Result<Exit> {
     let settings = match EndpointsSettings::from_args(args) {
         Ok(s) => s,
         Err(EndpointsError::Usage(msg)) => {
-            eprintln!("tlscensus: {msg}");
+            crate::commands::say(msg);
             return Ok(Exit::Usage);
         }
         Err(EndpointsError::Data(msg)) => return Err(anyhow!(msg)),
@@ -57,9 +57,12 @@ pub fn render_summary(data: &EndpointData, from_file: bool) -> String {
         (i, false) => i.to_string(),
     };
     let source = if from_file {
-        format!("file {}", visible(s.source.as_bytes()))
+        format!("file {}", crate::report::escape::terminal(&s.source))
     } else {
-        format!("embedded snapshot: {}", visible(s.source.as_bytes()))
+        format!(
+            "embedded snapshot: {}",
+            crate::report::escape::terminal(&s.source)
+        )
     };
     let per_area: Vec<String> = ServiceArea::ALL
         .iter()

@@ -5,8 +5,8 @@
 //! 1. settings checked (scope data loaded, `--user` looked up);
 //! 2. the interface opened and the filter set (needs root or CAP_NET_RAW + CAP_NET_ADMIN);
 //! 3. `--user`: root dropped for good;
-//! 4. outputs opened as that user (`--write`, `--connections`, and a probe of `--csv`), the
-//!    stop handler installed, then `listening on IFACE` on stderr;
+//! 4. outputs opened as that user (`--write`, `--connections` and `--ndjson` opened to append,
+//!    and a probe of `--csv`), the stop handler installed, then `listening on IFACE` on stderr;
 //! 5. packets until Ctrl-C / SIGTERM (first one), `--duration`, `--count` or a capture error;
 //!    reads time out every 250 ms so a stop or a timer is never waited on for longer; after a
 //!    stop by signal or duration, reading goes on for [`DRAIN`] to take the packets the kernel
@@ -18,7 +18,7 @@
 
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufRead, BufWriter, IsTerminal, Read, Seek, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -29,10 +29,11 @@ use crate::capture::live::{drop_privileges, KernelStats, LiveCapture, DRAIN};
 use crate::capture::Timestamp;
 use crate::census::{Census, ConnectionRecord, Verdict};
 use crate::cli::LiveArgs;
-use crate::commands::{output, Exit};
+use crate::commands::{output, output_failed, say, warning, Exit};
 use crate::pipeline::{Pipeline, RecordSink};
-use crate::report::atomic::{io_reason, Output};
+use crate::report::atomic::{io_reason, Output, OutputError, Stdout};
 use crate::report::csv::{connection_row, CONNECTION_COLUMNS};
+use crate::report::escape;
 use crate::report::json::{self, NdjsonWriter};
 use crate::settings::LiveSettings;
 use crate::stats::RunStats;
@@ -75,7 +76,9 @@ impl Stopped {
 }
 
 /// `--connections`: rows written as connections are decided, straight to the file (not
-/// renamed at the end), so `tail -f` follows it; flushed every second.
+/// renamed at the end), so `tail -f` follows it; flushed every second. An existing file is
+/// appended to (a restarted service keeps the previous run's rows): the header is written only
+/// to a new or empty file, and a file whose first line is another header is refused.
 struct LiveConnections {
     w: Option<csv::Writer<Box<dyn Write>>>,
     /// The first write error; rows after it are dropped.
@@ -83,13 +86,14 @@ struct LiveConnections {
 }
 
 impl LiveConnections {
-    fn open(path: Option<&Path>) -> Result<LiveConnections, String> {
+    fn open(path: Option<&Path>) -> Result<LiveConnections, OutputError> {
+        let mut header = true;
         let w: Option<Box<dyn Write>> = match path {
             None => None,
-            Some(p) if p.as_os_str() == "-" => Some(Box::new(io::stdout())),
+            Some(p) if p.as_os_str() == "-" => Some(Box::new(Stdout::new())),
             Some(p) => {
-                let f = File::create(p)
-                    .map_err(|e| format!("--connections {}: {}", p.display(), io_reason(&e)))?;
+                let (f, empty) = open_append(p, Some(&CONNECTION_COLUMNS))?;
+                header = empty;
                 Some(Box::new(BufWriter::new(f)))
             }
         };
@@ -101,10 +105,10 @@ impl LiveConnections {
             }),
             error: None,
         };
-        if let Some(w) = &mut out.w {
+        if let (Some(w), true) = (&mut out.w, header) {
             w.write_record(CONNECTION_COLUMNS)
                 .and_then(|()| w.flush().map_err(Into::into))
-                .map_err(|e| format!("--connections: {e}"))?;
+                .map_err(|e| OutputError::of(path, io_reason(&e.into())))?;
         }
         Ok(out)
     }
@@ -127,8 +131,59 @@ impl LiveConnections {
     }
 }
 
+/// Opens a streamed output to append to it (created with the umask's mode if new); whether it
+/// was empty. With `header`, a non-empty file must start with that CSV header. A last line
+/// cut short by a crash is ended first, so the next row starts a line of its own.
+fn open_append(path: &Path, header: Option<&[&str]>) -> Result<(File, bool), OutputError> {
+    let fail = |reason: String| OutputError {
+        target: escape::path(path),
+        reason,
+    };
+    if path.is_dir() {
+        return Err(fail("is a directory".into()));
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
+        .or_else(|_| {
+            // Write-only (a FIFO, /dev/stdout, a file the user may not read).
+            std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+        })
+        .map_err(|e| fail(format!("cannot write here: {}", io_reason(&e))))?;
+    let meta = f.metadata().map_err(|e| fail(io_reason(&e)))?;
+    if !meta.is_file() || meta.len() == 0 {
+        return Ok((f, true));
+    }
+    if let Some(columns) = header {
+        let mut first = Vec::new();
+        let _ = io::BufReader::new((&f).take(64 * 1024)).read_until(b'\n', &mut first);
+        let expected = format!("{}\n", columns.join(","));
+        if first != expected.as_bytes() {
+            return Err(fail(
+                "exists and is not a --connections file of this version (its first line is \
+                 not the header); move it away or name another file"
+                    .into(),
+            ));
+        }
+    }
+    let mut last = [0u8; 1];
+    let ends_a_line = f
+        .seek(io::SeekFrom::End(-1))
+        .and_then(|_| f.read_exact(&mut last))
+        .map_or(true, |()| last[0] == b'\n');
+    if !ends_a_line {
+        f.write_all(b"\n").map_err(|e| fail(io_reason(&e)))?;
+    }
+    Ok((f, false))
+}
+
 /// `--ndjson`: one line per connection as it is decided, straight to the file like
-/// `--connections`; flushed every second.
+/// `--connections` (appended to an existing file); flushed every second.
 struct LiveNdjson {
     w: Option<NdjsonWriter<Box<dyn Write>>>,
     /// The first write error; lines after it are dropped.
@@ -136,13 +191,12 @@ struct LiveNdjson {
 }
 
 impl LiveNdjson {
-    fn open(path: Option<&Path>) -> Result<LiveNdjson, String> {
+    fn open(path: Option<&Path>) -> Result<LiveNdjson, OutputError> {
         let w: Option<Box<dyn Write>> = match path {
             None => None,
-            Some(p) if p.as_os_str() == "-" => Some(Box::new(io::stdout())),
+            Some(p) if p.as_os_str() == "-" => Some(Box::new(Stdout::new())),
             Some(p) => {
-                let f = File::create(p)
-                    .map_err(|e| format!("--ndjson {}: {}", p.display(), io_reason(&e)))?;
+                let (f, _) = open_append(p, None)?;
                 Some(Box::new(BufWriter::with_capacity(64 * 1024, f)))
             }
         };
@@ -201,23 +255,30 @@ impl RecordSink for LiveSinks {
     }
 }
 
-/// Rewrites the per-client outputs (`--csv`, `--json`) with the census so far.
+/// Rewrites the per-client outputs (`--csv`, `--json`) with the census so far. Standard output
+/// (`-`) is written only at the end (`last`): a stream cannot be rewritten, and several CSV
+/// headers or JSON documents in a row are no census.
 fn write_snapshot(
     settings: &LiveSettings,
     census: &Census,
     stats: &RunStats,
     data: &crate::m365::DataSummary,
-) -> Vec<(&'static str, String)> {
+    last: bool,
+) -> Vec<OutputError> {
     let mut errors = Vec::new();
-    if let Some(path) = &settings.csv {
+    let now = |p: &Path| last || p.as_os_str() != "-";
+    if let Some(path) = settings.csv.as_deref().filter(|p| now(p)) {
         if let Err(e) = Output::create(path)
             .and_then(|out| output::write_census(census, settings.report.order, out))
         {
-            errors.push(("--csv", e));
+            errors.push(e);
         }
     }
-    if let Some(path) = &settings.report.json {
-        let inputs = [format!("live:{}", settings.capture.interface)];
+    if let Some(path) = settings.report.json.as_deref().filter(|p| now(p)) {
+        let inputs = [format!(
+            "live:{}",
+            escape::name(settings.capture.interface.as_bytes())
+        )];
         let prov = json::Provenance {
             scope: Some(output::scope_name(settings.config.scope_all)),
             endpoint_data: Some(data),
@@ -229,7 +290,7 @@ fn write_snapshot(
         if let Err(e) =
             Output::create(path).and_then(|out| output::write_json(&prov, &clients, out))
         {
-            errors.push(("--json", e));
+            errors.push(e);
         }
     }
     errors
@@ -257,15 +318,14 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
     }
     // Outputs are opened as the user they will be written as, before any packet is read.
     if let Some(path) = &settings.csv {
-        drop(Output::create(path).map_err(|e| anyhow!("--csv {e}"))?);
+        drop(Output::create(path)?);
     }
     if let Some(path) = &settings.report.json {
-        drop(Output::create(path).map_err(|e| anyhow!("--json {e}"))?);
+        drop(Output::create(path)?);
     }
     let sink = LiveSinks {
-        connections: LiveConnections::open(settings.connections.as_deref())
-            .map_err(|e| anyhow!(e))?,
-        ndjson: LiveNdjson::open(settings.report.ndjson.as_deref()).map_err(|e| anyhow!(e))?,
+        connections: LiveConnections::open(settings.connections.as_deref())?,
+        ndjson: LiveNdjson::open(settings.report.ndjson.as_deref())?,
     };
     let data = settings.scope.data().summary();
     if let Some(path) = &settings.write {
@@ -284,9 +344,9 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
 
     let quiet = settings.quiet;
     if !quiet {
-        eprintln!(
-            "tlscensus: listening on {}: link type {}, snap length {} bytes{}; Ctrl-C stops",
-            capture.interface(),
+        say(format_args!(
+            "listening on {}: link type {}, snap length {} bytes{}; Ctrl-C stops",
+            escape::name(capture.interface().as_bytes()),
             capture.link(),
             capture.snaplen(),
             if settings.capture.promisc {
@@ -294,12 +354,12 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
             } else {
                 ", not promiscuous"
             },
-        );
+        ));
     }
 
     let mut pipeline = Pipeline::new(&settings.scope, settings.config, sink);
     let mut status = Status::new(
-        capture.interface().to_string(),
+        escape::name(capture.interface().as_bytes()),
         !quiet && io::stderr().is_terminal(),
     );
     let started = Instant::now();
@@ -308,7 +368,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
     let mut next_housekeeping = started + HOUSEKEEPING;
     let mut next_view = next_housekeeping;
     // The last error of each rewritten output, said once until it recovers.
-    let mut snapshot_errors: Vec<(&'static str, String)> = Vec::new();
+    let mut snapshot_errors: Vec<OutputError> = Vec::new();
 
     let mut stopped = loop {
         if SIGNALS.load(Ordering::SeqCst) > 0 {
@@ -338,20 +398,18 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
             while next_csv <= now {
                 next_csv += settings.every;
             }
-            let errors = write_snapshot(&settings, pipeline.census(), pipeline.stats(), &data);
-            for (flag, e) in &errors {
+            let errors =
+                write_snapshot(&settings, pipeline.census(), pipeline.stats(), &data, false);
+            for e in &errors {
                 // Said once until it recovers; capturing goes on.
-                if !snapshot_errors.contains(&(flag, e.clone())) {
-                    eprintln!("tlscensus: warning: {flag} {e}; retrying every --every");
+                if !snapshot_errors.contains(e) {
+                    warning(format_args!("{e}; retrying every --every"));
                 }
             }
             snapshot_errors = errors;
             if !quiet && !status.terminal {
                 let kernel = capture.kernel_stats();
-                eprintln!(
-                    "tlscensus: {}",
-                    status.line(pipeline.stats(), pipeline.census(), kernel, now)
-                );
+                say(status.line(pipeline.stats(), pipeline.census(), kernel, now));
             }
         }
         match capture.next_frame() {
@@ -368,9 +426,9 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
 
     status.clear_view();
     if !quiet && stopped == Stopped::Signal {
-        eprintln!(
-            "tlscensus: stopping: deciding open connections and writing the census \
-             (Ctrl-C again quits at once)"
+        say(
+            "stopping: deciding open connections and writing the census (Ctrl-C again quits \
+             at once)",
         );
     }
     if matches!(stopped, Stopped::Signal | Stopped::Duration) {
@@ -394,40 +452,44 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
     let end = Instant::now();
     let kernel = capture.kernel_stats();
     if let Err(e) = capture.flush_savefile() {
-        eprintln!("tlscensus: warning: --write: {e}");
+        let path = settings
+            .write
+            .as_deref()
+            .map(escape::path)
+            .unwrap_or_default();
+        warning(format_args!("{path}: {e}"));
     }
     drop(capture);
     if let Stopped::CaptureFailed(e) = &stopped {
-        eprintln!("tlscensus: warning: {e}; results cover the packets before it");
+        warning(format_args!("{e}; results cover the packets before it"));
     }
     pipeline.heartbeat(wall_clock());
     let open_flows = pipeline.flow_count();
     let (census, stats, mut sink) = pipeline.finish();
     if let Some(w) = stats.clock_warning() {
-        eprintln!("tlscensus: warning: {w}");
+        warning(w);
     }
     log::debug!("{open_flows} connections were open at the stop");
 
     let mut failed = false;
     sink.flush();
+    let named =
+        |p: &Option<std::path::PathBuf>, reason: String| OutputError::of(p.as_deref(), reason);
     if let Some(e) = sink.connections.error.take() {
-        eprintln!("tlscensus: --connections: {e}");
-        failed = true;
+        failed |= output_failed(Err(named(&settings.connections, e)));
     }
     if let Some(e) = sink.ndjson.error.take() {
-        eprintln!("tlscensus: --ndjson: {e}");
-        failed = true;
+        failed |= output_failed(Err(named(&settings.report.ndjson, e)));
     }
-    for (flag, e) in write_snapshot(&settings, &census, &stats, &data) {
-        eprintln!("tlscensus: {flag} {e}");
-        failed = true;
+    for e in write_snapshot(&settings, &census, &stats, &data, true) {
+        failed |= output_failed(Err(e));
     }
     if !quiet {
-        eprintln!(
-            "tlscensus: {}: {}",
+        say(format_args!(
+            "{}: {}",
             stopped.reason(),
             status.line(&stats, &census, kernel, end)
-        );
+        ));
     }
     if settings.table {
         output::print_table(
@@ -690,8 +752,36 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(
-            err,
-            "--connections /nonexistent-dir/c.csv: No such file or directory"
+            err.to_string(),
+            "/nonexistent-dir/c.csv: cannot write here: No such file or directory"
         );
+    }
+
+    #[test]
+    fn connections_stream_appends_to_an_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("conns.csv");
+        let header = CONNECTION_COLUMNS.join(",");
+        // A previous run's row, its last line cut short by a crash.
+        std::fs::write(&path, format!("{header}\nrow-1\nrow-2-cut")).unwrap();
+        let c = LiveConnections::open(Some(&path)).unwrap();
+        drop(c);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!("{header}\nrow-1\nrow-2-cut\n")
+        );
+        // Not a --connections file: refused, left as it was.
+        std::fs::write(&path, "client_ip,x\n").unwrap();
+        let err = LiveConnections::open(Some(&path)).err().unwrap();
+        assert!(err.to_string().ends_with(
+            "conns.csv: exists and is not a --connections file of this version (its first \
+             line is not the header); move it away or name another file"
+        ));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "client_ip,x\n");
+        // --ndjson appends without a header.
+        let nd = dir.path().join("c.ndjson");
+        std::fs::write(&nd, "{}\n").unwrap();
+        drop(LiveNdjson::open(Some(&nd)).unwrap());
+        assert_eq!(std::fs::read_to_string(&nd).unwrap(), "{}\n");
     }
 }

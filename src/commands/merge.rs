@@ -37,13 +37,13 @@ use crate::census::{
     insert_capped, raise_max_offered, verdict_of, ClientSummary, Verdict, VersionCounts, MAX_JA4,
 };
 use crate::cli::MergeArgs;
-use crate::commands::{output, Exit};
+use crate::commands::{output, output_failed, say, Exit};
 use crate::m365::ServiceArea;
 use crate::report::atomic::{io_reason, Output};
 use crate::report::csv::{write_clients, CLIENT_COLUMNS};
 use crate::report::escape::visible;
 use crate::report::json;
-use crate::settings::{check_outputs, client_order, FailOn};
+use crate::settings::{check_not_inputs, check_outputs, client_order, FailOn};
 use crate::tls::TlsVersion;
 
 pub fn run(args: MergeArgs) -> anyhow::Result<Exit> {
@@ -54,13 +54,13 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Exit> {
     };
     check_outputs(&[("--csv", &csv_path), ("--json", &json_path)]).map_err(|e| anyhow!(e))?;
     check_inputs(&args.files).map_err(|e| anyhow!(e))?;
+    check_not_inputs(
+        &[("--csv", &csv_path), ("--json", &json_path)],
+        args.files.iter().map(|p| p.as_path()),
+    )
+    .map_err(|e| anyhow!(e))?;
     // Outputs are opened before any input is read: an unwritable path fails now.
-    let open = |p: &Option<PathBuf>| {
-        p.as_deref()
-            .map(Output::create)
-            .transpose()
-            .map_err(|e| anyhow!(e))
-    };
+    let open = |p: &Option<PathBuf>| p.as_deref().map(Output::create).transpose();
     let csv_out = open(&csv_path)?;
     let json_out = open(&json_path)?;
 
@@ -78,18 +78,13 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Exit> {
 
     let mut failed = false;
     if let Some(mut out) = csv_out {
-        if let Err(e) = write_clients(sorted.iter().copied(), &mut out)
-            .map_err(|e| e.to_string())
-            .and_then(|()| out.commit())
-        {
-            eprintln!("tlscensus: --csv: {e}");
-            failed = true;
-        }
+        failed |= output_failed(match write_clients(sorted.iter().copied(), &mut out) {
+            Ok(()) => out.commit(),
+            Err(e) => Err(out.error(&e.into())),
+        });
     }
     if let Some(out) = json_out {
-        let inputs: Vec<String> = (args.files.iter())
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
+        let inputs: Vec<String> = args.files.iter().map(|p| display(p)).collect();
         let prov = json::Provenance {
             scope: None,
             endpoint_data: None,
@@ -97,16 +92,13 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Exit> {
             run: None,
             ja4_counts: false,
         };
-        if let Err(e) = output::write_json(&prov, &sorted, out) {
-            eprintln!("tlscensus: --json: {e}");
-            failed = true;
-        }
+        failed |= output_failed(output::write_json(&prov, &sorted, out));
     }
     if !args.quiet {
         let with = |v: Verdict| sorted.iter().filter(|c| c.verdict() == v).count();
         let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-        eprintln!(
-            "tlscensus: merged {}: {}: {} broken, {} at risk, {}{} ok",
+        say(format_args!(
+            "merged {}: {}: {} broken, {} at risk, {}{} ok",
             plural(args.files.len(), "file"),
             plural(sorted.len(), "client"),
             with(Verdict::Broken),
@@ -116,7 +108,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Exit> {
                 n => format!("{n} unknown, "),
             },
             with(Verdict::Ok)
-        );
+        ));
     }
     let fail_on = args.fail_on.map(FailOn::from_arg);
     Ok(if failed {
@@ -147,7 +139,7 @@ fn check_inputs(files: &[PathBuf]) -> Result<(), String> {
 
 /// A path as shown in messages and in `--json`'s inputs (control characters escaped).
 fn display(p: &Path) -> String {
-    visible(p.to_string_lossy().as_bytes())
+    crate::report::escape::path(p)
 }
 
 /// One row of a census CSV, parsed.
@@ -179,6 +171,9 @@ pub struct ClientRow {
 pub fn read_file(path: &Path) -> Result<Vec<ClientRow>, String> {
     let name = display(path);
     let input: Box<dyn Read> = if path.as_os_str() == "-" {
+        if crate::capture::offline::stdin_is_closed() {
+            return Err(format!("{name}: {}", crate::capture::offline::STDIN_CLOSED));
+        }
         Box::new(io::stdin().lock())
     } else {
         Box::new(std::fs::File::open(path).map_err(|e| format!("{name}: {}", io_reason(&e)))?)
@@ -189,10 +184,14 @@ pub fn read_file(path: &Path) -> Result<Vec<ClientRow>, String> {
 /// Reads a census CSV from `input`; `name` is the file name for messages.
 pub fn read_census(name: &str, input: impl Read) -> Result<Vec<ClientRow>, String> {
     let not_census = |why: String| format!("{name}: not a tlscensus client census ({why})");
+    let recent = std::rc::Rc::new(std::cell::RefCell::new(RecentBytes::default()));
     let mut r = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(input);
+        .from_reader(Recording {
+            inner: input,
+            recent: std::rc::Rc::clone(&recent),
+        });
     let mut records = r.byte_records();
     let header = match records.next() {
         None => return Err(not_census("it is empty".into())),
@@ -230,7 +229,9 @@ pub fn read_census(name: &str, input: impl Read) -> Result<Vec<ClientRow>, Strin
     let mut seen: BTreeMap<IpAddr, u64> = BTreeMap::new();
     for rec in records {
         let rec = rec.map_err(|e| format!("{name}: {}", csv_reason(&e)))?;
-        let line = rec.position().map_or(0, |p| p.line());
+        let line = rec
+            .position()
+            .map_or(0, |p| p.line() + recent.borrow().line_ends_at(p.byte()));
         let at = |why: String| format!("{name}: line {line}: {why}");
         if rec.len() != CLIENT_COLUMNS.len() {
             return Err(at(format!(
@@ -249,6 +250,53 @@ pub fn read_census(name: &str, input: impl Read) -> Result<Vec<ClientRow>, Strin
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// The last bytes read from a CSV input, to tell the physical line a record starts on: the
+/// `csv` crate places a record's start before the line ends that precede it (the `\n` of a
+/// CRLF, blank lines) and counts the line before them.
+#[derive(Default)]
+struct RecentBytes {
+    /// Offset in the input of `bytes[0]`.
+    start: u64,
+    bytes: std::collections::VecDeque<u8>,
+}
+
+impl RecentBytes {
+    /// Bytes kept: more than the `csv` reader's buffer plus a long row.
+    const KEEP: usize = 256 << 10;
+
+    /// Line ends (`\n`) from `offset` up to the first byte that is not a line end.
+    fn line_ends_at(&self, offset: u64) -> u64 {
+        let Some(from) = offset
+            .checked_sub(self.start)
+            .and_then(|i| usize::try_from(i).ok())
+        else {
+            return 0;
+        };
+        let gap = self.bytes.iter().skip(from);
+        gap.take_while(|&&b| b == b'\n' || b == b'\r')
+            .filter(|&&b| b == b'\n')
+            .count() as u64
+    }
+}
+
+/// Reads through, keeping the last bytes in [`RecentBytes`].
+struct Recording<R> {
+    inner: R,
+    recent: std::rc::Rc<std::cell::RefCell<RecentBytes>>,
+}
+
+impl<R: Read> Read for Recording<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut recent = self.recent.borrow_mut();
+        recent.bytes.extend(buf.get(..n).unwrap_or_default());
+        let over = recent.bytes.len().saturating_sub(RecentBytes::KEEP);
+        recent.bytes.drain(..over);
+        recent.start += over as u64;
+        Ok(n)
+    }
 }
 
 /// A csv error's reason with the line it happened on.

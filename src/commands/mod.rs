@@ -9,9 +9,12 @@ pub mod merge;
 mod output;
 pub mod read;
 
+use std::fmt::Display;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
+use crate::report::atomic::OutputError;
+use crate::report::escape;
 
 /// Documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,8 +54,32 @@ pub fn run(cli: Cli) -> Exit {
     match result {
         Ok(exit) => exit,
         Err(e) => {
-            eprintln!("tlscensus: {e}");
+            say(e);
             Exit::Error
+        }
+    }
+}
+
+/// Writes a line to stderr: `tlscensus: PATH: what went wrong` for an error. Every message of the
+/// program goes through here or [`warning`], where control characters are escaped whatever the
+/// message holds (names in it were escaped where they were put in; this is the safety net).
+pub(crate) fn say(msg: impl Display) {
+    eprintln!("tlscensus: {}", escape::terminal(&msg.to_string()));
+}
+
+/// Writes a warning line to stderr: `tlscensus: warning: ...`.
+pub(crate) fn warning(msg: impl Display) {
+    eprintln!("tlscensus: warning: {}", escape::terminal(&msg.to_string()));
+}
+
+/// How an output ended: an error is reported; whether the run failed. (A closed standard
+/// output is not an error: [`crate::report::atomic::Stdout`] drops what is written after it.)
+pub(crate) fn output_failed(result: Result<(), OutputError>) -> bool {
+    match result {
+        Ok(()) => false,
+        Err(e) => {
+            say(e);
+            true
         }
     }
 }

@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::anyhow;
 
 use crate::census::{Census, ClientOrder, ClientSummary};
-use crate::report::atomic::Output;
+use crate::report::atomic::{Output, OutputError, Stdout};
 use crate::report::csv::write_clients;
 use crate::report::json::{self, Provenance};
 use crate::report::table::{self, TableContext};
@@ -15,10 +15,15 @@ use crate::stats::RunStats;
 
 /// Writes the per-client census to `out` in `order` and commits it (renamed into place for a
 /// file).
-pub fn write_census(census: &Census, order: ClientOrder, mut out: Output) -> Result<(), String> {
-    write_clients(census.sorted_by(order), &mut out)
-        .map_err(|e| e.to_string())
-        .and_then(|()| out.commit())
+pub fn write_census(
+    census: &Census,
+    order: ClientOrder,
+    mut out: Output,
+) -> Result<(), OutputError> {
+    match write_clients(census.sorted_by(order), &mut out) {
+        Ok(()) => out.commit(),
+        Err(e) => Err(out.error(&e.into())),
+    }
 }
 
 /// Writes the census as one JSON document (`--json`) and commits it.
@@ -26,10 +31,11 @@ pub fn write_json(
     prov: &Provenance<'_>,
     clients: &[&ClientSummary],
     mut out: Output,
-) -> Result<(), String> {
-    json::write_census(prov, clients, &mut out)
-        .map_err(|e| crate::report::atomic::io_reason(&e))
-        .and_then(|()| out.commit())
+) -> Result<(), OutputError> {
+    match json::write_census(prov, clients, &mut out) {
+        Ok(()) => out.commit(),
+        Err(e) => Err(out.error(&e)),
+    }
 }
 
 /// `--scope` as `--json` spells it.
@@ -77,14 +83,9 @@ pub fn print_table(
             color: report.color,
         },
     );
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout
+    let mut stdout = Stdout::new();
+    stdout
         .write_all(text.as_bytes())
-        .and_then(|_| stdout.flush())
-    {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(anyhow!("<stdout>: {e}"));
-        }
-    }
-    Ok(())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| anyhow!("<stdout>: {}", crate::report::atomic::io_reason(&e)))
 }

@@ -8,10 +8,10 @@ use crate::capture::offline::{ReadError, Source};
 use crate::capture::readahead::{Event, ReadAhead};
 use crate::capture::Frame;
 use crate::cli::ReadArgs;
-use crate::commands::{output, Exit};
+use crate::commands::{output, output_failed, say, warning, Exit};
 use crate::pipeline::Pipeline;
 use crate::progress::Progress;
-use crate::report::atomic::Output;
+use crate::report::atomic::{io_reason, Output, OutputError};
 use crate::report::csv::ConnectionsWriter;
 use crate::report::html::{self, AreaVersions, HtmlReport, Provenance};
 use crate::report::json::{self, NdjsonWriter};
@@ -45,15 +45,15 @@ impl Reading<'_> {
 
     fn open_failed(&mut self, e: ReadError) {
         match e {
-            // Read once already: a warning, the census is whole.
-            ReadError::SameContent { .. } => eprintln!("tlscensus: warning: {e}"),
-            _ => eprintln!("tlscensus: {e}"),
+            // Read once already, or skipped: a warning, the rest is read.
+            ReadError::SameContent { .. } | ReadError::Skipped { .. } => warning(&e),
+            _ => say(&e),
         }
         self.errors.push(e);
     }
 
     fn failed(&mut self, e: ReadError) {
-        eprintln!("tlscensus: warning: {e}; results cover the packets before it");
+        warning(format_args!("{e}; results cover the packets before it"));
         self.errors.push(e);
     }
 
@@ -135,36 +135,21 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
     let settings = ReadSettings::from_args(args).map_err(|e| anyhow!(e))?;
     let scope = &settings.scope;
     // Outputs are opened before any packet is read: an unwritable path fails now.
-    let csv_out = settings
-        .csv
-        .as_deref()
+    let csv_out = settings.csv.as_deref().map(Output::create).transpose()?;
+    let conn_out = (settings.connections.as_deref())
         .map(Output::create)
-        .transpose()
-        .map_err(|e| anyhow!(e))?;
-    let conn_out = settings
-        .connections
-        .as_deref()
-        .map(Output::create)
-        .transpose()
-        .map_err(|e| anyhow!(e))?;
-    let html_out = settings
-        .html
-        .as_deref()
-        .map(Output::create)
-        .transpose()
-        .map_err(|e| anyhow!(e))?;
+        .transpose()?;
+    let html_out = settings.html.as_deref().map(Output::create).transpose()?;
     let sink = (
         conn_out.map(ConnectionsWriter::new),
         AreaVersions::default(),
     );
     let json_out = (settings.report.json.as_deref())
         .map(Output::create)
-        .transpose()
-        .map_err(|e| anyhow!(e))?;
+        .transpose()?;
     let ndjson_out = (settings.report.ndjson.as_deref())
         .map(Output::create)
-        .transpose()
-        .map_err(|e| anyhow!(e))?;
+        .transpose()?;
     let sink = (sink, ndjson_out.map(NdjsonWriter::new));
 
     let pipeline = Pipeline::new(scope, settings.config, sink);
@@ -173,6 +158,9 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
         progress: Progress::new(settings.inputs.iter().map(|(_, s)| s).sum(), settings.quiet),
         errors: Vec::new(),
     };
+    for e in &settings.skipped {
+        reading.open_failed(e.clone());
+    }
     let read_ahead = settings
         .read_ahead
         .then(|| ReadAhead::start(settings.inputs.iter().map(|(s, _)| s.clone()).collect()))
@@ -192,47 +180,33 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
     let nothing_read = pipeline.stats().packets == 0 && !errors.is_empty();
     let (census, stats, (sink, ndjson)) = pipeline.finish();
     if let Some(w) = stats.clock_warning() {
-        eprintln!("tlscensus: warning: {w}");
+        warning(w);
     }
-    if nothing_read && settings.inputs.len() == errors.len() {
+    if nothing_read && settings.inputs.len() + settings.skipped.len() == errors.len() {
         // Nothing could be analysed: leave no output behind (temp files are dropped).
         return Ok(Exit::Error);
     }
 
+    // Errors of the streamed writers, which do not hand their output back.
+    let named =
+        |p: &Option<std::path::PathBuf>, reason: String| OutputError::of(p.as_deref(), reason);
     let mut failed = false;
     if let Some(w) = sink.0 {
-        match w.finish().and_then(|out| out.commit()) {
-            Ok(()) => {}
-            Err(e) => {
-                eprintln!("tlscensus: --connections: {e}");
-                failed = true;
-            }
-        }
+        failed |= output_failed(
+            w.finish()
+                .map_err(|e| named(&settings.connections, crate::report::atomic::reason(e)))
+                .and_then(Output::commit),
+        );
     }
     if let Some(w) = ndjson {
-        match w.finish() {
-            Ok(out) => {
-                if let Err(e) = out.commit() {
-                    eprintln!("tlscensus: --ndjson: {e}");
-                    failed = true;
-                }
-            }
-            // `--ndjson - | head`: not an error.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-            Err(e) => {
-                eprintln!(
-                    "tlscensus: --ndjson: {}",
-                    crate::report::atomic::io_reason(&e)
-                );
-                failed = true;
-            }
-        }
+        failed |= output_failed(
+            w.finish()
+                .map_err(|e| named(&settings.report.ndjson, io_reason(&e)))
+                .and_then(Output::commit),
+        );
     }
     if let Some(out) = csv_out {
-        if let Err(e) = output::write_census(&census, settings.report.order, out) {
-            eprintln!("tlscensus: --csv: {e}");
-            failed = true;
-        }
+        failed |= output_failed(output::write_census(&census, settings.report.order, out));
     }
     if let Some(out) = json_out {
         let inputs: Vec<String> = (settings.inputs.iter())
@@ -246,10 +220,11 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
             run: Some(&stats),
             ja4_counts: true,
         };
-        if let Err(e) = output::write_json(&prov, &census.sorted_by(settings.report.order), out) {
-            eprintln!("tlscensus: --json: {e}");
-            failed = true;
-        }
+        failed |= output_failed(output::write_json(
+            &prov,
+            &census.sorted_by(settings.report.order),
+            out,
+        ));
     }
     if let Some(out) = html_out {
         let provenance = Provenance {
@@ -270,13 +245,10 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
             order: settings.report.order,
         };
         let mut out = out;
-        if let Err(e) = html::write(&report, &mut out)
-            .map_err(|e| e.to_string())
-            .and_then(|()| out.commit())
-        {
-            eprintln!("tlscensus: --html: {e}");
-            failed = true;
-        }
+        failed |= output_failed(match html::write(&report, &mut out) {
+            Ok(()) => out.commit(),
+            Err(e) => Err(out.error(&e)),
+        });
     }
     if settings.table {
         output::print_table(

@@ -438,7 +438,7 @@ impl EndpointData {
         Ok(EndpointData::build(
             sets,
             instance,
-            path.display().to_string(),
+            crate::report::escape::path(path),
         ))
     }
 
@@ -592,7 +592,7 @@ impl fmt::Display for EndpointErrorKind {
 impl fmt::Display for EndpointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(file) = &self.file {
-            write!(f, "{}: ", file.display())?;
+            write!(f, "{}: ", crate::report::escape::path(file))?;
         }
         self.kind.fmt(f)
     }

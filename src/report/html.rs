@@ -161,6 +161,12 @@ fn untrusted(bytes: &[u8]) -> String {
     esc(&visible(bytes)).into_owned()
 }
 
+/// A file name or message that the caller escaped already ([`crate::report::escape::name`]):
+/// HTML-escaped, and its control characters escaped again should one be left.
+fn named(text: &str) -> String {
+    esc(&crate::report::escape::terminal(text)).into_owned()
+}
+
 /// An SNI as HTML text that a narrow column breaks after its dots (`<wbr>` changes no text).
 fn host_name(sni: &[u8]) -> String {
     untrusted(sni).replace('.', ".<wbr>")
@@ -766,7 +772,7 @@ fn provenance(page: &mut String, report: &HtmlReport<'_>, clients: &[&ClientSumm
     let d = &prov.endpoint_data;
     page.push_str("<section id=\"provenance\">\n<h2>Where this comes from</h2>\n");
     for e in &prov.errors {
-        let _ = writeln!(page, "<p class=\"warn\">{}</p>", untrusted(e.as_bytes()));
+        let _ = writeln!(page, "<p class=\"warn\">{}</p>", named(e));
     }
     page.push_str("<dl class=\"prov\">\n<dt>Captures</dt><dd>");
     let open = if prov.inputs.len() <= 20 { " open" } else { "" };
@@ -781,7 +787,7 @@ fn provenance(page: &mut String, report: &HtmlReport<'_>, clients: &[&ClientSumm
         let _ = write!(
             page,
             "<li><span class=\"mono input\">{}</span> <span class=\"muted\">{}</span></li>",
-            untrusted(name.as_bytes()),
+            named(name),
             human_bytes(*size)
         );
     }

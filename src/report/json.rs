@@ -43,8 +43,9 @@ pub struct Provenance<'a> {
     pub scope: Option<&'a str>,
     /// The Microsoft 365 endpoint data used; `None` for a merged census.
     pub endpoint_data: Option<&'a DataSummary>,
-    /// Capture files, `<stdin>`, `live:IFACE`, or the merged CSV files (written escaped like
-    /// wire text: a file name is not trusted either).
+    /// Capture files, `<stdin>`, `live:IFACE`, or the merged CSV files, escaped by the caller
+    /// with [`crate::report::escape::name`] (a file name is not trusted either; a name that is
+    /// not UTF-8 stays recognisable as `\xNN` bytes).
     pub inputs: &'a [String],
     /// The run's counters; `None` for a merged census.
     pub run: Option<&'a RunStats>,
@@ -60,7 +61,10 @@ pub fn write_census(
     clients: &[&ClientSummary],
     mut out: impl Write,
 ) -> io::Result<()> {
-    let inputs: Vec<String> = prov.inputs.iter().map(|i| visible(i.as_bytes())).collect();
+    // Escaped already; again here, for control characters only, should a caller forget.
+    let inputs: Vec<String> = (prov.inputs.iter())
+        .map(|i| crate::report::escape::terminal(i).into_owned())
+        .collect();
     let doc = Document {
         format: FORMAT,
         version: VERSION,
