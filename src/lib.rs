@@ -34,6 +34,7 @@ pub mod logging;
 pub mod m365;
 pub mod pipeline;
 pub mod progress;
+pub mod quic;
 pub mod reassembly;
 pub mod report;
 pub mod settings;
