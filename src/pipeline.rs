@@ -344,6 +344,9 @@ pub struct Pipeline<'s, S: RecordSink> {
     queued: usize,
     fingerprints: Fingerprinter,
     forgotten: Forgotten,
+    /// QUIC handshakes (their own table, cap and idle timeout).
+    quic: crate::quic::flow::QuicTable,
+    quic_done: Vec<crate::quic::flow::Done>,
 }
 
 impl<'s, S: RecordSink> Pipeline<'s, S> {
@@ -365,6 +368,11 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             queued: 0,
             fingerprints: Fingerprinter::new(),
             forgotten: Forgotten::new((config.max_flows / 8).clamp(1024, 1 << 17)),
+            quic: crate::quic::flow::QuicTable::new(crate::quic::flow::Limits {
+                idle_timeout_secs: config.idle_timeout_secs,
+                ..Default::default()
+            }),
+            quic_done: Vec::new(),
         }
     }
 
@@ -401,6 +409,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         match decode::decode_or_fragment(frame) {
             Ok(Decoded::Segment(seg)) => self.handle_segment(frame.ts, &seg),
             Ok(Decoded::Fragment(frag)) => self.handle_fragment(frame.ts, &frag),
+            Ok(Decoded::Udp(d)) => self.handle_udp(frame.ts, &d),
             Err(reason) => self.stats.skip(reason),
         }
     }
@@ -425,6 +434,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             match decode::decode_reassembled(&datagram) {
                 Ok(Decoded::Segment(seg)) => self.handle_segment(ts, &seg),
                 Ok(Decoded::Fragment(inner)) => done = self.defrag.add(now, &inner),
+                Ok(Decoded::Udp(d)) => self.handle_udp(ts, &d),
                 Err(reason) => self.stats.skip(reason),
             }
         }
@@ -439,6 +449,43 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         let now = self.tick(ts);
         if now >= self.next_sweep {
             self.expire_idle(now);
+            self.quic.expire(now, &mut self.quic_done);
+            self.quic_records();
+        }
+    }
+
+    /// A UDP datagram that may carry QUIC (see [`crate::quic`]).
+    fn handle_udp(&mut self, ts: Timestamp, d: &decode::UdpDatagram<'_>) {
+        let now = self.tick(ts);
+        let src = crate::flow::Endpoint {
+            ip: d.src,
+            port: d.src_port,
+        };
+        let dst = crate::flow::Endpoint {
+            ip: d.dst,
+            port: d.dst_port,
+        };
+        self.quic
+            .datagram(now, ts, src, dst, d.payload, &mut self.quic_done);
+        self.quic_records();
+    }
+
+    /// Reports the QUIC connections the table decided.
+    fn quic_records(&mut self) {
+        self.stats.quic = self.quic.stats;
+        for done in std::mem::take(&mut self.quic_done) {
+            self.stats.tls_connections += 1;
+            if done.conn.server_hello.is_none() {
+                self.stats.no_server_hello += 1;
+            }
+            let (rec, in_scope) = crate::quic::flow::record(&done, self.scope, &mut self.fingerprints);
+            if in_scope {
+                self.stats.in_scope_connections += 1;
+            } else if !self.config.scope_all {
+                continue;
+            }
+            self.census.add(&rec);
+            self.sink.record(&rec);
         }
     }
 
@@ -856,6 +903,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             sni,
             ended_by,
             connect_host: None,
+            transport: crate::census::Transport::Tcp,
         };
         self.census.add(&rec);
         self.sink.record(&rec);
@@ -971,6 +1019,8 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 self.decide_on_removal(key, flow, Cause::EndOfInput, now);
             }
         }
+        self.quic.finish(now, &mut self.quic_done);
+        self.quic_records();
         (self.census, self.stats, self.sink)
     }
 }

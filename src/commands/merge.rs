@@ -173,6 +173,8 @@ pub struct ClientRow {
     pub failed: u64,
     pub lowest_negotiated: Option<TlsVersion>,
     pub ja4: Vec<String>,
+    /// Connections over QUIC.
+    pub quic: u64,
 }
 
 /// Reads a whole census CSV (`-` = standard input).
@@ -359,6 +361,7 @@ fn parse_row(rec: &csv::ByteRecord) -> Result<ClientRow, String> {
         failed: count(14)?,
         lowest_negotiated: version(15)?,
         ja4: list(cell(16)?),
+        quic: count(17)?,
     };
     check_row(&row)?;
     Ok(row)
@@ -376,9 +379,12 @@ fn check_row(r: &ClientRow) -> Result<(), String> {
     ]
     .iter()
     .try_fold(0u64, |a, n| a.checked_add(*n));
-    if negotiated.is_none_or(|n| n > r.connections) || r.failed > r.connections {
+    if negotiated.is_none_or(|n| n > r.connections)
+        || r.failed > r.connections
+        || r.quic > r.connections
+    {
         return Err(format!(
-            "the version, no_server_hello and failed counts exceed the {} connections",
+            "the version, no_server_hello, failed and quic counts exceed the {} connections",
             r.connections
         ));
     }
@@ -522,6 +528,7 @@ impl Merged {
             offered_legacy_only: u64::from(matches!(r.verdict, Verdict::Broken | Verdict::AtRisk)),
             // Connection counts are not in the CSV: 0 here, `null` in `--json`.
             ja4: BTreeMap::new(),
+            quic: r.quic,
         };
         let c = match self.clients.entry(r.client) {
             Entry::Vacant(v) => v.insert(row),
@@ -577,6 +584,7 @@ fn add_into(c: &mut ClientSummary, r: ClientSummary) {
         *c.service_areas.entry(area).or_default() += k;
     }
     c.failed += r.failed;
+    c.quic += r.quic;
     c.offered_legacy_only = c.offered_legacy_only.max(r.offered_legacy_only);
 }
 

@@ -131,6 +131,7 @@ struct ClientJson<'a> {
     failed: u64,
     lowest_negotiated: Option<String>,
     ja4_seen: Ja4Seen<'a>,
+    quic: u64,
 }
 
 impl<'a> ClientJson<'a> {
@@ -157,6 +158,7 @@ impl<'a> ClientJson<'a> {
                 ja4: &c.ja4,
                 counts: ja4_counts,
             },
+            quic: c.quic,
         }
     }
 }
@@ -203,6 +205,7 @@ struct ConnectionJson<'a> {
     ja3s: Option<&'a str>,
     ended_by: Option<&'static str>,
     connect_host: Option<String>,
+    transport: &'static str,
 }
 
 impl<'a> ConnectionJson<'a> {
@@ -232,6 +235,7 @@ impl<'a> ConnectionJson<'a> {
             ja3s: r.ja3s.as_deref(),
             ended_by: r.ended_by.map(|s| s.as_str()),
             connect_host: r.connect_host.as_deref().map(visible),
+            transport: r.transport.as_str(),
         }
     }
 }
@@ -325,6 +329,7 @@ impl Serialize for RunJson<'_> {
             clock_jumps,
             first_clock_jump,
             fragments,
+            quic,
         } = self.0;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("files", files)?;
@@ -385,6 +390,49 @@ impl Serialize for RunJson<'_> {
                 ("duplicates", duplicates),
                 ("invalid", invalid),
                 ("after_drop", after_drop),
+            ]
+            .into_iter()
+            .collect::<Fields>(),
+        )?;
+        let crate::quic::flow::QuicStats {
+            datagrams,
+            packets,
+            initials_opened,
+            initials_unopened,
+            handshake_packets,
+            zero_rtt_packets,
+            unknown_version,
+            retries,
+            version_negotiations,
+            connections,
+            client_hellos,
+            server_hellos,
+            closed,
+            crypto_over_cap,
+            evicted,
+            expired,
+            without_hello,
+        } = quic;
+        m.serialize_entry(
+            "quic",
+            &[
+                ("datagrams", datagrams),
+                ("packets", packets),
+                ("initials_opened", initials_opened),
+                ("initials_unopened", initials_unopened),
+                ("handshake_packets", handshake_packets),
+                ("zero_rtt_packets", zero_rtt_packets),
+                ("unknown_version", unknown_version),
+                ("retries", retries),
+                ("version_negotiations", version_negotiations),
+                ("connections", connections),
+                ("client_hellos", client_hellos),
+                ("server_hellos", server_hellos),
+                ("closed", closed),
+                ("crypto_over_cap", crypto_over_cap),
+                ("evicted", evicted),
+                ("expired", expired),
+                ("without_hello", without_hello),
             ]
             .into_iter()
             .collect::<Fields>(),
@@ -476,7 +524,7 @@ mod tests {
              \"endpoint_ids\":[1,2,71],\"outcome\":\"established\",\
              \"offered_versions\":[\"TLSv1.3\",\"TLSv1.2\"],\"resumed\":false,\
              \"starttls\":\"smtp\",\"ja4\":\"t13d1516h2_8daaf6152771_e5627efa2ab1\",\
-             \"ja3\":\"0123\",\"ja3s\":null,\"ended_by\":null,\"connect_host\":null}"
+             \"ja3\":\"0123\",\"ja3s\":null,\"ended_by\":null,\"connect_host\":null,\"transport\":\"tcp\"}"
         );
         let pos = keys_in_order(&line, &CONNECTION_COLUMNS);
         assert!(pos.windows(2).all(|w| w[0] < w[1]), "{pos:?}");
