@@ -770,6 +770,7 @@ mod tests {
             failed: 0,
             lowest_negotiated: Some(TlsVersion::TLS12),
             ja4: vec!["j1".into()],
+            quic: 0,
         }
     }
 

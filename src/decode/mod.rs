@@ -637,6 +637,7 @@ mod tests {
                     None
                 }
                 Ok(Decoded::Fragment(frag)) => d.add(Timestamp(0), &frag),
+                Ok(Decoded::Udp(_)) => None,
                 Err(e) => {
                     skips.push(e);
                     None
@@ -646,6 +647,7 @@ mod tests {
                 match decode_reassembled(&datagram) {
                     Ok(Decoded::Segment(seg)) => segs.push(format!("{seg:?}")),
                     Ok(Decoded::Fragment(inner)) => done = d.add(Timestamp(0), &inner),
+                    Ok(Decoded::Udp(_)) => skips.push(SkipReason::NotTcp),
                     Err(e) => skips.push(e),
                 }
             }

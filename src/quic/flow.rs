@@ -114,6 +114,9 @@ pub struct Conn {
     pub version_negotiation: bool,
     decided: bool,
     last_ts: Timestamp,
+    /// Client Initials opened after its ClientHello was whole: retransmissions, the sign that
+    /// the client heard nothing back (QUIC has no SYN/ACK to show the server is there).
+    client_resent: u32,
 }
 
 fn idx(side: Side) -> usize {
@@ -355,6 +358,7 @@ impl QuicTable {
                     version_negotiation: false,
                     decided: false,
                     last_ts: ts,
+                    client_resent: 0,
                 };
                 self.conns.insert(k, Box::new(conn));
                 (k, Side::Client)
@@ -415,6 +419,9 @@ impl QuicTable {
             return;
         };
         self.stats.initials_opened += 1;
+        if side == Side::Client && c.client_hello.is_some() {
+            c.client_resent = c.client_resent.saturating_add(1);
+        }
         if let Some(l) = c.largest_pn.get_mut(i) {
             *l = Some(l.map_or(pn, |l| l.max(pn)));
         }
@@ -545,7 +552,9 @@ impl QuicTable {
                 until.saturating_sub(c.client_hello_at)
             }),
             client_seen: c.seen[0],
-            server_seen: c.seen[1],
+            // A client that sent its Initial again heard nothing: the silence is the server's
+            // (a capture of one direction only would show the client going on instead).
+            server_seen: c.seen[1] || c.client_resent > 0,
             server_data: c.seen[1],
             client_bytes_missing: client_hello.is_none(),
             server_bytes_missing: server_hello.is_none() && c.rejected[1],
@@ -577,6 +586,7 @@ impl QuicTable {
             version_negotiation: c.version_negotiation,
             decided: true,
             last_ts: c.last_ts,
+            client_resent: c.client_resent,
         });
         out.push(Done {
             conn,
