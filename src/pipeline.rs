@@ -478,7 +478,8 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             if done.conn.server_hello.is_none() {
                 self.stats.no_server_hello += 1;
             }
-            let (rec, in_scope) = crate::quic::flow::record(&done, self.scope, &mut self.fingerprints);
+            let (rec, in_scope) =
+                crate::quic::flow::record(&done, self.scope, &mut self.fingerprints);
             if in_scope {
                 self.stats.in_scope_connections += 1;
             } else if !self.config.scope_all {

@@ -20,7 +20,10 @@ fn aioquic_v1_v2_and_retry() {
         ("quic-v2-aioquic.pcap", "10.1.0.32"),
         ("quic-v1-retry-aioquic.pcap", "10.1.0.33"),
     ] {
-        let o = run(&["read", p(&fixture(name)), "--connections", "-", "--quiet"], 0);
+        let o = run(
+            &["read", p(&fixture(name)), "--connections", "-", "--quiet"],
+            0,
+        );
         let rows = csv_rows(&stdout(&o));
         assert_eq!(rows.len(), 1, "{name}: one handshake, a Retry counted once");
         let r = &rows[0];
@@ -63,19 +66,43 @@ fn quic_column_and_ndjson() {
     assert_eq!(v["transport"], "quic");
     // A TCP capture says tcp, and 0 QUIC connections per client.
     let o = run(
-        &["read", p(&fixture("tls12-sharepoint.pcap")), "--connections", "-", "--quiet"],
+        &[
+            "read",
+            p(&fixture("tls12-sharepoint.pcap")),
+            "--connections",
+            "-",
+            "--quiet",
+        ],
         0,
     );
     let out = stdout(&o);
     assert!(out.lines().skip(1).all(|l| l.ends_with(",tcp")), "{out}");
-    let o = run(&["read", p(&fixture("tls12-sharepoint.pcap")), "--csv", "-", "--quiet"], 0);
+    let o = run(
+        &[
+            "read",
+            p(&fixture("tls12-sharepoint.pcap")),
+            "--csv",
+            "-",
+            "--quiet",
+        ],
+        0,
+    );
     assert!(csv_rows(&stdout(&o)).iter().all(|r| r["quic"] == "0"));
     // merge keeps the column.
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.csv");
     run(&["read", p(&f), "--csv", p(&a), "--quiet"], 0);
     let b = dir.path().join("b.csv");
-    run(&["read", p(&fixture("quic-v1-aioquic.pcap")), "--csv", p(&b), "--quiet"], 0);
+    run(
+        &[
+            "read",
+            p(&fixture("quic-v1-aioquic.pcap")),
+            "--csv",
+            p(&b),
+            "--quiet",
+        ],
+        0,
+    );
     let o = run(&["merge", p(&a), p(&b), "--csv", "-", "-q"], 0);
     let rows = csv_rows(&stdout(&o));
     assert_eq!(rows.len(), 2);
@@ -163,7 +190,11 @@ fn generated_handshakes() {
     let c = csv_rows(&stdout(&o));
     assert_eq!(c.len(), 1);
     assert_eq!(
-        (c[0]["connections"].as_str(), c[0]["quic"].as_str(), c[0]["failed"].as_str()),
+        (
+            c[0]["connections"].as_str(),
+            c[0]["quic"].as_str(),
+            c[0]["failed"].as_str()
+        ),
         ("5", "5", "2")
     );
 }

@@ -595,7 +595,7 @@ mod tests {
 
     const HEADER: &str = "client_ip,connections,sslv3,tlsv1_0,tlsv1_1,tlsv1_2,tlsv1_3,\
                           no_server_hello,max_offered,first_seen,last_seen,snis,verdict,\
-                          service_areas,failed,lowest_negotiated,ja4_seen\n";
+                          service_areas,failed,lowest_negotiated,ja4_seen,quic\n";
 
     fn read(body: &str) -> Result<Vec<ClientRow>, String> {
         read_census("b.csv", format!("{HEADER}{body}").as_bytes())
@@ -603,7 +603,7 @@ mod tests {
 
     const OK_ROW: &str = "10.1.0.52,2,0,0,0,1,1,0,TLSv1.3,2025-11-20T10:00:00.000000Z,\
                           2025-11-20T10:00:05.500000Z,outlook.office365.com;teams.microsoft.com,\
-                          ok,Exchange=1;Teams=1;Common=2,0,TLSv1.2,t13d1516h2_aaa;t13d1516h2_bbb\n";
+                          ok,Exchange=1;Teams=1;Common=2,0,TLSv1.2,t13d1516h2_aaa;q13d1516h2_bbb,1\n";
 
     #[test]
     fn a_row_reads_back_typed() {
@@ -616,7 +616,8 @@ mod tests {
         assert_eq!(r.first_seen.rfc3339(), "2025-11-20T10:00:00.000000Z");
         assert_eq!(r.snis.len(), 2);
         assert_eq!(r.service_areas[&ServiceArea::Skype], 1);
-        assert_eq!(r.ja4, ["t13d1516h2_aaa", "t13d1516h2_bbb"]);
+        assert_eq!(r.ja4, ["t13d1516h2_aaa", "q13d1516h2_bbb"]);
+        assert_eq!(r.quic, 1);
     }
 
     #[test]
@@ -637,13 +638,13 @@ mod tests {
         let e = read_census("s.csv", &b"client_ip,connections\n"[..]).unwrap_err();
         assert_eq!(
             e,
-            "s.csv: not a tlscensus client census (it has 2 columns, expected 17: column 3 \
+            "s.csv: not a tlscensus client census (it has 2 columns, expected 18: column 3 \
              \"sslv3\" is missing)"
         );
         let newer = format!("{},extra\n", HEADER.trim_end());
         let e = read_census("n.csv", newer.as_bytes()).unwrap_err();
         assert!(
-            e.contains("column 18 \"extra\" is not one this version writes"),
+            e.contains("column 19 \"extra\" is not one this version writes"),
             "{e}"
         );
     }
@@ -697,7 +698,15 @@ mod tests {
             ),
             (
                 OK_ROW.replacen(",0,TLSv1.2,", ",0,TLSv1.2,extra,", 1),
-                "18 fields, expected 17",
+                "19 fields, expected 18",
+            ),
+            (
+                OK_ROW.replacen(",1\n", ",3\n", 1),
+                "quic counts exceed the 2 connections",
+            ),
+            (
+                OK_ROW.replacen(",1\n", ",x\n", 1),
+                "column \"quic\": \"x\" is not a count",
             ),
         ];
         for (row, want) in cases {

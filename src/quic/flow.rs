@@ -165,13 +165,13 @@ pub struct QuicTable {
 /// one it opens, or a Version Negotiation. Two byte reads and a compare: the cost of a UDP
 /// datagram that is not QUIC.
 pub fn is_candidate(payload: &[u8]) -> bool {
-    let (Some(first), Some(v)) = (payload.first(), payload.get(1..5)) else {
+    let Some(&[first, a, b, c, d, _, _]) = payload.first_chunk::<7>() else {
         return false;
     };
-    if first & 0x80 == 0 || payload.len() < 7 {
+    if first & 0x80 == 0 {
         return false;
     }
-    let v = u32::from_be_bytes([v[0], v[1], v[2], v[3]]);
+    let v = u32::from_be_bytes([a, b, c, d]);
     v == 0 || (first & 0x40 != 0 && Version::from_wire(v).is_some())
 }
 
@@ -281,7 +281,7 @@ impl QuicTable {
                     c.last_seen = now;
                     if !c.decided {
                         if let Some(cid) = Cid::of(h.scid) {
-                            c.keys = Box::new(InitialKeys::new(version, h.scid));
+                            *c.keys = InitialKeys::new(version, h.scid);
                             c.key_dcid = cid;
                             c.largest_pn = [None; 2];
                             c.retry = true;
@@ -304,7 +304,16 @@ impl QuicTable {
                     c.last_seen = now;
                 }
             }
-            PacketType::Initial => self.initial(now, ts, version, packet, h, as_client(h.scid), as_server(h.dcid), out),
+            PacketType::Initial => self.initial(
+                now,
+                ts,
+                version,
+                packet,
+                h,
+                as_client(h.scid),
+                as_server(h.dcid),
+                out,
+            ),
         }
     }
 
@@ -405,7 +414,7 @@ impl QuicTable {
                         c.largest_pn = [None; 2];
                     }
                     c.version = version;
-                    c.keys = Box::new(keys);
+                    *c.keys = keys;
                     if let Some(cid) = Cid::of(h.dcid) {
                         c.key_dcid = cid;
                     }
@@ -472,10 +481,10 @@ impl QuicTable {
                 return;
             };
             let data = stream.contiguous().get(*consumed..).unwrap_or_default();
-            let Some(head) = data.get(..4) else {
+            let Some(&[_, l0, l1, l2]) = data.first_chunk::<4>() else {
                 return;
             };
-            let len = (usize::from(head[1]) << 16) | (usize::from(head[2]) << 8) | usize::from(head[3]);
+            let len = (usize::from(l0) << 16) | (usize::from(l1) << 8) | usize::from(l2);
             if len + 4 > MAX_CRYPTO {
                 if let Some(r) = c.rejected.get_mut(i) {
                     *r = true;
@@ -617,11 +626,8 @@ impl QuicTable {
     }
 
     fn evict(&mut self, now: i64, out: &mut Vec<Done>) {
-        let mut seen: Vec<(i64, ConnKey)> = self
-            .conns
-            .iter()
-            .map(|(k, c)| (c.last_seen, *k))
-            .collect();
+        let mut seen: Vec<(i64, ConnKey)> =
+            self.conns.iter().map(|(k, c)| (c.last_seen, *k)).collect();
         let n = (seen.len() / 8).max(1);
         seen.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(key_order(&a.1, &b.1)));
         seen.truncate(n);
@@ -651,7 +657,11 @@ impl QuicTable {
 }
 
 fn key_order(a: &ConnKey, b: &ConnKey) -> std::cmp::Ordering {
-    (a.client, a.server, a.client_cid.as_slice()).cmp(&(b.client, b.server, b.client_cid.as_slice()))
+    (a.client, a.server, a.client_cid.as_slice()).cmp(&(
+        b.client,
+        b.server,
+        b.client_cid.as_slice(),
+    ))
 }
 
 impl Done {

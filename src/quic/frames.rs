@@ -146,20 +146,16 @@ impl CryptoStream {
 
     /// The first handshake message, when it is all there (4-byte header included).
     pub fn first_message(&self) -> Option<&[u8]> {
-        let c = self.contiguous();
-        let len = c
-            .get(1..4)
-            .map(|l| (usize::from(l[0]) << 16) | (usize::from(l[1]) << 8) | usize::from(l[2]))?;
-        c.get(..4 + len)
+        let (_, len) = self.first_header()?;
+        self.contiguous().get(..4 + len)
     }
 
     /// The first handshake message's type and declared length, once its header is there.
     pub fn first_header(&self) -> Option<(u8, usize)> {
-        let c = self.contiguous();
-        let h = c.get(..4)?;
+        let &[ty, l0, l1, l2] = self.contiguous().first_chunk::<4>()?;
         Some((
-            h[0],
-            (usize::from(h[1]) << 16) | (usize::from(h[2]) << 8) | usize::from(h[3]),
+            ty,
+            (usize::from(l0) << 16) | (usize::from(l1) << 8) | usize::from(l2),
         ))
     }
 

@@ -344,7 +344,9 @@ pub fn open_initial(
     h: &LongHeader<'_>,
     largest: Option<u64>,
 ) -> Option<(u64, Vec<u8>)> {
-    let sample: [u8; 16] = *packet.get(h.pn_offset + 4..h.pn_offset + 20)?.first_chunk()?;
+    let sample: [u8; 16] = *packet
+        .get(h.pn_offset + 4..h.pn_offset + 20)?
+        .first_chunk()?;
     let mask = keys.mask(&sample);
     let first = h.first ^ (mask[0] & 0x0f);
     let pn_len = usize::from(first & 0x03) + 1;
@@ -383,26 +385,52 @@ pub(crate) mod tests {
             hex("3c199828fd139efd216c155ad844cc81fb82fa8d7446fa7d78be803acdda951b")
         );
         let k = InitialKeys::new(Version::V1, &dcid);
-        assert_eq!(k.client.raw.0.to_vec(), hex("1f369613dd76d5467730efcbe3b1a22d"));
+        assert_eq!(
+            k.client.raw.0.to_vec(),
+            hex("1f369613dd76d5467730efcbe3b1a22d")
+        );
         assert_eq!(k.client.raw.1.to_vec(), hex("fa044b2f42a3fd3b46fb255c"));
-        assert_eq!(k.client.raw.2.to_vec(), hex("9f50449e04a0e810283a1e9933adedd2"));
-        assert_eq!(k.server.raw.0.to_vec(), hex("cf3a5331653c364c88f0f379b6067e37"));
+        assert_eq!(
+            k.client.raw.2.to_vec(),
+            hex("9f50449e04a0e810283a1e9933adedd2")
+        );
+        assert_eq!(
+            k.server.raw.0.to_vec(),
+            hex("cf3a5331653c364c88f0f379b6067e37")
+        );
         assert_eq!(k.server.raw.1.to_vec(), hex("0ac1493ca1905853b0bba03e"));
-        assert_eq!(k.server.raw.2.to_vec(), hex("c206b8d9b9f0f37644430b490eeaa314"));
+        assert_eq!(
+            k.server.raw.2.to_vec(),
+            hex("c206b8d9b9f0f37644430b490eeaa314")
+        );
         // A.2: the client's header-protection mask of its sample.
-        let mask = k.client.mask(&hex("d1b1c98dd7689fb8ec11d242b123dc9b").try_into().unwrap());
+        let mask = k
+            .client
+            .mask(&hex("d1b1c98dd7689fb8ec11d242b123dc9b").try_into().unwrap());
         assert_eq!(mask[..5].to_vec(), hex("437b9aec36"));
     }
 
     #[test]
     fn rfc9369_a1_keys() {
         let k = InitialKeys::new(Version::V2, &hex(DCID));
-        assert_eq!(k.client.raw.0.to_vec(), hex("8b1a0bc121284290a29e0971b5cd045d"));
+        assert_eq!(
+            k.client.raw.0.to_vec(),
+            hex("8b1a0bc121284290a29e0971b5cd045d")
+        );
         assert_eq!(k.client.raw.1.to_vec(), hex("91f73e2351d8fa91660e909f"));
-        assert_eq!(k.client.raw.2.to_vec(), hex("45b95e15235d6f45a6b19cbcb0294ba9"));
-        assert_eq!(k.server.raw.0.to_vec(), hex("82db637861d55e1d011f19ea71d5d2a7"));
+        assert_eq!(
+            k.client.raw.2.to_vec(),
+            hex("45b95e15235d6f45a6b19cbcb0294ba9")
+        );
+        assert_eq!(
+            k.server.raw.0.to_vec(),
+            hex("82db637861d55e1d011f19ea71d5d2a7")
+        );
         assert_eq!(k.server.raw.1.to_vec(), hex("dd13c276499c0249d3310652"));
-        assert_eq!(k.server.raw.2.to_vec(), hex("edf6d05c83121201b436e16877593c3a"));
+        assert_eq!(
+            k.server.raw.2.to_vec(),
+            hex("edf6d05c83121201b436e16877593c3a")
+        );
     }
 
     /// RFC 9001 A.3 / RFC 9369 A.3: the server's Initial, opened with the keys of the
@@ -429,8 +457,18 @@ pub(crate) mod tests {
             assert_eq!(plain, hex(SERVER_PLAIN), "{v:?}");
             // The client's keys, another version's keys, a flipped bit: not opened.
             assert!(open_initial(&keys.client, &packet, &h, None).is_none());
-            let other = if v == Version::V1 { Version::V2 } else { Version::V1 };
-            assert!(open_initial(&InitialKeys::new(other, &hex(DCID)).server, &packet, &h, None).is_none());
+            let other = if v == Version::V1 {
+                Version::V2
+            } else {
+                Version::V1
+            };
+            assert!(open_initial(
+                &InitialKeys::new(other, &hex(DCID)).server,
+                &packet,
+                &h,
+                None
+            )
+            .is_none());
             let mut bad = packet.clone();
             *bad.last_mut().unwrap() ^= 1;
             assert!(open_initial(&keys.server, &bad, &h, None).is_none());

@@ -224,7 +224,7 @@ mod tests {
             lines[1],
             "2026-11-28T21:41:16.000005Z,fd00:1::10,50000,40.97.10.20,443,outlook.office365.com,\
              TLSv1.3,TLSv1.0,TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,true,ip+sni,Exchange,1;2;71,\
-             established,TLSv1.3;TLSv1.2,false,smtp,t13d1516h2_8daaf6152771_e5627efa2ab1,0123,4567,,"
+             established,TLSv1.3;TLSv1.2,false,smtp,t13d1516h2_8daaf6152771_e5627efa2ab1,0123,4567,,,tcp"
         );
         assert!(
             lines[2].contains(",\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\\x1b[2J\","),

@@ -49,7 +49,9 @@ pub fn client_hello(sni: &str, pad: usize) -> Vec<u8> {
 
 /// A TLS 1.3 ServerHello choosing TLS_AES_128_GCM_SHA256.
 pub fn server_hello() -> Vec<u8> {
-    let mut exts = vec![0x00, 0x2b, 0, 2, 0x03, 0x04, 0x00, 0x33, 0, 36, 0x00, 0x1d, 0, 32];
+    let mut exts = vec![
+        0x00, 0x2b, 0, 2, 0x03, 0x04, 0x00, 0x33, 0, 36, 0x00, 0x1d, 0, 32,
+    ];
     exts.extend_from_slice(&[9; 32]);
     let mut body = vec![0x03, 0x03];
     body.extend_from_slice(&[0x22; 32]);
@@ -97,6 +99,7 @@ pub fn connection_close(code: u64) -> Vec<u8> {
 
 /// One protected long-header packet (Initial, 0-RTT or Handshake) carrying `frames`, padded
 /// with PADDING frames to `pad_to` bytes at least; packet numbers on 2 bytes.
+#[allow(clippy::too_many_arguments)]
 pub fn packet(
     version: Version,
     ty: PacketType,
@@ -253,7 +256,17 @@ impl Script {
             let p = match Version::from_wire(first) {
                 Some(fv) => {
                     let keys = InitialKeys::new(fv, &dcid);
-                    packet(fv, PacketType::Initial, &keys.client, &dcid, &scid, &[], 0, &crypto(0, &ch), 1200)
+                    packet(
+                        fv,
+                        PacketType::Initial,
+                        &keys.client,
+                        &dcid,
+                        &scid,
+                        &[],
+                        0,
+                        &crypto(0, &ch),
+                        1200,
+                    )
                 }
                 None => {
                     let mut p = vec![0xc0];
@@ -277,7 +290,17 @@ impl Script {
         let mut token = Vec::new();
         if self.retry {
             let keys = InitialKeys::new(v, &key_dcid);
-            let p = packet(v, PacketType::Initial, &keys.client, &key_dcid, &scid, &[], 0, &crypto(0, &ch), 1200);
+            let p = packet(
+                v,
+                PacketType::Initial,
+                &keys.client,
+                &key_dcid,
+                &scid,
+                &[],
+                0,
+                &crypto(0, &ch),
+                1200,
+            );
             push(true, p, &mut out);
             let new_cid = [0x7e, 0x7e, 0x7e, 0x7e, 0x7e, 0x7e, 0x7e, 0x7e];
             token = b"retry-token".to_vec();
@@ -314,7 +337,17 @@ impl Script {
             // The client sends its Initial again, backing off, and gives up.
             for (k, wait) in [1i64, 2, 4, 8].into_iter().enumerate() {
                 t.set(t.get() + wait * 1_000_000_000);
-                let p = packet(v, PacketType::Initial, &keys.client, &key_dcid, &scid, &token, 10 + k as u64, &crypto(0, &ch), 1200);
+                let p = packet(
+                    v,
+                    PacketType::Initial,
+                    &keys.client,
+                    &key_dcid,
+                    &scid,
+                    &token,
+                    10 + k as u64,
+                    &crypto(0, &ch),
+                    1200,
+                );
                 push(true, p, &mut out);
             }
             return out;
@@ -324,10 +357,30 @@ impl Script {
             Some(code) => frames.extend(connection_close(code)),
             None => frames.extend(crypto(0, &server_hello())),
         }
-        let mut d = packet(v, PacketType::Initial, &keys.server, &scid, &server_cid, &[], 0, &frames, 0);
+        let mut d = packet(
+            v,
+            PacketType::Initial,
+            &keys.server,
+            &scid,
+            &server_cid,
+            &[],
+            0,
+            &frames,
+            0,
+        );
         if self.coalesce {
             // A Handshake packet (keys unknown to an observer: any will do) after it.
-            d.extend(packet(v, PacketType::Handshake, &keys.server, &scid, &server_cid, &[], 0, &[0x01; 40], 0));
+            d.extend(packet(
+                v,
+                PacketType::Handshake,
+                &keys.server,
+                &scid,
+                &server_cid,
+                &[],
+                0,
+                &[0x01; 40],
+                0,
+            ));
         }
         push(false, d, &mut out);
         out
@@ -366,8 +419,14 @@ mod tests {
             table.datagram(
                 p.ts_nanos,
                 Timestamp(p.ts_nanos),
-                Endpoint { ip: d.src, port: d.src_port },
-                Endpoint { ip: d.dst, port: d.dst_port },
+                Endpoint {
+                    ip: d.src,
+                    port: d.src_port,
+                },
+                Endpoint {
+                    ip: d.dst,
+                    port: d.dst_port,
+                },
                 d.payload,
                 out,
             );
@@ -523,16 +582,27 @@ mod tests {
             };
             // Only the first part: the table holds it.
             let p = &s.packets(0)[0];
-            let Ok(crate::decode::Decoded::Udp(d)) = crate::decode::decode_or_fragment(&crate::capture::Frame {
-                number: 1,
-                ts: Timestamp(0),
-                link: crate::capture::LinkType::ETHERNET,
-                data: &p.frame,
-                orig_len: p.frame.len() as u32,
-            }) else {
+            let Ok(crate::decode::Decoded::Udp(d)) =
+                crate::decode::decode_or_fragment(&crate::capture::Frame {
+                    number: 1,
+                    ts: Timestamp(0),
+                    link: crate::capture::LinkType::ETHERNET,
+                    data: &p.frame,
+                    orig_len: p.frame.len() as u32,
+                })
+            else {
                 panic!()
             };
-            let (src, dst) = (Endpoint { ip: d.src, port: d.src_port }, Endpoint { ip: d.dst, port: d.dst_port });
+            let (src, dst) = (
+                Endpoint {
+                    ip: d.src,
+                    port: d.src_port,
+                },
+                Endpoint {
+                    ip: d.dst,
+                    port: d.dst_port,
+                },
+            );
             table.datagram(i64::from(i), Timestamp(0), src, dst, d.payload, &mut out);
             assert!(table.len() <= 8);
             assert!(table.held_bytes() <= 4096);
