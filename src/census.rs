@@ -485,6 +485,11 @@ impl Census {
         v
     }
 
+    /// Connections over QUIC, over all clients.
+    pub fn quic_total(&self) -> u64 {
+        self.clients.values().map(|c| c.quic).sum()
+    }
+
     /// Totals over all clients.
     pub fn totals(&self) -> (u64, VersionCounts, u64) {
         let mut t = VersionCounts::default();

@@ -198,3 +198,27 @@ fn generated_handshakes() {
         ("5", "5", "2")
     );
 }
+
+#[test]
+fn table_footer_shows_the_quic_share() {
+    let o = run(
+        &[
+            "read",
+            p(&fixture("quic-v1-aioquic.pcap")),
+            p(&fixture("tls13-teams.pcap")),
+            "--color",
+            "never",
+        ],
+        0,
+    );
+    let out = stdout(&o);
+    assert!(
+        out.contains("\nQUIC: 1 of 2 connections (50.0%)\n"),
+        "{out}"
+    );
+    let o = run(
+        &["read", p(&fixture("tls13-teams.pcap")), "--color", "never"],
+        0,
+    );
+    assert!(!stdout(&o).contains("QUIC:"));
+}
