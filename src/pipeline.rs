@@ -449,14 +449,15 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         let now = self.tick(ts);
         if now >= self.next_sweep {
             self.expire_idle(now);
-            self.quic.expire(now, &mut self.quic_done);
-            self.quic_records();
         }
     }
 
     /// A UDP datagram that may carry QUIC (see [`crate::quic`]).
     fn handle_udp(&mut self, ts: Timestamp, d: &decode::UdpDatagram<'_>) {
         let now = self.tick(ts);
+        if now >= self.next_sweep {
+            self.expire_idle(now);
+        }
         let src = crate::flow::Endpoint {
             ip: d.src,
             port: d.src_port,
@@ -983,6 +984,11 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 self.stats.flows_expired += 1;
                 self.decide_on_removal(key, flow, Cause::Idle, now);
             }
+        }
+        // QUIC handshakes age on the same clock and sweep.
+        if !self.quic.is_empty() {
+            self.quic.expire(now, &mut self.quic_done);
+            self.quic_records();
         }
     }
 
