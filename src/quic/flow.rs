@@ -732,3 +732,40 @@ pub fn record(
     };
     (rec, class.in_scope())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates() {
+        let long = |first: u8, v: u32| {
+            let mut p = vec![first];
+            p.extend_from_slice(&v.to_be_bytes());
+            p.extend_from_slice(&[0, 0]);
+            p
+        };
+        assert!(is_candidate(&long(0xc3, 1)));
+        assert!(is_candidate(&long(0xd3, 0x6b33_43cf)));
+        assert!(is_candidate(&long(0xc0, 0xff00_001d)));
+        // Version Negotiation: any first byte with the long-header bit.
+        assert!(is_candidate(&long(0x80, 0)));
+        // Unknown versions, the fixed bit clear, short headers, DNS, too short: not QUIC.
+        assert!(!is_candidate(&long(0xc3, 0xff00_0020)));
+        assert!(!is_candidate(&long(0x83, 1)));
+        assert!(!is_candidate(&long(0x43, 1)));
+        assert!(!is_candidate(&[
+            0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00
+        ]));
+        assert!(!is_candidate(&long(0xc3, 1)[..6]));
+        assert!(!is_candidate(&[]));
+    }
+
+    #[test]
+    fn cids() {
+        assert_eq!(Cid::of(&[1, 2, 3]).unwrap().as_slice(), &[1, 2, 3]);
+        assert_eq!(Cid::of(&[]).unwrap().as_slice(), &[] as &[u8]);
+        assert!(Cid::of(&[0; 21]).is_none());
+        assert_eq!(Done::quic_ja4("t13d0307h3_a_b"), "q13d0307h3_a_b");
+    }
+}
