@@ -70,6 +70,8 @@ pub enum Transport {
     Tcp,
     /// TLS in QUIC's CRYPTO frames (RFC 9001), over UDP.
     Quic,
+    /// DTLS over UDP.
+    Dtls,
 }
 
 impl Transport {
@@ -78,6 +80,7 @@ impl Transport {
         match self {
             Transport::Tcp => "tcp",
             Transport::Quic => "quic",
+            Transport::Dtls => "dtls",
         }
     }
 }
@@ -159,6 +162,8 @@ pub struct VersionCounts {
 
 impl VersionCounts {
     pub fn add(&mut self, v: TlsVersion) {
+        // DTLS counts in the column of the TLS version of its strength.
+        let v = v.dtls_equivalent().unwrap_or(v);
         let slot = match v {
             TlsVersion::SSL2 => &mut self.sslv2,
             TlsVersion::SSL3 => &mut self.sslv3,

@@ -28,6 +28,7 @@ pub mod cli;
 pub mod commands;
 pub mod connection;
 pub mod decode;
+pub mod dtls;
 pub mod fingerprint;
 pub mod flow;
 pub mod logging;

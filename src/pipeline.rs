@@ -347,6 +347,9 @@ pub struct Pipeline<'s, S: RecordSink> {
     /// QUIC handshakes (their own table, cap and idle timeout).
     quic: crate::quic::flow::QuicTable,
     quic_done: Vec<crate::quic::flow::Done>,
+    /// DTLS handshakes (their own table).
+    dtls: crate::dtls::DtlsTable,
+    dtls_done: Vec<crate::dtls::Done>,
 }
 
 impl<'s, S: RecordSink> Pipeline<'s, S> {
@@ -373,6 +376,8 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 ..Default::default()
             }),
             quic_done: Vec::new(),
+            dtls: crate::dtls::DtlsTable::new(65_536, config.idle_timeout_secs),
+            dtls_done: Vec::new(),
         }
     }
 
@@ -466,21 +471,46 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             ip: d.dst,
             port: d.dst_port,
         };
-        self.quic
-            .datagram(now, ts, src, dst, d.payload, &mut self.quic_done);
+        if crate::dtls::is_candidate(d.payload) {
+            self.dtls
+                .datagram(now, ts, src, dst, d.payload, &mut self.dtls_done);
+        } else {
+            self.quic
+                .datagram(now, ts, src, dst, d.payload, &mut self.quic_done);
+        }
         self.quic_records();
     }
 
     /// Reports the QUIC connections the table decided.
     fn quic_records(&mut self) {
         self.stats.quic = self.quic.stats;
-        for done in std::mem::take(&mut self.quic_done) {
+        self.stats.dtls = self.dtls.stats;
+        if self.quic_done.is_empty() && self.dtls_done.is_empty() {
+            return;
+        }
+        let quic = std::mem::take(&mut self.quic_done).into_iter().map(|done| {
+            let no_sh = done.conn.server_hello.is_none();
+            (
+                crate::quic::flow::record(&done, self.scope, &mut self.fingerprints),
+                no_sh,
+            )
+        });
+        let quic: Vec<_> = quic.collect();
+        let dtls: Vec<_> = std::mem::take(&mut self.dtls_done)
+            .into_iter()
+            .map(|done| {
+                let no_sh = done.conn.server_hello.is_none();
+                (
+                    crate::dtls::record(&done, self.scope, &mut self.fingerprints),
+                    no_sh,
+                )
+            })
+            .collect();
+        for ((rec, in_scope), no_sh) in quic.into_iter().chain(dtls) {
             self.stats.tls_connections += 1;
-            if done.conn.server_hello.is_none() {
+            if no_sh {
                 self.stats.no_server_hello += 1;
             }
-            let (rec, in_scope) =
-                crate::quic::flow::record(&done, self.scope, &mut self.fingerprints);
             if in_scope {
                 self.stats.in_scope_connections += 1;
             } else if !self.config.scope_all {
@@ -986,8 +1016,9 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             }
         }
         // QUIC handshakes age on the same clock and sweep.
-        if !self.quic.is_empty() {
+        if !self.quic.is_empty() || !self.dtls.is_empty() {
             self.quic.expire(now, &mut self.quic_done);
+            self.dtls.expire(now, &mut self.dtls_done);
             self.quic_records();
         }
     }
@@ -1027,6 +1058,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             }
         }
         self.quic.finish(now, &mut self.quic_done);
+        self.dtls.finish(now, &mut self.dtls_done);
         self.quic_records();
         (self.census, self.stats, self.sink)
     }

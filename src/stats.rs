@@ -70,6 +70,7 @@ pub struct RunStats {
     /// IP fragments and their reassembly.
     pub fragments: FragStats,
     pub quic: crate::quic::flow::QuicStats,
+    pub dtls: crate::dtls::DtlsStats,
 }
 
 impl RunStats {
@@ -165,6 +166,17 @@ impl RunStats {
         line("  handshakes evicted (table full)", q.evicted);
         line("  handshakes expired (idle)", q.expired);
         line("  handshakes without a readable hello", q.without_hello);
+        let d = &self.dtls;
+        line("DTLS datagrams", d.datagrams);
+        line("  DTLS handshakes", d.connections);
+        line("  DTLS ClientHellos", d.client_hellos);
+        line("  DTLS ServerHellos", d.server_hellos);
+        line("  HelloVerifyRequests", d.hello_verify_requests);
+        line("  DTLS alerts", d.alerts);
+        line("  DTLS messages too large", d.fragments_over_cap);
+        line("  DTLS records malformed", d.malformed);
+        line("  DTLS handshakes evicted (table full)", d.evicted);
+        line("  DTLS handshakes expired (idle)", d.expired);
         s
     }
 

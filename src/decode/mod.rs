@@ -124,7 +124,8 @@ pub enum Decoded<'a> {
     Segment(TcpSegment<'a>),
     /// One fragment of an IP datagram (to be put together by [`ipfrag::Defragmenter`]).
     Fragment(ipfrag::Fragment<'a>),
-    /// A UDP datagram that may carry a QUIC handshake ([`crate::quic::flow::is_candidate`]).
+    /// A UDP datagram that may carry a QUIC or DTLS handshake
+    /// ([`crate::quic::flow::is_candidate`], [`crate::dtls::is_candidate`]).
     Udp(UdpDatagram<'a>),
 }
 
@@ -380,7 +381,9 @@ fn transport<'a>(
                 (src_port, dst_port) => {
                     // A QUIC candidate: two byte reads and a compare for any other datagram.
                     let payload = udp.payload();
-                    if crate::quic::flow::is_candidate(payload) {
+                    if crate::quic::flow::is_candidate(payload)
+                        || crate::dtls::is_candidate(payload)
+                    {
                         return Ok(Layer::Udp(UdpDatagram {
                             src,
                             dst,

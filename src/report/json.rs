@@ -330,6 +330,7 @@ impl Serialize for RunJson<'_> {
             first_clock_jump,
             fragments,
             quic,
+            dtls,
         } = self.0;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("files", files)?;
@@ -433,6 +434,35 @@ impl Serialize for RunJson<'_> {
                 ("evicted", evicted),
                 ("expired", expired),
                 ("without_hello", without_hello),
+            ]
+            .into_iter()
+            .collect::<Fields>(),
+        )?;
+        let crate::dtls::DtlsStats {
+            datagrams,
+            connections,
+            client_hellos,
+            server_hellos,
+            hello_verify_requests,
+            alerts,
+            fragments_over_cap,
+            malformed,
+            evicted,
+            expired,
+        } = dtls;
+        m.serialize_entry(
+            "dtls",
+            &[
+                ("datagrams", datagrams),
+                ("connections", connections),
+                ("client_hellos", client_hellos),
+                ("server_hellos", server_hellos),
+                ("hello_verify_requests", hello_verify_requests),
+                ("alerts", alerts),
+                ("messages_too_large", fragments_over_cap),
+                ("malformed", malformed),
+                ("evicted", evicted),
+                ("expired", expired),
             ]
             .into_iter()
             .collect::<Fields>(),
