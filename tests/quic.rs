@@ -222,3 +222,25 @@ fn table_footer_shows_the_quic_share() {
     );
     assert!(!stdout(&o).contains("QUIC:"));
 }
+
+#[test]
+fn html_report_shows_the_quic_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("r.html");
+    run(
+        &[
+            "read",
+            p(&fixture("quic-v1-aioquic.pcap")),
+            p(&fixture("tls13-teams.pcap")),
+            "-q",
+            "--html",
+            p(&html),
+        ],
+        0,
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("<p class=\"note\" id=\"quic-share\">QUIC: 1 of 2 connections (50.0%).</p>"),
+        "{page}"
+    );
+}
