@@ -62,6 +62,29 @@ impl std::fmt::Display for Outcome {
     }
 }
 
+/// What carried a connection's handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Transport {
+    /// TLS over TCP.
+    #[default]
+    Tcp,
+    /// TLS in QUIC's CRYPTO frames (RFC 9001), over UDP.
+    Quic,
+    /// DTLS over UDP.
+    Dtls,
+}
+
+impl Transport {
+    /// `tcp` or `quic`, as the outputs spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Quic => "quic",
+            Transport::Dtls => "dtls",
+        }
+    }
+}
+
 /// One TLS connection: what its hellos said and where it went. A `--connections` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionRecord {
@@ -114,6 +137,8 @@ pub struct ConnectionRecord {
     /// The host named by an HTTP `CONNECT host:port` that preceded the handshake (an explicit
     /// proxy), raw bytes.
     pub connect_host: Option<Vec<u8>>,
+    /// TCP or QUIC.
+    pub transport: Transport,
 }
 
 impl ConnectionRecord {
@@ -138,6 +163,8 @@ pub struct VersionCounts {
 
 impl VersionCounts {
     pub fn add(&mut self, v: TlsVersion) {
+        // DTLS counts in the column of the TLS version of its strength.
+        let v = v.dtls_equivalent().unwrap_or(v);
         let slot = match v {
             TlsVersion::SSL2 => &mut self.sslv2,
             TlsVersion::SSL3 => &mut self.sslv3,
@@ -297,6 +324,8 @@ pub struct ClientSummary {
     pub offered_legacy_only: u64,
     /// Distinct JA4 fingerprints with their connection counts, at most [`MAX_JA4`].
     pub ja4: BTreeMap<String, u64>,
+    /// Connections whose handshake went over QUIC.
+    pub quic: u64,
 }
 
 impl ClientSummary {
@@ -317,6 +346,7 @@ impl ClientSummary {
             lowest_negotiated: None,
             offered_legacy_only: 0,
             ja4: BTreeMap::new(),
+            quic: 0,
         }
     }
 
@@ -332,6 +362,9 @@ impl ClientSummary {
 
     fn add(&mut self, rec: &ConnectionRecord) {
         self.connections += 1;
+        if rec.transport == Transport::Quic {
+            self.quic += 1;
+        }
         match rec.negotiated {
             // "TLS 1.2 or later": negotiated, in no version's column.
             Some(_) if rec.negotiated_at_least => self.negotiated.other += 1,
@@ -458,6 +491,11 @@ impl Census {
         v
     }
 
+    /// Connections over QUIC, over all clients.
+    pub fn quic_total(&self) -> u64 {
+        self.clients.values().map(|c| c.quic).sum()
+    }
+
     /// Totals over all clients.
     pub fn totals(&self) -> (u64, VersionCounts, u64) {
         let mut t = VersionCounts::default();
@@ -513,6 +551,7 @@ impl ConnectionRecord {
             ja3s: Some("4567".into()),
             ended_by: None,
             connect_host: None,
+            transport: Transport::Tcp,
         }
     }
 }

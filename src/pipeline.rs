@@ -344,6 +344,12 @@ pub struct Pipeline<'s, S: RecordSink> {
     queued: usize,
     fingerprints: Fingerprinter,
     forgotten: Forgotten,
+    /// QUIC handshakes (their own table, cap and idle timeout).
+    quic: crate::quic::flow::QuicTable,
+    quic_done: Vec<crate::quic::flow::Done>,
+    /// DTLS handshakes (their own table).
+    dtls: crate::dtls::DtlsTable,
+    dtls_done: Vec<crate::dtls::Done>,
 }
 
 impl<'s, S: RecordSink> Pipeline<'s, S> {
@@ -365,6 +371,13 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             queued: 0,
             fingerprints: Fingerprinter::new(),
             forgotten: Forgotten::new((config.max_flows / 8).clamp(1024, 1 << 17)),
+            quic: crate::quic::flow::QuicTable::new(crate::quic::flow::Limits {
+                idle_timeout_secs: config.idle_timeout_secs,
+                ..Default::default()
+            }),
+            quic_done: Vec::new(),
+            dtls: crate::dtls::DtlsTable::new(65_536, config.idle_timeout_secs),
+            dtls_done: Vec::new(),
         }
     }
 
@@ -401,6 +414,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         match decode::decode_or_fragment(frame) {
             Ok(Decoded::Segment(seg)) => self.handle_segment(frame.ts, &seg),
             Ok(Decoded::Fragment(frag)) => self.handle_fragment(frame.ts, &frag),
+            Ok(Decoded::Udp(d)) => self.handle_udp(frame.ts, &d),
             Err(reason) => self.stats.skip(reason),
         }
     }
@@ -425,6 +439,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             match decode::decode_reassembled(&datagram) {
                 Ok(Decoded::Segment(seg)) => self.handle_segment(ts, &seg),
                 Ok(Decoded::Fragment(inner)) => done = self.defrag.add(now, &inner),
+                Ok(Decoded::Udp(d)) => self.handle_udp(ts, &d),
                 Err(reason) => self.stats.skip(reason),
             }
         }
@@ -439,6 +454,70 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         let now = self.tick(ts);
         if now >= self.next_sweep {
             self.expire_idle(now);
+        }
+    }
+
+    /// A UDP datagram that may carry QUIC (see [`crate::quic`]).
+    fn handle_udp(&mut self, ts: Timestamp, d: &decode::UdpDatagram<'_>) {
+        let now = self.tick(ts);
+        if now >= self.next_sweep {
+            self.expire_idle(now);
+        }
+        let src = crate::flow::Endpoint {
+            ip: d.src,
+            port: d.src_port,
+        };
+        let dst = crate::flow::Endpoint {
+            ip: d.dst,
+            port: d.dst_port,
+        };
+        if crate::dtls::is_candidate(d.payload) {
+            self.dtls
+                .datagram(now, ts, src, dst, d.payload, &mut self.dtls_done);
+        } else {
+            self.quic
+                .datagram(now, ts, src, dst, d.payload, &mut self.quic_done);
+        }
+        self.quic_records();
+    }
+
+    /// Reports the QUIC connections the table decided.
+    fn quic_records(&mut self) {
+        self.stats.quic = self.quic.stats;
+        self.stats.dtls = self.dtls.stats;
+        if self.quic_done.is_empty() && self.dtls_done.is_empty() {
+            return;
+        }
+        let quic = std::mem::take(&mut self.quic_done).into_iter().map(|done| {
+            let no_sh = done.conn.server_hello.is_none();
+            (
+                crate::quic::flow::record(&done, self.scope, &mut self.fingerprints),
+                no_sh,
+            )
+        });
+        let quic: Vec<_> = quic.collect();
+        let dtls: Vec<_> = std::mem::take(&mut self.dtls_done)
+            .into_iter()
+            .map(|done| {
+                let no_sh = done.conn.server_hello.is_none();
+                (
+                    crate::dtls::record(&done, self.scope, &mut self.fingerprints),
+                    no_sh,
+                )
+            })
+            .collect();
+        for ((rec, in_scope), no_sh) in quic.into_iter().chain(dtls) {
+            self.stats.tls_connections += 1;
+            if no_sh {
+                self.stats.no_server_hello += 1;
+            }
+            if in_scope {
+                self.stats.in_scope_connections += 1;
+            } else if !self.config.scope_all {
+                continue;
+            }
+            self.census.add(&rec);
+            self.sink.record(&rec);
         }
     }
 
@@ -861,6 +940,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 .as_ref()
                 .and_then(|p| p.connect_host())
                 .map(<[u8]>::to_vec),
+            transport: crate::census::Transport::Tcp,
         };
         self.census.add(&rec);
         self.sink.record(&rec);
@@ -940,6 +1020,12 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 self.decide_on_removal(key, flow, Cause::Idle, now);
             }
         }
+        // QUIC handshakes age on the same clock and sweep.
+        if !self.quic.is_empty() || !self.dtls.is_empty() {
+            self.quic.expire(now, &mut self.quic_done);
+            self.dtls.expire(now, &mut self.dtls_done);
+            self.quic_records();
+        }
     }
 
     /// The table is full: evict the least recently seen eighth, oldest first.
@@ -976,6 +1062,9 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 self.decide_on_removal(key, flow, Cause::EndOfInput, now);
             }
         }
+        self.quic.finish(now, &mut self.quic_done);
+        self.dtls.finish(now, &mut self.dtls_done);
+        self.quic_records();
         (self.census, self.stats, self.sink)
     }
 }

@@ -69,6 +69,8 @@ pub struct RunStats {
     pub first_clock_jump: Option<(crate::capture::Timestamp, crate::capture::Timestamp)>,
     /// IP fragments and their reassembly.
     pub fragments: FragStats,
+    pub quic: crate::quic::flow::QuicStats,
+    pub dtls: crate::dtls::DtlsStats,
 }
 
 impl RunStats {
@@ -147,6 +149,34 @@ impl RunStats {
             "  fragments of dropped datagrams",
             self.fragments.after_drop,
         );
+        let q = &self.quic;
+        line("QUIC datagrams", q.datagrams);
+        line("  QUIC handshakes", q.connections);
+        line("  Initial packets opened", q.initials_opened);
+        line("  Initial packets not opened", q.initials_unopened);
+        line("  QUIC ClientHellos", q.client_hellos);
+        line("  QUIC ServerHellos", q.server_hellos);
+        line("  Retry packets", q.retries);
+        line("  Version Negotiation packets", q.version_negotiations);
+        line("  closed in an Initial (CONNECTION_CLOSE)", q.closed);
+        line("  Handshake/1-RTT packets (opaque)", q.handshake_packets);
+        line("  0-RTT packets (opaque)", q.zero_rtt_packets);
+        line("  packets of other versions", q.unknown_version);
+        line("  CRYPTO data dropped (caps)", q.crypto_over_cap);
+        line("  handshakes evicted (table full)", q.evicted);
+        line("  handshakes expired (idle)", q.expired);
+        line("  handshakes without a readable hello", q.without_hello);
+        let d = &self.dtls;
+        line("DTLS datagrams", d.datagrams);
+        line("  DTLS handshakes", d.connections);
+        line("  DTLS ClientHellos", d.client_hellos);
+        line("  DTLS ServerHellos", d.server_hellos);
+        line("  HelloVerifyRequests", d.hello_verify_requests);
+        line("  DTLS alerts", d.alerts);
+        line("  DTLS messages too large", d.fragments_over_cap);
+        line("  DTLS records malformed", d.malformed);
+        line("  DTLS handshakes evicted (table full)", d.evicted);
+        line("  DTLS handshakes expired (idle)", d.expired);
         s
     }
 

@@ -295,6 +295,7 @@ fn hostile_record(client: &str, sni: &[u8]) -> ConnectionRecord {
         ja3s: None,
         ended_by: None,
         connect_host: None,
+        transport: tlscensus::census::Transport::Tcp,
     }
 }
 

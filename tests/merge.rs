@@ -169,7 +169,7 @@ fn verdict_is_recomputed_from_the_merged_client() {
         &a,
         format!(
             "{header}10.9.0.1,1,0,0,0,0,0,1,TLSv1.0,2026-01-01T10:00:00.000000Z,\
-             2026-01-01T10:00:00.000000Z,smtp.office365.com,broken,Exchange=1,1,,t10d_x\n"
+             2026-01-01T10:00:00.000000Z,smtp.office365.com,broken,Exchange=1,1,,t10d_x,0\n"
         ),
     )
     .unwrap();
@@ -178,7 +178,7 @@ fn verdict_is_recomputed_from_the_merged_client() {
         format!(
             "{header}10.9.0.1,2,0,0,0,2,0,0,TLSv1.2,2025-12-31T09:00:00.000000Z,\
              2026-01-02T08:00:00.000000Z,outlook.office365.com,ok,Exchange=2;Common=2,0,\
-             TLSv1.2,t12d_y\n"
+             TLSv1.2,t12d_y,0\n"
         ),
     )
     .unwrap();
@@ -189,7 +189,7 @@ fn verdict_is_recomputed_from_the_merged_client() {
         format!(
             "{header}10.9.0.1,3,0,0,0,2,0,1,TLSv1.2,2025-12-31T09:00:00.000000Z,\
              2026-01-02T08:00:00.000000Z,outlook.office365.com;smtp.office365.com,at-risk,\
-             Exchange=3;Common=2,1,TLSv1.2,t10d_x;t12d_y\n"
+             Exchange=3;Common=2,1,TLSv1.2,t10d_x;t12d_y,0\n"
         )
     );
     assert_eq!(
@@ -234,7 +234,7 @@ fn files_of_another_format_are_refused_with_one_line() {
     fs::write(&foo, "client_ip,connections,foo\n10.0.0.1,1,2\n").unwrap();
     let newer = d.join("newer.csv");
     let mut with_extra = fs::read_to_string(&good).unwrap();
-    with_extra = with_extra.replacen("ja4_seen\n", "ja4_seen,ja3_seen\n", 1);
+    with_extra = with_extra.replacen("quic\n", "quic,ja3_seen\n", 1);
     fs::write(&newer, with_extra).unwrap();
     let out = d.join("out.csv");
     for (file, why) in [
@@ -246,7 +246,7 @@ fn files_of_another_format_are_refused_with_one_line() {
         (&empty, "it is empty".to_string()),
         (
             &newer,
-            "column 18 \"ja3_seen\" is not one this version writes: a file from a newer \
+            "column 19 \"ja3_seen\" is not one this version writes: a file from a newer \
              tlscensus?"
                 .to_string(),
         ),
@@ -339,10 +339,10 @@ fn stdin_and_hostile_text_round_trip() {
     let header = format!("{CLIENT_HEADER}\n");
     let row = "10.66.0.10,1,0,1,0,0,0,0,TLSv1.0,2026-01-01T00:00:00.001000Z,\
                2026-01-01T00:00:00.001000Z,\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\",\
-               at-risk,Exchange=1;Common=1,0,TLSv1.0,t10d0202nn_aaa_bbb\n";
+               at-risk,Exchange=1;Common=1,0,TLSv1.0,t10d0202nn_aaa_bbb,0\n";
     let row2 = "10.66.0.11,1,0,1,0,0,0,0,TLSv1.0,2026-01-01T00:00:01.001000Z,\
                 2026-01-01T00:00:01.001000Z,\\x1b[2J\\x1b[31mred.example;a\\\\b,at-risk,\
-                Exchange=1;Common=1,0,TLSv1.0,t10d0202nn_aaa_bbb\n";
+                Exchange=1;Common=1,0,TLSv1.0,t10d0202nn_aaa_bbb,0\n";
     let file = dir.path().join("h.csv");
     fs::write(&file, format!("{header}{row}")).unwrap();
     let o = tlscensus_stdin(

@@ -50,7 +50,7 @@ fn assert_same_row(what: &str, columns: &[&str], csv: &BTreeMap<String, String>,
         let at = format!("{what}: {col}: CSV {cell:?}, JSON {v}");
         match *col {
             "connections" | "sslv3" | "tlsv1_0" | "tlsv1_1" | "tlsv1_2" | "tlsv1_3"
-            | "no_server_hello" | "failed" | "client_port" | "server_port" => {
+            | "no_server_hello" | "failed" | "client_port" | "server_port" | "quic" => {
                 assert!(v.is_u64(), "{at}: not a number");
                 assert_eq!(&v.to_string(), cell, "{at}");
             }

@@ -202,7 +202,7 @@ fn connection_row_has_every_field() {
              teams.microsoft.com,TLSv1.3,TLSv1.3,TLS_AES_256_GCM_SHA384,true,ip+sni,\
              Teams;Common,11;12;50;78,established,TLSv1.3,false,,\
              t13d041000_16476d049b0b_78f1d400d464,f146948b4a599d4d7ddf071b74696983,\
-             15af977ce25de452b96affa2addb1036,,\n"
+             15af977ce25de452b96affa2addb1036,,,tcp\n"
         )
     );
 }

@@ -165,6 +165,8 @@ pub struct ClientRow {
     pub failed: u64,
     pub lowest_negotiated: Option<TlsVersion>,
     pub ja4: Vec<String>,
+    /// Connections over QUIC.
+    pub quic: u64,
 }
 
 /// Reads a whole census CSV (`-` = standard input).
@@ -407,6 +409,7 @@ fn parse_row(rec: &csv::ByteRecord) -> Result<ClientRow, String> {
         failed: count(14)?,
         lowest_negotiated: version(15)?,
         ja4: list(cell(16)?),
+        quic: count(17)?,
     };
     check_row(&row)?;
     Ok(row)
@@ -424,9 +427,12 @@ fn check_row(r: &ClientRow) -> Result<(), String> {
     ]
     .iter()
     .try_fold(0u64, |a, n| a.checked_add(*n));
-    if negotiated.is_none_or(|n| n > r.connections) || r.failed > r.connections {
+    if negotiated.is_none_or(|n| n > r.connections)
+        || r.failed > r.connections
+        || r.quic > r.connections
+    {
         return Err(format!(
-            "the version, no_server_hello and failed counts exceed the {} connections",
+            "the version, no_server_hello, failed and quic counts exceed the {} connections",
             r.connections
         ));
     }
@@ -570,6 +576,7 @@ impl Merged {
             offered_legacy_only: u64::from(matches!(r.verdict, Verdict::Broken | Verdict::AtRisk)),
             // Connection counts are not in the CSV: 0 here, `null` in `--json`.
             ja4: BTreeMap::new(),
+            quic: r.quic,
         };
         let c = match self.clients.entry(r.client) {
             Entry::Vacant(v) => v.insert(row),
@@ -625,6 +632,7 @@ fn add_into(c: &mut ClientSummary, r: ClientSummary) {
         *c.service_areas.entry(area).or_default() += k;
     }
     c.failed += r.failed;
+    c.quic += r.quic;
     c.offered_legacy_only = c.offered_legacy_only.max(r.offered_legacy_only);
 }
 
@@ -635,7 +643,7 @@ mod tests {
 
     const HEADER: &str = "client_ip,connections,sslv3,tlsv1_0,tlsv1_1,tlsv1_2,tlsv1_3,\
                           no_server_hello,max_offered,first_seen,last_seen,snis,verdict,\
-                          service_areas,failed,lowest_negotiated,ja4_seen\n";
+                          service_areas,failed,lowest_negotiated,ja4_seen,quic\n";
 
     fn read(body: &str) -> Result<Vec<ClientRow>, String> {
         read_census("b.csv", format!("{HEADER}{body}").as_bytes())
@@ -643,7 +651,7 @@ mod tests {
 
     const OK_ROW: &str = "10.1.0.52,2,0,0,0,1,1,0,TLSv1.3,2025-11-20T10:00:00.000000Z,\
                           2025-11-20T10:00:05.500000Z,outlook.office365.com;teams.microsoft.com,\
-                          ok,Exchange=1;Teams=1;Common=2,0,TLSv1.2,t13d1516h2_aaa;t13d1516h2_bbb\n";
+                          ok,Exchange=1;Teams=1;Common=2,0,TLSv1.2,t13d1516h2_aaa;q13d1516h2_bbb,1\n";
 
     #[test]
     fn a_row_reads_back_typed() {
@@ -656,7 +664,8 @@ mod tests {
         assert_eq!(r.first_seen.rfc3339(), "2025-11-20T10:00:00.000000Z");
         assert_eq!(r.snis.len(), 2);
         assert_eq!(r.service_areas[&ServiceArea::Skype], 1);
-        assert_eq!(r.ja4, ["t13d1516h2_aaa", "t13d1516h2_bbb"]);
+        assert_eq!(r.ja4, ["t13d1516h2_aaa", "q13d1516h2_bbb"]);
+        assert_eq!(r.quic, 1);
     }
 
     #[test]
@@ -677,13 +686,13 @@ mod tests {
         let e = read_census("s.csv", &b"client_ip,connections\n"[..]).unwrap_err();
         assert_eq!(
             e,
-            "s.csv: not a tlscensus client census (it has 2 columns, expected 17: column 3 \
+            "s.csv: not a tlscensus client census (it has 2 columns, expected 18: column 3 \
              \"sslv3\" is missing)"
         );
         let newer = format!("{},extra\n", HEADER.trim_end());
         let e = read_census("n.csv", newer.as_bytes()).unwrap_err();
         assert!(
-            e.contains("column 18 \"extra\" is not one this version writes"),
+            e.contains("column 19 \"extra\" is not one this version writes"),
             "{e}"
         );
     }
@@ -737,7 +746,15 @@ mod tests {
             ),
             (
                 OK_ROW.replacen(",0,TLSv1.2,", ",0,TLSv1.2,extra,", 1),
-                "18 fields, expected 17",
+                "19 fields, expected 18",
+            ),
+            (
+                OK_ROW.replacen(",1\n", ",3\n", 1),
+                "quic counts exceed the 2 connections",
+            ),
+            (
+                OK_ROW.replacen(",1\n", ",x\n", 1),
+                "column \"quic\": \"x\" is not a count",
             ),
         ];
         for (row, want) in cases {
@@ -810,6 +827,7 @@ mod tests {
             failed: 0,
             lowest_negotiated: Some(TlsVersion::TLS12),
             ja4: vec!["j1".into()],
+            quic: 0,
         }
     }
 

@@ -114,6 +114,7 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Result<TcpSegment<'a>, SkipReason> {
     match decode_or_fragment(frame)? {
         Decoded::Segment(seg) => Ok(seg),
         Decoded::Fragment(_) => Err(SkipReason::IpFragment),
+        Decoded::Udp(_) => Err(SkipReason::NotTcp),
     }
 }
 
@@ -123,6 +124,20 @@ pub enum Decoded<'a> {
     Segment(TcpSegment<'a>),
     /// One fragment of an IP datagram (to be put together by [`ipfrag::Defragmenter`]).
     Fragment(ipfrag::Fragment<'a>),
+    /// A UDP datagram that may carry a QUIC or DTLS handshake
+    /// ([`crate::quic::flow::is_candidate`], [`crate::dtls::is_candidate`]).
+    Udp(UdpDatagram<'a>),
+}
+
+/// A UDP datagram handed to the QUIC reader, borrowed from its frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdpDatagram<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub src_port: u16,
+    pub dst_port: u16,
+    /// The captured payload bytes.
+    pub payload: &'a [u8],
 }
 
 /// Decodes a frame down to its TCP segment or IP fragment, through any tunnels.
@@ -148,6 +163,7 @@ pub fn tcp_in_ip(ip: &[u8], cut: u32) -> Result<TcpSegment<'_>, SkipReason> {
     match walk(ip, cut, true)? {
         Decoded::Segment(seg) => Ok(seg),
         Decoded::Fragment(_) => Err(SkipReason::IpFragment),
+        Decoded::Udp(_) => Err(SkipReason::NotTcp),
     }
 }
 
@@ -175,6 +191,7 @@ fn follow<'a>(
     loop {
         let ip = match layer {
             Layer::Tcp(seg) => return Ok(Decoded::Segment(seg)),
+            Layer::Udp(d) => return Ok(Decoded::Udp(d)),
             Layer::Fragment(mut f) => {
                 f.depth = u8::try_from(depth).unwrap_or(u8::MAX);
                 return Ok(Decoded::Fragment(f));
@@ -217,6 +234,7 @@ pub fn decode_reassembled(d: &ipfrag::Reassembled) -> Result<Decoded<'_>, SkipRe
 
 enum Layer<'a> {
     Tcp(TcpSegment<'a>),
+    Udp(UdpDatagram<'a>),
     Fragment(ipfrag::Fragment<'a>),
     Inner(tunnel::Inner<'a>),
 }
@@ -360,7 +378,22 @@ fn transport<'a>(
                 (_, tunnel::GENEVE_PORT) | (tunnel::GENEVE_PORT, _) => {
                     tunnel::geneve(udp.payload())
                 }
-                _ => return Err(SkipReason::NotTcp),
+                (src_port, dst_port) => {
+                    // A QUIC candidate: two byte reads and a compare for any other datagram.
+                    let payload = udp.payload();
+                    if crate::quic::flow::is_candidate(payload)
+                        || crate::dtls::is_candidate(payload)
+                    {
+                        return Ok(Layer::Udp(UdpDatagram {
+                            src,
+                            dst,
+                            src_port,
+                            dst_port,
+                            payload,
+                        }));
+                    }
+                    return Err(SkipReason::NotTcp);
+                }
             };
             return inner.map(Layer::Inner).ok_or(SkipReason::Truncated);
         }
@@ -607,6 +640,7 @@ mod tests {
                     None
                 }
                 Ok(Decoded::Fragment(frag)) => d.add(Timestamp(0), &frag),
+                Ok(Decoded::Udp(_)) => None,
                 Err(e) => {
                     skips.push(e);
                     None
@@ -616,6 +650,7 @@ mod tests {
                 match decode_reassembled(&datagram) {
                     Ok(Decoded::Segment(seg)) => segs.push(format!("{seg:?}")),
                     Ok(Decoded::Fragment(inner)) => done = d.add(Timestamp(0), &inner),
+                    Ok(Decoded::Udp(_)) => skips.push(SkipReason::NotTcp),
                     Err(e) => skips.push(e),
                 }
             }

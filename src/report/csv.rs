@@ -10,7 +10,7 @@ use crate::report::escape::{csv_cell, visible};
 use crate::tls::TlsVersion;
 
 /// Columns of `--csv`.
-pub const CLIENT_COLUMNS: [&str; 17] = [
+pub const CLIENT_COLUMNS: [&str; 18] = [
     "client_ip",
     "connections",
     "sslv3",
@@ -28,10 +28,11 @@ pub const CLIENT_COLUMNS: [&str; 17] = [
     "failed",
     "lowest_negotiated",
     "ja4_seen",
+    "quic",
 ];
 
 /// Columns of `--connections`.
-pub const CONNECTION_COLUMNS: [&str; 22] = [
+pub const CONNECTION_COLUMNS: [&str; 23] = [
     "ts",
     "client_ip",
     "client_port",
@@ -54,6 +55,7 @@ pub const CONNECTION_COLUMNS: [&str; 22] = [
     "ja3s",
     "ended_by",
     "connect_host",
+    "transport",
 ];
 
 /// A version as the CSV spells it; empty when unknown.
@@ -113,6 +115,7 @@ fn client_row(c: &ClientSummary) -> Vec<String> {
         c.failed.to_string(),
         version_cell(c.lowest_negotiated),
         c.ja4.keys().cloned().collect::<Vec<_>>().join(";"),
+        c.quic.to_string(),
     ]
 }
 
@@ -186,6 +189,7 @@ pub fn connection_row(r: &ConnectionRecord) -> Vec<String> {
             .unwrap_or_default()
             .to_string(),
         csv_cell(&r.connect_host.as_deref().map(visible).unwrap_or_default()).into_owned(),
+        r.transport.as_str().to_string(),
     ]
 }
 
@@ -220,7 +224,7 @@ mod tests {
             lines[1],
             "2026-11-28T21:41:16.000005Z,fd00:1::10,50000,40.97.10.20,443,outlook.office365.com,\
              TLSv1.3,TLSv1.0,TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,true,ip+sni,Exchange,1;2;71,\
-             established,TLSv1.3;TLSv1.2,false,smtp,t13d1516h2_8daaf6152771_e5627efa2ab1,0123,4567,,"
+             established,TLSv1.3;TLSv1.2,false,smtp,t13d1516h2_8daaf6152771_e5627efa2ab1,0123,4567,,,tcp"
         );
         assert!(
             lines[2].contains(",\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\\x1b[2J\","),

@@ -447,6 +447,14 @@ fn totals(page: &mut String, report: &HtmlReport<'_>, clients: &[&ClientSummary]
         stats.tls_connections,
         stats.in_scope_connections
     );
+    let quic = report.census.quic_total();
+    if quic > 0 {
+        let _ = writeln!(
+            page,
+            "<p class=\"note\" id=\"quic-share\">QUIC: {quic} of {conns} connections ({:.1}%).</p>",
+            100.0 * quic as f64 / conns.max(1) as f64
+        );
+    }
     if let Some(missed) = stats.missed_line() {
         let _ = writeln!(
             page,

@@ -135,6 +135,7 @@ struct ClientJson<'a> {
     failed: u64,
     lowest_negotiated: Option<String>,
     ja4_seen: Ja4Seen<'a>,
+    quic: u64,
 }
 
 impl<'a> ClientJson<'a> {
@@ -161,6 +162,7 @@ impl<'a> ClientJson<'a> {
                 ja4: &c.ja4,
                 counts: ja4_counts,
             },
+            quic: c.quic,
         }
     }
 }
@@ -207,6 +209,7 @@ struct ConnectionJson<'a> {
     ja3s: Option<&'a str>,
     ended_by: Option<&'static str>,
     connect_host: Option<String>,
+    transport: &'static str,
 }
 
 impl<'a> ConnectionJson<'a> {
@@ -236,6 +239,7 @@ impl<'a> ConnectionJson<'a> {
             ja3s: r.ja3s.as_deref(),
             ended_by: r.ended_by.map(|s| s.as_str()),
             connect_host: r.connect_host.as_deref().map(visible),
+            transport: r.transport.as_str(),
         }
     }
 }
@@ -329,6 +333,8 @@ impl Serialize for RunJson<'_> {
             clock_jumps,
             first_clock_jump,
             fragments,
+            quic,
+            dtls,
         } = self.0;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("files", files)?;
@@ -389,6 +395,78 @@ impl Serialize for RunJson<'_> {
                 ("duplicates", duplicates),
                 ("invalid", invalid),
                 ("after_drop", after_drop),
+            ]
+            .into_iter()
+            .collect::<Fields>(),
+        )?;
+        let crate::quic::flow::QuicStats {
+            datagrams,
+            packets,
+            initials_opened,
+            initials_unopened,
+            handshake_packets,
+            zero_rtt_packets,
+            unknown_version,
+            retries,
+            version_negotiations,
+            connections,
+            client_hellos,
+            server_hellos,
+            closed,
+            crypto_over_cap,
+            evicted,
+            expired,
+            without_hello,
+        } = quic;
+        m.serialize_entry(
+            "quic",
+            &[
+                ("datagrams", datagrams),
+                ("packets", packets),
+                ("initials_opened", initials_opened),
+                ("initials_unopened", initials_unopened),
+                ("handshake_packets", handshake_packets),
+                ("zero_rtt_packets", zero_rtt_packets),
+                ("unknown_version", unknown_version),
+                ("retries", retries),
+                ("version_negotiations", version_negotiations),
+                ("connections", connections),
+                ("client_hellos", client_hellos),
+                ("server_hellos", server_hellos),
+                ("closed", closed),
+                ("crypto_over_cap", crypto_over_cap),
+                ("evicted", evicted),
+                ("expired", expired),
+                ("without_hello", without_hello),
+            ]
+            .into_iter()
+            .collect::<Fields>(),
+        )?;
+        let crate::dtls::DtlsStats {
+            datagrams,
+            connections,
+            client_hellos,
+            server_hellos,
+            hello_verify_requests,
+            alerts,
+            fragments_over_cap,
+            malformed,
+            evicted,
+            expired,
+        } = dtls;
+        m.serialize_entry(
+            "dtls",
+            &[
+                ("datagrams", datagrams),
+                ("connections", connections),
+                ("client_hellos", client_hellos),
+                ("server_hellos", server_hellos),
+                ("hello_verify_requests", hello_verify_requests),
+                ("alerts", alerts),
+                ("messages_too_large", fragments_over_cap),
+                ("malformed", malformed),
+                ("evicted", evicted),
+                ("expired", expired),
             ]
             .into_iter()
             .collect::<Fields>(),
@@ -480,7 +558,7 @@ mod tests {
              \"endpoint_ids\":[1,2,71],\"outcome\":\"established\",\
              \"offered_versions\":[\"TLSv1.3\",\"TLSv1.2\"],\"resumed\":false,\
              \"starttls\":\"smtp\",\"ja4\":\"t13d1516h2_8daaf6152771_e5627efa2ab1\",\
-             \"ja3\":\"0123\",\"ja3s\":null,\"ended_by\":null,\"connect_host\":null}"
+             \"ja3\":\"0123\",\"ja3s\":null,\"ended_by\":null,\"connect_host\":null,\"transport\":\"tcp\"}"
         );
         let pos = keys_in_order(&line, &CONNECTION_COLUMNS);
         assert!(pos.windows(2).all(|w| w[0] < w[1]), "{pos:?}");

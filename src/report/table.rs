@@ -148,6 +148,14 @@ pub fn render(census: &Census, stats: &RunStats, ctx: &TableContext<'_>) -> Stri
         t.tls13,
         t.other
     );
+    let quic = census.quic_total();
+    if quic > 0 {
+        let _ = writeln!(
+            out,
+            "QUIC: {quic} of {conns} connections ({:.1}%)",
+            100.0 * quic as f64 / conns.max(1) as f64
+        );
+    }
     let _ = writeln!(
         out,
         "read {} packets, {} TCP connections, {} TLS handshakes ({} in scope)",

@@ -53,13 +53,26 @@ impl TlsVersion {
     /// True below TLS 1.2: SSLv2, SSLv3, TLS 1.0 and TLS 1.1 (the versions RFC 8996 deprecates,
     /// and Microsoft 365 no longer accepts).
     pub const fn is_legacy(self) -> bool {
-        matches!(self.0, 0x0002 | 0x0300..=0x0302)
+        // DTLS 1.0 (0xfeff, and OpenSSL's pre-RFC 0x0100) is TLS 1.1 in strength.
+        matches!(self.0, 0x0002 | 0x0300..=0x0302 | 0xfeff | 0x0100)
+    }
+
+    /// The TLS version a DTLS version is as strong as (DTLS 1.0 = TLS 1.1, 1.2 = 1.2, 1.3 =
+    /// 1.3; 0x0100 is OpenSSL's pre-RFC DTLS 1.0); `None` for a version that is not DTLS.
+    pub const fn dtls_equivalent(self) -> Option<TlsVersion> {
+        match self.0 {
+            0xfeff | 0x0100 => Some(TlsVersion::TLS11),
+            0xfefd => Some(TlsVersion::TLS12),
+            0xfefc => Some(TlsVersion::TLS13),
+            _ => None,
+        }
     }
 
     /// Sort key by meaning, for "highest offered":
     /// - SSLv2 < SSLv3 < TLS 1.0 < … < TLS 1.3, and any later 0x03NN above them;
     /// - TLS 1.3 drafts rank just below final TLS 1.3 and above TLS 1.2 (they are TLS 1.3 on
     ///   the wire: a client offering only a draft and 1.2 is a TLS 1.3 client);
+    /// - DTLS versions rank just below the TLS version of their strength (DTLS 1.0: TLS 1.1);
     /// - GREASE and values with no meaning rank 0, below everything real.
     pub const fn rank(self) -> u32 {
         let v = self.0 as u32;
@@ -71,6 +84,9 @@ impl TlsVersion {
             (0x0304 << 8) | (v & 0xff).saturating_sub(1)
         } else if self.0 == 0x0002 || (self.0 >= 0x0300 && self.0 <= 0x03ff) {
             (v << 8) | 0xff
+        } else if let Some(tls) = self.dtls_equivalent() {
+            // Just below the TLS version of the same strength.
+            ((tls.0 as u32) << 8) | 0xfd
         } else {
             0
         }
@@ -213,7 +229,11 @@ mod tests {
         assert!(TlsVersion(0xfb1a).rank() > TlsVersion::TLS12.rank());
         assert!(TlsVersion(0xfb1a).rank() < TlsVersion::TLS13.rank());
         assert_eq!(TlsVersion(0x7fff).rank(), (0x0304 << 8) | 0xfe);
-        for junk in [0x0a0a, 0x0000, 0x1234, 0xfeff] {
+        assert!(TlsVersion(0xfeff).rank() < TlsVersion::TLS11.rank());
+        assert!(TlsVersion(0xfeff).rank() > TlsVersion::TLS10.rank());
+        assert!(TlsVersion(0xfefc).rank() > TlsVersion(0xfefd).rank());
+        assert!(TlsVersion(0xfeff).is_legacy() && !TlsVersion(0xfefd).is_legacy());
+        for junk in [0x0a0a, 0x0000, 0x1234, 0xfe00] {
             assert_eq!(TlsVersion(junk).rank(), 0, "{junk:#06x}");
         }
     }

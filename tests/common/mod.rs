@@ -20,13 +20,13 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_tlscensus");
 /// The header line of the per-client CSV (`--csv`).
 pub const CLIENT_HEADER: &str = "client_ip,connections,sslv3,tlsv1_0,tlsv1_1,tlsv1_2,tlsv1_3,\
                                  no_server_hello,max_offered,first_seen,last_seen,snis,verdict,\
-                                 service_areas,failed,lowest_negotiated,ja4_seen";
+                                 service_areas,failed,lowest_negotiated,ja4_seen,quic";
 
 /// The header line of the per-connection CSV (`--connections`).
 pub const CONN_HEADER: &str = "ts,client_ip,client_port,server_ip,server_port,sni,offered_max,\
                                negotiated,cipher,m365,m365_match,service_area,endpoint_ids,\
                                outcome,offered_versions,resumed,starttls,ja4,ja3,ja3s,ended_by,\
-                               connect_host";
+                               connect_host,transport";
 
 /// A path below the repository's root.
 pub fn repo(rel: &str) -> PathBuf {
