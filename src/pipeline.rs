@@ -5,6 +5,14 @@
 //! later packets cost one hash lookup and a counter; its buffers and parsers are freed at once.
 //! The flow table is capped: idle flows expire in capture time, and when the table is full the
 //! least recently seen eighth is evicted (each eviction counted, never fatal).
+//!
+//! Memory: everything the wire feeds (the flow table, each connection's handshake state with
+//! its hello buffers and out-of-order queues, the fragments, the census) is charged to one
+//! [`Budget`] (`--memory-limit`), re-charged whenever a holder's size changes. When more is
+//! used than the limit, the oldest partial handshakes are given up (decided `incomplete` as
+//! an evicted connection is, counted in `handshakes_given_up`) until it fits; the flow table
+//! grows only into memory the budget has (else its least recently seen eighth is evicted);
+//! the census caps itself at half the limit. Nothing read off the wire can make it abort.
 
 // Nothing read off the wire may panic: no unwrap, expect, panic or unchecked indexing in
 // the packet path (tests are exempt).
@@ -21,6 +29,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
+use crate::budget::{self, Budget};
 use crate::capture::{Frame, Timestamp};
 use crate::census::{Census, ConnectionRecord};
 use crate::connection::{self, Cause, End, Evidence};
@@ -86,6 +95,10 @@ pub struct Config {
     pub max_reassembly_bytes: usize,
     /// Report every TLS connection, not only those toward Microsoft 365.
     pub scope_all: bool,
+    /// Bytes of wire-fed state held at most (see [`crate::budget`]).
+    pub memory_limit: usize,
+    /// Clients tallied in the census at most.
+    pub max_clients: usize,
 }
 
 impl Default for Config {
@@ -97,6 +110,8 @@ impl Default for Config {
             reassembly: Limits::default(),
             max_reassembly_bytes: 256 * 1024 * 1024,
             scope_all: false,
+            memory_limit: budget::DEFAULT_LIMIT,
+            max_clients: crate::census::MAX_CLIENTS,
         }
     }
 }
@@ -158,6 +173,10 @@ struct Handshake {
     /// and the highest acknowledgment number sent.
     seq_end: [Option<SeqNum>; 2],
     acked: [Option<SeqNum>; 2],
+    /// Serial number, to tell this handshake in [`Partial`] from a later one on the same key.
+    id: u64,
+    /// Bytes charged to the budget for it (see [`handshake_memory`]).
+    charged: usize,
 }
 
 impl Handshake {
@@ -173,7 +192,69 @@ impl Handshake {
             first_end: None,
             seq_end: [None; 2],
             acked: [None; 2],
+            id: 0,
+            charged: 0,
         })
+    }
+}
+
+/// Heap bytes of a handshake's box and what it owns, for the budget: the out-of-order queues
+/// and delivered bytes ([`StreamReassembler::memory`]), the hello buffers
+/// ([`DirectionParser::memory`]), the parsed hellos, the plaintext phase.
+fn handshake_memory(hs: &Handshake) -> usize {
+    let mut m = budget::block(std::mem::size_of::<Handshake>());
+    for d in &hs.dirs {
+        m += d.reasm.memory() + budget::block(d.tls.memory());
+    }
+    if hs.plain.is_some() {
+        // Its box and two line buffers of at most 256 bytes (see `starttls`).
+        m += budget::block(std::mem::size_of::<PlaintextPhase>()) + 2 * budget::block(256);
+    }
+    if let Some((_, _, c)) = &hs.client_hello {
+        m += budget::block(std::mem::size_of::<ClientHelloInfo>())
+            + budget::block(c.cipher_suites.capacity() * 2)
+            + budget::block(c.extensions.capacity() * 2)
+            + budget::block(c.supported_groups.capacity() * 2)
+            + budget::block(c.signature_algorithms.capacity() * 2)
+            + budget::block(c.offered_versions.capacity() * 2)
+            + budget::block(c.ec_point_formats.capacity())
+            + budget::block(c.session_id.capacity())
+            + c.sni.as_ref().map_or(0, |s| budget::block(s.capacity()))
+            + budget::block(c.alpn.capacity() * 24)
+            + c.alpn.iter().map(|a| budget::block(a.capacity())).sum::<usize>();
+    }
+    if let Some((_, _, s)) = &hs.server_hello {
+        m += budget::block(std::mem::size_of::<ServerHelloInfo>())
+            + budget::block(s.extensions.capacity() * 2)
+            + budget::block(s.session_id.capacity())
+            + s.alpn.as_ref().map_or(0, |a| budget::block(a.capacity()));
+    }
+    m
+}
+
+/// Connections that hold handshake state, oldest first: under memory pressure the first ones
+/// are given up. Entries of connections decided since stay until they come round (skipped
+/// then) or until they outnumber the live ones, when one sweep drops them: O(1) amortised.
+#[derive(Default)]
+struct Partial {
+    order: std::collections::VecDeque<(FlowKey, u64)>,
+    next_id: u64,
+    /// Handshakes alive (in the table).
+    live: usize,
+}
+
+impl Partial {
+    /// A handshake starts on `key`: its id.
+    fn start(&mut self, key: FlowKey) -> u64 {
+        self.next_id += 1;
+        self.live += 1;
+        self.order.push_back((key, self.next_id));
+        self.next_id
+    }
+
+    /// Whether stale entries are more than half.
+    fn needs_sweep(&self) -> bool {
+        self.order.len() > 2 * self.live + 1024
     }
 }
 
@@ -309,6 +390,12 @@ impl Forgotten {
         !self.keys.is_empty() && self.keys.contains(key)
     }
 
+    /// Heap bytes held, for the budget.
+    fn memory(&self) -> usize {
+        let key = std::mem::size_of::<FlowKey>();
+        budget::table(self.keys.capacity(), key) + budget::block(self.order.capacity() * key)
+    }
+
     /// A new connection takes the key: forget that it was forgotten (its FIFO slot stays
     /// until it comes round, harmlessly).
     fn remove(&mut self, key: &FlowKey) {
@@ -320,6 +407,9 @@ impl Forgotten {
 /// borrowed for the flow itself).
 struct Work<'p> {
     config: &'p Config,
+    key: FlowKey,
+    budget: &'p mut Budget,
+    partial: &'p mut Partial,
     /// Capture-clock time of the packet.
     now: i64,
     /// Bytes held in out-of-order queues over all flows.
@@ -344,7 +434,17 @@ pub struct Pipeline<'s, S: RecordSink> {
     queued: usize,
     fingerprints: Fingerprinter,
     forgotten: Forgotten,
+    budget: Budget,
+    partial: Partial,
+    /// Bytes charged for the tables (flows, forgotten keys, [`Partial`]), the fragments and
+    /// the census.
+    charged_tables: usize,
+    charged_fragments: usize,
+    charged_census: usize,
 }
+
+/// Bytes of one flow-table entry.
+const FLOW_SLOT: usize = std::mem::size_of::<(FlowKey, Flow)>();
 
 impl<'s, S: RecordSink> Pipeline<'s, S> {
     pub fn new(scope: &'s Scope, config: Config, sink: S) -> Self {
@@ -352,8 +452,11 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             flows: HashMap::with_hasher(ahash::RandomState::new()),
             scope,
             config,
-            census: Census::new(),
-            stats: RunStats::default(),
+            census: Census::with_limits(config.max_clients, config.memory_limit / 2),
+            stats: RunStats {
+                memory_limit: config.memory_limit as u64,
+                ..RunStats::default()
+            },
             sink,
             events: Vec::new(),
             defrag: Defragmenter::new(ipfrag::Limits::default()),
@@ -365,7 +468,17 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             queued: 0,
             fingerprints: Fingerprinter::new(),
             forgotten: Forgotten::new((config.max_flows / 8).clamp(1024, 1 << 17)),
+            budget: Budget::new(config.memory_limit),
+            partial: Partial::default(),
+            charged_tables: 0,
+            charged_fragments: 0,
+            charged_census: 0,
         }
+    }
+
+    /// The memory budget: limit, used, peak.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
     }
 
     pub fn stats(&self) -> &RunStats {
@@ -429,6 +542,9 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             }
         }
         self.stats.fragments = self.defrag.stats;
+        self.budget
+            .set(&mut self.charged_fragments, self.defrag.bytes());
+        self.relieve(now.0);
     }
 
     /// Moves the capture clock to a packet's timestamp; counts a jump.
@@ -457,8 +573,13 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         // One hash lookup: a decided flow is that and a counter; an open one goes on with
         // the entry in hand; a new one is inserted where the lookup ended. Only a full table
         // (rare) costs a second lookup, to make room first.
-        if self.flows.len() >= self.config.max_flows && !self.flows.contains_key(&key) {
-            self.evict(now);
+        // The table is full (`--max-connections`), or the next entry makes it grow: the
+        // budget decides whether it may.
+        let mut inserted = false;
+        if self.flows.len() >= self.flows.capacity().min(self.config.max_flows)
+            && !self.flows.contains_key(&key)
+        {
+            self.make_room(now);
         }
         let flow = match self.flows.entry(key) {
             Entry::Occupied(entry) => {
@@ -499,20 +620,108 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                     self.forgotten.remove(&key);
                 }
                 self.stats.tcp_flows += 1;
+                inserted = true;
                 entry.insert(Flow::first(now, ts, dir, seg))
             }
         };
+        let live = self.partial.live;
         let work = Work {
             config: &self.config,
+            key,
+            budget: &mut self.budget,
+            partial: &mut self.partial,
             now,
             queued: &mut self.queued,
             events: &mut self.events,
             stats: &mut self.stats,
         };
         let decided = Self::advance(flow, dir, ts, seg, work);
-        if let Some((syn_dir, ending, hs)) = decided {
+        if let Some((syn_dir, ending, mut hs)) = decided {
+            self.retire(&mut hs);
             self.decide(key, syn_dir, ending, hs);
+            self.charge_census();
         }
+        if inserted || self.partial.live > live {
+            self.charge_tables();
+        }
+        self.relieve(now);
+    }
+
+    /// A handshake leaves the table: its memory and its place in [`Partial`] go.
+    fn retire(&mut self, hs: &mut Handshake) {
+        self.budget.set(&mut hs.charged, 0);
+        self.partial.live = self.partial.live.saturating_sub(1);
+    }
+
+    /// Re-charges the tables after one may have grown.
+    fn charge_tables(&mut self) {
+        if self.partial.needs_sweep() {
+            let flows = &self.flows;
+            self.partial.order.retain(|(key, id)| {
+                matches!(flows.get(key), Some(Flow { phase: Phase::Open(Some(hs)), .. }) if hs.id == *id)
+            });
+            self.partial.order.shrink_to(2 * self.partial.live + 1024);
+        }
+        let now = budget::table(self.flows.capacity(), FLOW_SLOT)
+            + self.forgotten.memory()
+            + budget::block(
+                self.partial.order.capacity() * std::mem::size_of::<(FlowKey, u64)>(),
+            );
+        self.budget.set(&mut self.charged_tables, now);
+    }
+
+    /// Re-charges the census after a record went in.
+    fn charge_census(&mut self) {
+        self.budget
+            .set(&mut self.charged_census, self.census.memory());
+        self.stats.clients_dropped = self.census.dropped;
+    }
+
+    /// More memory is used than the budget allows: gives up the oldest partial handshakes
+    /// until it fits (or none is left).
+    fn relieve(&mut self, now: i64) {
+        if self.budget.over() {
+            while self.budget.over() && self.give_up_oldest(now) {}
+            self.charge_tables();
+        }
+        self.stats.memory_peak = self.budget.peak() as u64;
+    }
+
+    /// Gives up the oldest connection that holds handshake state: decided now, `incomplete`,
+    /// as an evicted one (its later packets are not a new connection). Whether there was one.
+    fn give_up_oldest(&mut self, now: i64) -> bool {
+        while let Some((key, id)) = self.partial.order.pop_front() {
+            let live = matches!(
+                self.flows.get(&key),
+                Some(Flow { phase: Phase::Open(Some(hs)), .. }) if hs.id == id
+            );
+            if let (true, Some(flow)) = (live, self.flows.remove(&key)) {
+                self.stats.handshakes_given_up += 1;
+                self.decide_on_removal(key, flow, Cause::Evicted, now);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// A new flow needs a slot and the table has none free: it grows if `--max-connections`
+    /// and the budget allow (the old table is held while the new one fills, so both are
+    /// counted), partial handshakes given up to make room if need be; else the least recently
+    /// seen eighth is evicted.
+    fn make_room(&mut self, now: i64) {
+        if self.flows.len() < self.config.max_flows {
+            let grown = budget::table((self.flows.capacity() * 2).max(3), FLOW_SLOT);
+            while !self.budget.room(grown)
+                && self.flows.len() >= self.flows.capacity()
+                && self.give_up_oldest(now)
+            {}
+            if self.flows.len() < self.flows.capacity() || self.budget.room(grown) {
+                self.charge_tables();
+                return;
+            }
+        }
+        self.evict(now);
+        self.charge_tables();
     }
 
     /// Everything a flow that is not decided yet needs. Returns the handshake to decide
@@ -526,6 +735,9 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
     ) -> Option<(Option<Dir>, Ending, Box<Handshake>)> {
         let Work {
             config,
+            key,
+            budget,
+            partial,
             now,
             queued,
             events,
@@ -577,6 +789,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         let isn = flow.isn;
         let hs = hs.get_or_insert_with(|| {
             let mut hs = Handshake::new();
+            hs.id = partial.start(key);
             for (d, isns) in hs.dirs.iter_mut().zip(isn) {
                 for isn in isns.into_iter().flatten() {
                     d.reasm.syn(isn);
@@ -676,6 +889,8 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         }
         *queued = *queued - queued_before + d.reasm.buffered();
         let decided = absorb_events(hs, dir, ts, now, events, stats);
+        let memory = handshake_memory(hs);
+        budget.set(&mut hs.charged, memory);
         // The segment's FIN or RST comes after its data.
         if hs.first_end.is_none() {
             if seg.flags.rst {
@@ -867,6 +1082,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             self.forgotten.insert(key);
         }
         self.queued -= queued(&hs);
+        self.retire(&mut hs);
         let ts = flow.last_ts;
         for dir in [Dir::LoToHi, Dir::HiToLo] {
             let events = &mut self.events;
@@ -903,6 +1119,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             );
         }
         self.decide(key, flow.syn_dir, ending, hs);
+        self.charge_census();
     }
 
     /// Removes flows idle for longer than the timeout (capture clock), oldest first.
@@ -960,6 +1177,8 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 self.decide_on_removal(key, flow, Cause::EndOfInput, now);
             }
         }
+        self.stats.memory_peak = self.budget.peak() as u64;
+        self.stats.memory_limit = self.budget.limit() as u64;
         (self.census, self.stats, self.sink)
     }
 }
