@@ -174,6 +174,13 @@ pub struct MergeArgs {
     #[arg(long, value_enum, value_name = "ORDER", default_value_t = SortArg::Verdict)]
     pub sort: SortArg,
 
+    /// Hold at most SIZE for the merged census (e.g. 512M, 2G; default 768M).
+    ///
+    /// merge holds every client of its inputs; past the limit it stops with an error and
+    /// writes nothing. Suffixes K, M, G (powers of 1024); at least 16M.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<u64>,
+
     /// No summary line on stderr.
     #[arg(short, long)]
     pub quiet: bool,
