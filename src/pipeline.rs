@@ -392,8 +392,23 @@ impl Forgotten {
 
     /// Heap bytes held, for the budget.
     fn memory(&self) -> usize {
+        Self::memory_of(self.keys.capacity(), self.order.capacity())
+    }
+
+    fn memory_of(keys: usize, order: usize) -> usize {
         let key = std::mem::size_of::<FlowKey>();
-        budget::table(self.keys.capacity(), key) + budget::block(self.order.capacity() * key)
+        budget::table(keys, key) + budget::block(order * key)
+    }
+
+    /// Bytes the next insertion may add (a table doubling), to be made room for first.
+    fn growth(&self) -> usize {
+        if self.keys.len() >= self.cap {
+            return 0;
+        }
+        let double = |len: usize, cap: usize| if len >= cap { (cap * 2).max(4) } else { cap };
+        let (k, o) = (self.keys.capacity(), self.order.capacity());
+        // Both the old and the new allocation are held while one grows.
+        Self::memory_of(double(self.keys.len(), k), double(self.order.len(), o))
     }
 
     /// A new connection takes the key: forget that it was forgotten (its FIFO slot stays
@@ -439,6 +454,9 @@ pub struct Pipeline<'s, S: RecordSink> {
     /// Bytes charged for the tables (flows, forgotten keys, [`Partial`]), the fragments and
     /// the census.
     charged_tables: usize,
+    /// Entries the flow table's buckets hold (its capacity right after it last grew: removals
+    /// lower `capacity()`, never the buckets).
+    flow_cap: usize,
     charged_fragments: usize,
     charged_census: usize,
 }
@@ -471,6 +489,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             budget: Budget::new(config.memory_limit),
             partial: Partial::default(),
             charged_tables: 0,
+            flow_cap: 0,
             charged_fragments: 0,
             charged_census: 0,
         }
@@ -662,10 +681,13 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             });
             self.partial.order.shrink_to(2 * self.partial.live + 1024);
         }
-        let now = budget::table(self.flows.capacity(), FLOW_SLOT)
+        // The queue of partial handshakes is charged at twice its capacity: its next doubling
+        // is then paid for before it happens (it cannot wait for the budget's answer).
+        self.flow_cap = self.flow_cap.max(self.flows.capacity());
+        let now = budget::table(self.flow_cap, FLOW_SLOT)
             + self.forgotten.memory()
             + budget::block(
-                self.partial.order.capacity() * std::mem::size_of::<(FlowKey, u64)>(),
+                2 * self.partial.order.capacity() * std::mem::size_of::<(FlowKey, u64)>(),
             );
         self.budget.set(&mut self.charged_tables, now);
     }
@@ -680,8 +702,11 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
     /// More memory is used than the budget allows: gives up the oldest partial handshakes
     /// until it fits (or none is left).
     fn relieve(&mut self, now: i64) {
-        if self.budget.over() {
-            while self.budget.over() && self.give_up_oldest(now) {}
+        // Giving up a handshake remembers its key: room is kept for that table to grow.
+        if !self.budget.room(self.forgotten.growth()) {
+            while !self.budget.room(self.forgotten.growth()) && self.give_up_oldest(now) {
+                self.charge_tables();
+            }
             self.charge_tables();
         }
         self.stats.memory_peak = self.budget.peak() as u64;
@@ -710,7 +735,12 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
     /// seen eighth is evicted.
     fn make_room(&mut self, now: i64) {
         if self.flows.len() < self.config.max_flows {
-            let grown = budget::table((self.flows.capacity() * 2).max(3), FLOW_SLOT);
+            // With no free slot, the table is rehashed in place while at most half full (its
+            // slots were freed by removals), else it doubles (hashbrown's rule).
+            if self.flows.len() < self.flow_cap / 2 {
+                return;
+            }
+            let grown = budget::table((self.flow_cap * 2).max(3), FLOW_SLOT);
             while !self.budget.room(grown)
                 && self.flows.len() >= self.flows.capacity()
                 && self.give_up_oldest(now)
@@ -1108,6 +1138,11 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                     }
                 });
                 self.stats.handshake_gaps += 1;
+            }
+            if cause == Cause::Evicted && !d.stopped && d.tls.buffered() > 0 {
+                // Given up (memory) or evicted with a hello half read: what arrived of it is
+                // reported, cut (see `DirectionParser::gap`), as when its bytes were lost.
+                d.tls.gap(events);
             }
             absorb_events(
                 &mut hs,

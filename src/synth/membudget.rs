@@ -34,12 +34,20 @@ pub fn conn(i: u32) -> Conn {
 }
 
 /// The first `sent` bytes (as TLS records) of a ClientHello whose header announces a body of
-/// `body_len` bytes; the body is filler.
+/// `body_len` bytes: TLS 1.2, 32,767 cipher suites, a padding extension, then filler. Cut
+/// before its supported_versions, it reads as a hello offering "TLS 1.2 or later".
 fn hello_prefix(body_len: usize, sent: usize) -> Vec<u8> {
     let mut msg = vec![1];
     msg.extend_from_slice(&(body_len as u32).to_be_bytes()[1..]);
     msg.extend_from_slice(&[3, 3]);
-    msg.resize(4 + body_len, 0x5a);
+    msg.extend_from_slice(&[7; 32]);
+    msg.push(0);
+    msg.extend_from_slice(&0xfffeu16.to_be_bytes());
+    for _ in 0..0x7fff {
+        msg.extend_from_slice(&[0xc0, 0x2f]);
+    }
+    msg.extend_from_slice(&[1, 0, 0xff, 0xff, 0x00, 0x15, 0xff, 0xfb]);
+    msg.resize(4 + body_len, 0);
     let mut out = Vec::new();
     for rec in msg.chunks(16_384) {
         out.extend_from_slice(&[22, 3, 1]);
