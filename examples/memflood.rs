@@ -12,7 +12,8 @@ use std::io::{BufWriter, Write};
 
 use tlscensus::synth::membudget::{many_snis, partial_hellos, Hold};
 
-const USAGE: &str = "usage: memflood ten N OUT | large N SENT OUT | snis CLIENTS PER_CLIENT LEN OUT";
+const USAGE: &str =
+    "usage: memflood ten N OUT | large N SENT OUT | snis CLIENTS PER_CLIENT LEN OUT";
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -110,7 +110,10 @@ mod tests {
         let (mut a, mut c) = (0, 0);
         b.set(&mut a, 600);
         b.set(&mut c, 300);
-        assert_eq!((b.used(), b.over(), b.room(100), b.room(101)), (900, false, true, false));
+        assert_eq!(
+            (b.used(), b.over(), b.room(100), b.room(101)),
+            (900, false, true, false)
+        );
         b.set(&mut a, 800);
         assert_eq!((b.used(), b.over(), a), (1100, true, 800));
         b.set(&mut a, 0);

@@ -387,14 +387,22 @@ impl ClientSummary {
                 let cap = self.snis.capacity();
                 // The name a smaller one would push out (its memory goes with it).
                 let last = (self.snis.len() >= MAX_SNIS)
-                    .then(|| self.snis.last().map_or(0, |l| crate::budget::block(l.len())))
+                    .then(|| {
+                        self.snis
+                            .last()
+                            .map_or(0, |l| crate::budget::block(l.len()))
+                    })
                     .unwrap_or(0);
                 if insert_capped(&mut self.snis, sni, &mut self.snis_dropped) {
                     added += crate::budget::block(sni.len());
                     freed += last;
                 }
                 added += self.snis.capacity().saturating_sub(cap) * 24;
-            } else if self.snis.binary_search_by(|s| s.as_slice().cmp(sni)).is_err() {
+            } else if self
+                .snis
+                .binary_search_by(|s| s.as_slice().cmp(sni))
+                .is_err()
+            {
                 self.snis_dropped += 1;
             }
         }

@@ -808,7 +808,10 @@ mod tests {
             z("1.5G"),
             Err("\"1.5G\" is not a size like 512M, 2G or 1048576".into())
         );
-        assert_eq!(z("0M"), Err("\"0M\" is zero: give a size larger than 0".into()));
+        assert_eq!(
+            z("0M"),
+            Err("\"0M\" is zero: give a size larger than 0".into())
+        );
         assert_eq!(z("99999999T"), Err("\"99999999T\" is too large".into()));
         for bad in ["", "M", "5X", "-5M", "5 MB extra", "5iB"] {
             assert!(z(bad).is_err(), "{bad:?}");

@@ -221,7 +221,10 @@ fn handshake_memory(hs: &Handshake) -> usize {
             + budget::block(c.session_id.capacity())
             + c.sni.as_ref().map_or(0, |s| budget::block(s.capacity()))
             + budget::block(c.alpn.capacity() * 24)
-            + c.alpn.iter().map(|a| budget::block(a.capacity())).sum::<usize>();
+            + c.alpn
+                .iter()
+                .map(|a| budget::block(a.capacity()))
+                .sum::<usize>();
     }
     if let Some((_, _, s)) = &hs.server_hello {
         m += budget::block(std::mem::size_of::<ServerHelloInfo>())
@@ -485,7 +488,13 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             next_sweep: i64::MIN,
             queued: 0,
             fingerprints: Fingerprinter::new(),
-            forgotten: Forgotten::new((config.max_flows / 8).clamp(1024, 1 << 17)),
+            // At most an eighth of the table, and a 1/1024th of the memory limit (its keys and
+            // their queue are about 100 bytes each at most).
+            forgotten: Forgotten::new(
+                (config.max_flows / 8)
+                    .min(config.memory_limit / 1024)
+                    .clamp(1024, 1 << 17),
+            ),
             budget: Budget::new(config.memory_limit),
             partial: Partial::default(),
             charged_tables: 0,

@@ -464,7 +464,9 @@ mod tests {
     fn memory_limit_and_max_clients() {
         let c = read(&[]).unwrap().config;
         assert_eq!((c.memory_limit, c.max_clients), (768 << 20, 1_000_000));
-        let c = read(&["--memory-limit", "2G", "--max-clients", "5"]).unwrap().config;
+        let c = read(&["--memory-limit", "2G", "--max-clients", "5"])
+            .unwrap()
+            .config;
         assert_eq!((c.memory_limit, c.max_clients), (2 << 30, 5));
         assert_eq!(
             read(&["--memory-limit", "1M"]).err().unwrap(),

@@ -133,10 +133,7 @@ impl RunStats {
         line("gaps inside handshakes", self.handshake_gaps);
         line("connections evicted (table full)", self.flows_evicted);
         line("connections expired (idle)", self.flows_expired);
-        line(
-            "connections of clients over the cap",
-            self.clients_dropped,
-        );
+        line("connections of clients over the cap", self.clients_dropped);
         line("handshakes given up (memory)", self.handshakes_given_up);
         line("memory limit (bytes)", self.memory_limit);
         line("memory used at most (bytes)", self.memory_peak);

@@ -550,9 +550,16 @@ impl Merged {
     fn add(&mut self, r: ClientRow) -> Result<(), String> {
         self.file_rows += 1;
         // At most `connections` (checked when the row was read).
-        let known = [r.sslv3, r.tls10, r.tls11, r.tls12, r.tls13, r.no_server_hello]
-            .iter()
-            .fold(0u64, |a, n| a.saturating_add(*n));
+        let known = [
+            r.sslv3,
+            r.tls10,
+            r.tls11,
+            r.tls12,
+            r.tls13,
+            r.no_server_hello,
+        ]
+        .iter()
+        .fold(0u64, |a, n| a.saturating_add(*n));
         let row = ClientSummary {
             client: r.client,
             connections: r.connections,
@@ -970,9 +977,11 @@ mod tests {
         m.add(big(u64::MAX - 2)).unwrap();
         assert_eq!(
             m.add(big(u64::MAX - 2)),
-            Err("client 10.0.0.1: its counts added to those of the files before overflow \
+            Err(
+                "client 10.0.0.1: its counts added to those of the files before overflow \
                  (more than 18446744073709551615 connections)"
-                .into())
+                    .into()
+            )
         );
         let mut m = Merged::new(usize::MAX);
         m.add(big(u64::MAX / 2)).unwrap();
