@@ -177,6 +177,8 @@ struct Handshake {
     id: u64,
     /// Bytes charged to the budget for it (see [`handshake_memory`]).
     charged: usize,
+    /// Heap bytes of the parsed hellos it holds (see [`hello_memory`]).
+    hellos: usize,
 }
 
 impl Handshake {
@@ -194,6 +196,7 @@ impl Handshake {
             acked: [None; 2],
             id: 0,
             charged: 0,
+            hellos: 0,
         })
     }
 }
@@ -201,8 +204,9 @@ impl Handshake {
 /// Heap bytes of a handshake's box and what it owns, for the budget: the out-of-order queues
 /// and delivered bytes ([`StreamReassembler::memory`]), the hello buffers
 /// ([`DirectionParser::memory`]), the parsed hellos, the plaintext phase.
+#[inline]
 fn handshake_memory(hs: &Handshake) -> usize {
-    let mut m = budget::block(std::mem::size_of::<Handshake>());
+    let mut m = budget::block(std::mem::size_of::<Handshake>()) + hs.hellos;
     for d in &hs.dirs {
         m += d.reasm.memory() + budget::block(d.tls.memory());
     }
@@ -210,6 +214,12 @@ fn handshake_memory(hs: &Handshake) -> usize {
         // Its box and two line buffers of at most 256 bytes (see `starttls`).
         m += budget::block(std::mem::size_of::<PlaintextPhase>()) + 2 * budget::block(256);
     }
+    m
+}
+
+/// Heap bytes of the parsed hellos a handshake holds (counted once, when they arrive).
+fn hello_memory(hs: &Handshake) -> usize {
+    let mut m = 0;
     if let Some((_, _, c)) = &hs.client_hello {
         m += budget::block(std::mem::size_of::<ClientHelloInfo>())
             + budget::block(c.cipher_suites.capacity() * 2)
@@ -457,6 +467,10 @@ pub struct Pipeline<'s, S: RecordSink> {
     /// Bytes charged for the tables (flows, forgotten keys, [`Partial`]), the fragments and
     /// the census.
     charged_tables: usize,
+    /// The capacity of [`Partial`]'s queue when last charged.
+    order_cap: usize,
+    /// Room kept free under the limit: what the forgotten keys' next growth takes.
+    headroom: usize,
     /// Entries the flow table's buckets hold (its capacity right after it last grew: removals
     /// lower `capacity()`, never the buckets).
     flow_cap: usize,
@@ -499,6 +513,8 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             partial: Partial::default(),
             charged_tables: 0,
             flow_cap: 0,
+            headroom: 0,
+            order_cap: 0,
             charged_fragments: 0,
             charged_census: 0,
         }
@@ -669,7 +685,11 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             self.decide(key, syn_dir, ending, hs);
             self.charge_census();
         }
-        if inserted || self.partial.live > live {
+        if (inserted || self.partial.live > live)
+            && (self.flows.capacity() > self.flow_cap
+                || self.partial.order.capacity() != self.order_cap
+                || self.partial.needs_sweep())
+        {
             self.charge_tables();
         }
         self.relieve(now);
@@ -699,6 +719,8 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 2 * self.partial.order.capacity() * std::mem::size_of::<(FlowKey, u64)>(),
             );
         self.budget.set(&mut self.charged_tables, now);
+        self.headroom = self.forgotten.growth();
+        self.order_cap = self.partial.order.capacity();
     }
 
     /// Re-charges the census after a record went in.
@@ -710,15 +732,16 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
 
     /// More memory is used than the budget allows: gives up the oldest partial handshakes
     /// until it fits (or none is left).
+    #[inline]
     fn relieve(&mut self, now: i64) {
         // Giving up a handshake remembers its key: room is kept for that table to grow.
-        if !self.budget.room(self.forgotten.growth()) {
-            while !self.budget.room(self.forgotten.growth()) && self.give_up_oldest(now) {
+        if !self.budget.room(self.headroom) {
+            while !self.budget.room(self.headroom) && self.give_up_oldest(now) {
                 self.charge_tables();
             }
             self.charge_tables();
+            self.stats.memory_peak = self.budget.peak() as u64;
         }
-        self.stats.memory_peak = self.budget.peak() as u64;
     }
 
     /// Gives up the oldest connection that holds handshake state: decided now, `incomplete`,
@@ -1385,12 +1408,14 @@ fn absorb_events(
                 if hs.client_hello.is_none() {
                     hs.client_hello = Some((dir, ts, ch));
                     hs.client_hello_at = at;
+                    hs.hellos = hello_memory(hs);
                 }
             }
             HandshakeEvent::ServerHello(sh) => {
                 stats.server_hellos += 1;
                 if hs.server_hello.is_none() {
                     hs.server_hello = Some((dir, ts, sh));
+                    hs.hellos = hello_memory(hs);
                 }
             }
             HandshakeEvent::HelloRetryRequest(_) => stats.hello_retry_requests += 1,

@@ -54,6 +54,10 @@ use super::{HandshakeEvent, NotTls};
 /// Largest record body accepted: TLSCiphertext.length ≤ 2^14 + 2048 (RFC 5246 §6.2.3; TLS
 /// 1.3 allows only 2^14 + 256, RFC 8446 §5.2).
 pub const MAX_RECORD_LEN: usize = 16384 + 2048;
+/// The hello buffer's first allocation at least (when the hello is that long): most split
+/// hellos then need one (a ClientHello is typically 512 to 2,000 bytes), as the reassembler's
+/// ring of delivered bytes starts at 512 too.
+const FIRST_BUFFER: usize = 512;
 /// Largest hello message reassembled, 4-byte header included.
 pub const MAX_HANDSHAKE_MESSAGE: usize = 256 * 1024;
 
@@ -712,13 +716,16 @@ impl DirectionParser {
 }
 
 /// Appends `part` to a buffer that will hold `total` bytes when whole. It grows with what it
-/// holds: to twice its capacity (a hello in many segments reallocates a few times, not per
-/// segment), never past `total` nor to less than what it must hold. Nothing is reserved for
-/// bytes that have not arrived: a header announcing 256 KiB costs what came with it.
+/// holds: to twice its capacity, at least [`FIRST_BUFFER`] (a hello in many segments
+/// reallocates a few times, not per segment), never past `total` nor to less than what it
+/// must hold. Nothing more is reserved for bytes that have not arrived: a header announcing
+/// 256 KiB costs what came with it.
 fn append(buf: &mut Vec<u8>, part: &[u8], total: usize) {
     let need = buf.len() + part.len();
     if need > buf.capacity() {
-        let want = buf.capacity().saturating_mul(2).min(total).max(need);
+        let want = (buf.capacity().saturating_mul(2).max(FIRST_BUFFER))
+            .min(total)
+            .max(need);
         buf.reserve_exact(want - buf.len());
     }
     buf.extend_from_slice(part);
@@ -1712,7 +1719,11 @@ mod tests {
         let mut p = DirectionParser::new();
         assert_eq!(p.feed(&bytes, &mut Vec::new()), Feed::Continue);
         assert_eq!(p.buffered(), 5);
-        assert_eq!(p.memory(), 5, "no memory for bytes that did not come");
+        assert_eq!(
+            p.memory(),
+            512,
+            "no more than 512 bytes for bytes that did not come"
+        );
         // More bytes: at most twice what is held, never past the hello.
         let total = 4 + 0x3ffc;
         for step in [1, 100, 1000, 4000, 20000] {
@@ -1721,7 +1732,10 @@ mod tests {
             if p.buffered() == 0 {
                 break;
             }
-            assert!(p.memory() <= (2 * p.buffered()).min(total), "{step}");
+            assert!(
+                p.memory() <= (2 * p.buffered()).max(512).min(total),
+                "{step}"
+            );
             assert!(p.memory() >= p.buffered());
         }
     }
