@@ -16,7 +16,7 @@
 /// The default `--memory-limit`: chosen so that a whole process (the budget plus the binary,
 /// the endpoint data, the read buffers and the allocator's slack) stays under 1 GiB of
 /// resident memory when 1,000,000 connections each hold a partial hello (README "Limits").
-pub const DEFAULT_LIMIT: usize = 768 << 20;
+pub const DEFAULT_LIMIT: usize = 640 << 20;
 
 /// The smallest `--memory-limit` accepted.
 pub const MIN_LIMIT: usize = 16 << 20;

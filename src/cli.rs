@@ -174,7 +174,7 @@ pub struct MergeArgs {
     #[arg(long, value_enum, value_name = "ORDER", default_value_t = SortArg::Verdict)]
     pub sort: SortArg,
 
-    /// Hold at most SIZE for the merged census (e.g. 512M, 2G; default 768M).
+    /// Hold at most SIZE for the merged census (e.g. 512M, 2G; default 640M).
     ///
     /// merge holds every client of its inputs; past the limit it stops with an error and
     /// writes nothing. Suffixes K, M, G (powers of 1024); at least 16M.
@@ -289,7 +289,7 @@ pub struct TrackingArgs {
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_connections: usize,
 
-    /// Hold at most SIZE of state fed by the wire (e.g. 512M, 2G; default 768M).
+    /// Hold at most SIZE of state fed by the wire (e.g. 512M, 2G; default 640M).
     ///
     /// Connections, their hello buffers and out-of-order queues, IP fragments and the census
     /// all count toward it. Past it the oldest partial handshakes are given up (reported

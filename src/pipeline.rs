@@ -774,10 +774,10 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             }
             let grown = budget::table((self.flow_cap * 2).max(3), FLOW_SLOT);
             while !self.budget.room(grown)
-                && self.flows.len() >= self.flows.capacity()
+                && self.flows.len() >= self.flow_cap / 2
                 && self.give_up_oldest(now)
             {}
-            if self.flows.len() < self.flows.capacity() || self.budget.room(grown) {
+            if self.flows.len() < self.flow_cap / 2 || self.budget.room(grown) {
                 self.charge_tables();
                 return;
             }

@@ -463,7 +463,7 @@ mod tests {
     #[test]
     fn memory_limit_and_max_clients() {
         let c = read(&[]).unwrap().config;
-        assert_eq!((c.memory_limit, c.max_clients), (768 << 20, 1_000_000));
+        assert_eq!((c.memory_limit, c.max_clients), (640 << 20, 1_000_000));
         let c = read(&["--memory-limit", "2G", "--max-clients", "5"])
             .unwrap()
             .config;
