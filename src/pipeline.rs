@@ -763,8 +763,10 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
 
     /// A new flow needs a slot and the table has none free: it grows if `--max-connections`
     /// and the budget allow (the old table is held while the new one fills, so both are
-    /// counted), partial handshakes given up to make room if need be; else the least recently
-    /// seen eighth is evicted.
+    /// counted); else the least recently seen are evicted (a flood of new connections evicts
+    /// idle ones, it does not give up handshakes in progress): an eighth at `--max-connections`, down to under half the table when
+    /// the budget stops its growth (so that it is rehashed in place, not doubled, and the
+    /// next eviction is half a table of new connections away: constant time amortised).
     fn make_room(&mut self, now: i64) {
         if self.flows.len() < self.config.max_flows {
             // With no free slot, the table is rehashed in place while at most half full (its
@@ -773,16 +775,16 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 return;
             }
             let grown = budget::table((self.flow_cap * 2).max(3), FLOW_SLOT);
-            while !self.budget.room(grown)
-                && self.flows.len() >= self.flow_cap / 2
-                && self.give_up_oldest(now)
-            {}
-            if self.flows.len() < self.flow_cap / 2 || self.budget.room(grown) {
+            if self.budget.room(grown) {
                 self.charge_tables();
                 return;
             }
+            let n = self.flows.len() + 1 - self.flow_cap / 2;
+            self.evict(now, n);
+            self.charge_tables();
+            return;
         }
-        self.evict(now);
+        self.evict(now, self.flows.len() / 8);
         self.charge_tables();
     }
 
@@ -1210,11 +1212,13 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         }
     }
 
-    /// The table is full: evict the least recently seen eighth, oldest first.
-    fn evict(&mut self, now: i64) {
+    /// The table is full: evicts the `n` least recently seen (at least one), oldest first.
+    /// One pass over the table per call, and calls are `n` new connections apart: constant
+    /// time per connection, plus the sort of the `n` (O(log n) each).
+    fn evict(&mut self, now: i64, n: usize) {
         let mut seen: Vec<(i64, FlowKey)> =
             self.flows.iter().map(|(k, f)| (f.last_seen, *k)).collect();
-        let n = (seen.len() / 8).max(1);
+        let n = n.max(1);
         if n < seen.len() {
             seen.select_nth_unstable(n);
             seen.truncate(n);
