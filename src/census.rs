@@ -386,13 +386,12 @@ impl ClientSummary {
             if grow {
                 let cap = self.snis.capacity();
                 // The name a smaller one would push out (its memory goes with it).
-                let last = (self.snis.len() >= MAX_SNIS)
-                    .then(|| {
-                        self.snis
-                            .last()
-                            .map_or(0, |l| crate::budget::block(l.len()))
-                    })
-                    .unwrap_or(0);
+                let last = match self.snis.last() {
+                    Some(l) if self.snis.len() >= crate::census::MAX_SNIS => {
+                        crate::budget::block(l.len())
+                    }
+                    _ => 0,
+                };
                 if insert_capped(&mut self.snis, sni, &mut self.snis_dropped) {
                     added += crate::budget::block(sni.len());
                     freed += last;

@@ -625,9 +625,10 @@ impl Merged {
         };
         for sni in r.snis {
             let cap = c.snis.capacity();
-            let last = (c.snis.len() >= crate::census::MAX_SNIS)
-                .then(|| c.snis.last().map_or(0, |l| crate::budget::block(l.len())))
-                .unwrap_or(0);
+            let last = match c.snis.last() {
+                Some(l) if c.snis.len() >= crate::census::MAX_SNIS => crate::budget::block(l.len()),
+                _ => 0,
+            };
             if insert_capped(&mut c.snis, &sni, &mut c.snis_dropped) {
                 self.memory = (self.memory + crate::budget::block(sni.len())).saturating_sub(last);
             }
