@@ -489,6 +489,11 @@ impl Census {
         }
     }
 
+    /// Clients tallied at most (`--max-clients`).
+    pub fn max_clients(&self) -> usize {
+        self.max_clients
+    }
+
     /// Heap bytes held: the client table and every client's sets.
     pub fn memory(&self) -> usize {
         crate::budget::table(self.clients.capacity(), CLIENT_SLOT) + self.sets
