@@ -764,9 +764,10 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
     /// A new flow needs a slot and the table has none free: it grows if `--max-connections`
     /// and the budget allow (the old table is held while the new one fills, so both are
     /// counted); else the least recently seen are evicted (a flood of new connections evicts
-    /// idle ones, it does not give up handshakes in progress): an eighth at `--max-connections`, down to under half the table when
-    /// the budget stops its growth (so that it is rehashed in place, not doubled, and the
-    /// next eviction is half a table of new connections away: constant time amortised).
+    /// idle ones, it does not give up handshakes in progress): an eighth at
+    /// `--max-connections`, down to under half the table when the budget stops its growth (so
+    /// that it is rehashed in place, not doubled, and the next eviction is half a table of new
+    /// connections away: constant time amortised).
     fn make_room(&mut self, now: i64) {
         if self.flows.len() < self.config.max_flows {
             // With no free slot, the table is rehashed in place while at most half full (its
