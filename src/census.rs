@@ -3,6 +3,11 @@
 //! A record is one TLS connection as the pipeline decided it (a `--connections` row). The census
 //! keeps per-client counters only, so its size grows with the number of clients, never with the
 //! number of connections or packets; the number of clients and of SNIs per client are capped.
+//! So is its memory ([`Census::memory`], charged to the pipeline's budget): past its memory cap
+//! (half the `--memory-limit`) or `--max-clients`, a new client's connections are counted in
+//! [`Census::dropped`], not tallied, and a known client's new SNIs and JA4s are not kept (the
+//! SNIs counted in [`ClientSummary::snis_dropped`]). The cap depends on the census alone, not
+//! on what else is in memory, so the same input gives the same census.
 
 // Nothing read off the wire may panic: no unwrap, expect, panic or unchecked indexing in
 // the packet path (tests are exempt).
@@ -295,6 +300,14 @@ pub const MAX_SNIS: usize = 32;
 /// At most this many clients are tallied.
 pub const MAX_CLIENTS: usize = 1_000_000;
 
+/// Heap bytes of one client entry in the census table, besides its sets.
+const CLIENT_SLOT: usize = std::mem::size_of::<(IpAddr, ClientSummary)>();
+/// Heap bytes of one JA4 entry: its B-tree slot (key, count; nodes hold up to 11, about two
+/// thirds full) and its string.
+const JA4_ENTRY: usize = (24 + 8) * 3 / 2 + crate::budget::PER_ALLOCATION;
+/// Heap bytes of a client's service-area map (one B-tree node).
+const AREAS_NODE: usize = 128;
+
 /// One client IP over all its connections in scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientSummary {
@@ -360,7 +373,10 @@ impl ClientSummary {
         )
     }
 
-    fn add(&mut self, rec: &ConnectionRecord) {
+    /// Takes one connection; `grow`: new SNIs and JA4s may be kept. Returns the heap bytes
+    /// it added and those it freed.
+    fn add(&mut self, rec: &ConnectionRecord, grow: bool) -> (usize, usize) {
+        let (mut added, mut freed) = (0, 0);
         self.connections += 1;
         if rec.transport == Transport::Quic {
             self.quic += 1;
@@ -385,7 +401,8 @@ impl ClientSummary {
         if let Some(ja4) = &rec.ja4 {
             if let Some(n) = self.ja4.get_mut(ja4) {
                 *n += 1;
-            } else if self.ja4.len() < MAX_JA4 {
+            } else if self.ja4.len() < MAX_JA4 && grow {
+                added += JA4_ENTRY + crate::budget::block(ja4.len());
                 self.ja4.insert(ja4.clone(), 1);
             }
         }
@@ -400,11 +417,35 @@ impl ClientSummary {
         self.first_seen = self.first_seen.min(rec.ts);
         self.last_seen = self.last_seen.max(rec.ts);
         if let Some(sni) = &rec.sni {
-            insert_capped(&mut self.snis, sni, &mut self.snis_dropped);
+            if grow {
+                let cap = self.snis.capacity();
+                // The name a smaller one would push out (its memory goes with it).
+                let last = match self.snis.last() {
+                    Some(l) if self.snis.len() >= crate::census::MAX_SNIS => {
+                        crate::budget::block(l.len())
+                    }
+                    _ => 0,
+                };
+                if insert_capped(&mut self.snis, sni, &mut self.snis_dropped) {
+                    added += crate::budget::block(sni.len());
+                    freed += last;
+                }
+                added += self.snis.capacity().saturating_sub(cap) * 24;
+            } else if self
+                .snis
+                .binary_search_by(|s| s.as_slice().cmp(sni))
+                .is_err()
+            {
+                self.snis_dropped += 1;
+            }
+        }
+        if self.service_areas.is_empty() && !rec.service_areas.is_empty() {
+            added += AREAS_NODE;
         }
         for area in &rec.service_areas {
             *self.service_areas.entry(*area).or_default() += 1;
         }
+        (added, freed)
     }
 }
 
@@ -428,28 +469,42 @@ pub fn raise_max_offered(
 
 /// Adds `sni` to a sorted set that keeps the [`MAX_SNIS`] smallest names: the same set
 /// whatever order the names come in (one thread or two, one capture or merged censuses).
-/// `dropped` counts each name that is not kept, or that a smaller one pushes out.
-pub fn insert_capped(snis: &mut Vec<Vec<u8>>, sni: &[u8], dropped: &mut u64) {
+/// `dropped` counts each name that is not kept, or that a smaller one pushes out. Returns
+/// whether `sni` was added.
+pub fn insert_capped(snis: &mut Vec<Vec<u8>>, sni: &[u8], dropped: &mut u64) -> bool {
     let Err(pos) = snis.binary_search_by(|s| s.as_slice().cmp(sni)) else {
-        return;
+        return false;
     };
     if pos >= MAX_SNIS {
         *dropped += 1;
-        return;
+        return false;
     }
     snis.insert(pos, sni.to_vec());
     if snis.len() > MAX_SNIS {
         snis.truncate(MAX_SNIS);
         *dropped += 1;
     }
+    true
 }
 
 /// The census of a run.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Census {
     clients: HashMap<IpAddr, ClientSummary, ahash::RandomState>,
-    /// Records not tallied because the client table was full.
+    /// Records not tallied because their client was new and the census full (clients or
+    /// memory).
     pub dropped: u64,
+    max_clients: usize,
+    /// Heap bytes held at most (the table and every client's sets).
+    max_memory: usize,
+    /// Heap bytes of the clients' sets (SNIs, JA4s, service areas).
+    sets: usize,
+}
+
+impl Default for Census {
+    fn default() -> Self {
+        Census::with_limits(MAX_CLIENTS, usize::MAX)
+    }
 }
 
 impl Census {
@@ -457,17 +512,57 @@ impl Census {
         Self::default()
     }
 
+    /// A census of at most `max_clients` clients and `max_memory` heap bytes.
+    pub fn with_limits(max_clients: usize, max_memory: usize) -> Self {
+        Census {
+            clients: HashMap::with_hasher(ahash::RandomState::new()),
+            dropped: 0,
+            max_clients,
+            max_memory,
+            sets: 0,
+        }
+    }
+
+    /// Clients tallied at most (`--max-clients`).
+    pub fn max_clients(&self) -> usize {
+        self.max_clients
+    }
+
+    /// Heap bytes held: the client table and every client's sets.
+    pub fn memory(&self) -> usize {
+        crate::budget::table(self.clients.capacity(), CLIENT_SLOT) + self.sets
+    }
+
     /// Tallies one connection (the caller decides whether it is in scope).
     pub fn add(&mut self, rec: &ConnectionRecord) {
         let ip = rec.client.ip;
-        if !self.clients.contains_key(&ip) && self.clients.len() >= MAX_CLIENTS {
-            self.dropped += 1;
-            return;
-        }
-        self.clients
-            .entry(ip)
-            .or_insert_with(|| ClientSummary::new(ip, rec.ts))
-            .add(rec);
+        let memory = self.memory();
+        let full = memory >= self.max_memory;
+        let summary = match self.clients.get_mut(&ip) {
+            Some(c) => c,
+            None => {
+                // A new entry, and the table may have to grow (old and new held together).
+                let cap = self.clients.capacity();
+                let grows = self.clients.len() >= cap;
+                let need = if grows {
+                    crate::budget::table((cap * 2).max(3), CLIENT_SLOT)
+                } else {
+                    0
+                };
+                if self.clients.len() >= self.max_clients
+                    || full
+                    || memory.saturating_add(need) > self.max_memory
+                {
+                    self.dropped += 1;
+                    return;
+                }
+                self.clients
+                    .entry(ip)
+                    .or_insert_with(|| ClientSummary::new(ip, rec.ts))
+            }
+        };
+        let (added, freed) = summary.add(rec, !full);
+        self.sets = (self.sets + added).saturating_sub(freed);
     }
 
     pub fn len(&self) -> usize {

@@ -207,6 +207,13 @@ pub struct MergeArgs {
     #[arg(long, value_enum, value_name = "ORDER", default_value_t = SortArg::Verdict)]
     pub sort: SortArg,
 
+    /// Hold at most SIZE for the merged census (e.g. 512M, 2G; default 640M).
+    ///
+    /// merge holds every client of its inputs; past the limit it stops with an error and
+    /// writes nothing. Suffixes K, M, G (powers of 1024); at least 16M.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<u64>,
+
     /// No summary line on stderr.
     #[arg(short, long)]
     pub quiet: bool,
@@ -314,6 +321,21 @@ pub struct TrackingArgs {
     /// Track at most N connections at once; the least recently seen are evicted beyond it.
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_connections: usize,
+
+    /// Hold at most SIZE of state fed by the wire (e.g. 512M, 2G; default 640M).
+    ///
+    /// Connections, their hello buffers and out-of-order queues, IP fragments and the census
+    /// all count toward it. Past it the oldest partial handshakes are given up (reported
+    /// incomplete, counted), the connection table stops growing (the least recently seen are
+    /// evicted) and the census, which may take half of it, stops taking new clients (their
+    /// connections counted). Suffixes K, M, G (powers of 1024); at least 16M.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<u64>,
+
+    /// Tally at most N clients in the census; the connections of further clients are counted,
+    /// not tallied.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_clients: usize,
 }
 
 /// Which endpoint data and which extra rules decide the scope (`read` and `live`).
@@ -431,6 +453,37 @@ pub struct LiveArgs {
 
     #[command(flatten)]
     pub rules: ScopeRuleArgs,
+}
+
+/// A size in bytes as typed: a number with an optional K, M, G or T suffix (powers of 1024; a
+/// trailing `B` or `iB` is allowed: 512M, 512MiB, 2G, 1048576). Zero is refused.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let bad = || format!("\"{text}\" is not a size like 512M, 2G or 1048576");
+    let t = text.trim();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return Err(bad());
+    }
+    let n: u64 = t[..digits].parse().map_err(|_| bad())?;
+    let unit = t[digits..].trim_start().to_ascii_uppercase();
+    let shift = match unit.trim_end_matches("IB").trim_end_matches('B') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(bad()),
+    };
+    if unit.ends_with("IB") && shift == 0 {
+        return Err(bad());
+    }
+    let bytes = n
+        .checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("\"{text}\" is too large"))?;
+    if bytes == 0 {
+        return Err(format!("\"{text}\" is zero: give a size larger than 0"));
+    }
+    Ok(bytes)
 }
 
 /// A time span as typed: a number with a unit (`ms`, `s`, `m`, `h`, `d`), several in a row
@@ -773,6 +826,30 @@ mod tests {
         );
         for bad in ["", "m", "5x", "1.5h", "-5s", "s5", "99999999999999999999d"] {
             assert!(d(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        let z = |s: &str| parse_size(s);
+        assert_eq!(z("512M"), Ok(512 << 20));
+        assert_eq!(z("2G"), Ok(2 << 30));
+        assert_eq!(z("2g"), Ok(2 << 30));
+        assert_eq!(z("64MiB"), Ok(64 << 20));
+        assert_eq!(z("100K"), Ok(100 << 10));
+        assert_eq!(z("1048576"), Ok(1 << 20));
+        assert_eq!(z("1048576B"), Ok(1 << 20));
+        assert_eq!(
+            z("1.5G"),
+            Err("\"1.5G\" is not a size like 512M, 2G or 1048576".into())
+        );
+        assert_eq!(
+            z("0M"),
+            Err("\"0M\" is zero: give a size larger than 0".into())
+        );
+        assert_eq!(z("99999999T"), Err("\"99999999T\" is too large".into()));
+        for bad in ["", "M", "5X", "-5M", "5 MB extra", "5iB"] {
+            assert!(z(bad).is_err(), "{bad:?}");
         }
     }
 }

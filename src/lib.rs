@@ -20,8 +20,10 @@
 //! - [`pipeline`]: the per-packet path; decides each connection into a record.
 //! - [`census`]: records → per-client summaries and verdicts.
 //! - [`report`]: terminal table, CSV, HTML page, escaping, atomic output files.
+//! - [`budget`]: the one memory budget all wire-fed state is charged to (`--memory-limit`).
 //! - [`cli`], [`settings`], [`commands`]: the command line, validated, and its glue.
 
+pub mod budget;
 pub mod capture;
 pub mod census;
 pub mod cli;

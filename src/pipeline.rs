@@ -5,6 +5,14 @@
 //! later packets cost one hash lookup and a counter; its buffers and parsers are freed at once.
 //! The flow table is capped: idle flows expire in capture time, and when the table is full the
 //! least recently seen eighth is evicted (each eviction counted, never fatal).
+//!
+//! Memory: everything the wire feeds (the flow table, each connection's handshake state with
+//! its hello buffers and out-of-order queues, the fragments, the census) is charged to one
+//! [`Budget`] (`--memory-limit`), re-charged whenever a holder's size changes. When more is
+//! used than the limit, the oldest partial handshakes are given up (decided `incomplete` as
+//! an evicted connection is, counted in `handshakes_given_up`) until it fits; the flow table
+//! grows only into memory the budget has (else its least recently seen eighth is evicted);
+//! the census caps itself at half the limit. Nothing read off the wire can make it abort.
 
 // Nothing read off the wire may panic: no unwrap, expect, panic or unchecked indexing in
 // the packet path (tests are exempt).
@@ -21,6 +29,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
+use crate::budget::{self, Budget};
 use crate::capture::{Frame, Timestamp};
 use crate::census::{Census, ConnectionRecord};
 use crate::connection::{self, Cause, End, Evidence};
@@ -86,6 +95,10 @@ pub struct Config {
     pub max_reassembly_bytes: usize,
     /// Report every TLS connection, not only those toward Microsoft 365.
     pub scope_all: bool,
+    /// Bytes of wire-fed state held at most (see [`crate::budget`]).
+    pub memory_limit: usize,
+    /// Clients tallied in the census at most.
+    pub max_clients: usize,
 }
 
 impl Default for Config {
@@ -97,6 +110,8 @@ impl Default for Config {
             reassembly: Limits::default(),
             max_reassembly_bytes: 256 * 1024 * 1024,
             scope_all: false,
+            memory_limit: budget::DEFAULT_LIMIT,
+            max_clients: crate::census::MAX_CLIENTS,
         }
     }
 }
@@ -158,6 +173,12 @@ struct Handshake {
     /// and the highest acknowledgment number sent.
     seq_end: [Option<SeqNum>; 2],
     acked: [Option<SeqNum>; 2],
+    /// Serial number, to tell this handshake in [`Partial`] from a later one on the same key.
+    id: u64,
+    /// Bytes charged to the budget for it (see [`handshake_memory`]).
+    charged: usize,
+    /// Heap bytes of the parsed hellos it holds (see [`hello_memory`]).
+    hellos: usize,
 }
 
 impl Handshake {
@@ -173,7 +194,80 @@ impl Handshake {
             first_end: None,
             seq_end: [None; 2],
             acked: [None; 2],
+            id: 0,
+            charged: 0,
+            hellos: 0,
         })
+    }
+}
+
+/// Heap bytes of a handshake's box and what it owns, for the budget: the out-of-order queues
+/// and delivered bytes ([`StreamReassembler::memory`]), the hello buffers
+/// ([`DirectionParser::memory`]), the parsed hellos, the plaintext phase.
+#[inline]
+fn handshake_memory(hs: &Handshake) -> usize {
+    let mut m = budget::block(std::mem::size_of::<Handshake>()) + hs.hellos;
+    for d in &hs.dirs {
+        m += d.reasm.memory() + budget::block(d.tls.memory());
+    }
+    if hs.plain.is_some() {
+        // Its box and two line buffers of at most 256 bytes (see `starttls`).
+        m += budget::block(std::mem::size_of::<PlaintextPhase>()) + 2 * budget::block(256);
+    }
+    m
+}
+
+/// Heap bytes of the parsed hellos a handshake holds (counted once, when they arrive).
+fn hello_memory(hs: &Handshake) -> usize {
+    let mut m = 0;
+    if let Some((_, _, c)) = &hs.client_hello {
+        m += budget::block(std::mem::size_of::<ClientHelloInfo>())
+            + budget::block(c.cipher_suites.capacity() * 2)
+            + budget::block(c.extensions.capacity() * 2)
+            + budget::block(c.supported_groups.capacity() * 2)
+            + budget::block(c.signature_algorithms.capacity() * 2)
+            + budget::block(c.offered_versions.capacity() * 2)
+            + budget::block(c.ec_point_formats.capacity())
+            + budget::block(c.session_id.capacity())
+            + c.sni.as_ref().map_or(0, |s| budget::block(s.capacity()))
+            + budget::block(c.alpn.capacity() * 24)
+            + c.alpn
+                .iter()
+                .map(|a| budget::block(a.capacity()))
+                .sum::<usize>();
+    }
+    if let Some((_, _, s)) = &hs.server_hello {
+        m += budget::block(std::mem::size_of::<ServerHelloInfo>())
+            + budget::block(s.extensions.capacity() * 2)
+            + budget::block(s.session_id.capacity())
+            + s.alpn.as_ref().map_or(0, |a| budget::block(a.capacity()));
+    }
+    m
+}
+
+/// Connections that hold handshake state, oldest first: under memory pressure the first ones
+/// are given up. Entries of connections decided since stay until they come round (skipped
+/// then) or until they outnumber the live ones, when one sweep drops them: O(1) amortised.
+#[derive(Default)]
+struct Partial {
+    order: std::collections::VecDeque<(FlowKey, u64)>,
+    next_id: u64,
+    /// Handshakes alive (in the table).
+    live: usize,
+}
+
+impl Partial {
+    /// A handshake starts on `key`: its id.
+    fn start(&mut self, key: FlowKey) -> u64 {
+        self.next_id += 1;
+        self.live += 1;
+        self.order.push_back((key, self.next_id));
+        self.next_id
+    }
+
+    /// Whether stale entries are more than half.
+    fn needs_sweep(&self) -> bool {
+        self.order.len() > 2 * self.live + 1024
     }
 }
 
@@ -309,6 +403,27 @@ impl Forgotten {
         !self.keys.is_empty() && self.keys.contains(key)
     }
 
+    /// Heap bytes held, for the budget.
+    fn memory(&self) -> usize {
+        Self::memory_of(self.keys.capacity(), self.order.capacity())
+    }
+
+    fn memory_of(keys: usize, order: usize) -> usize {
+        let key = std::mem::size_of::<FlowKey>();
+        budget::table(keys, key) + budget::block(order * key)
+    }
+
+    /// Bytes the next insertion may add (a table doubling), to be made room for first.
+    fn growth(&self) -> usize {
+        if self.keys.len() >= self.cap {
+            return 0;
+        }
+        let double = |len: usize, cap: usize| if len >= cap { (cap * 2).max(4) } else { cap };
+        let (k, o) = (self.keys.capacity(), self.order.capacity());
+        // Both the old and the new allocation are held while one grows.
+        Self::memory_of(double(self.keys.len(), k), double(self.order.len(), o))
+    }
+
     /// A new connection takes the key: forget that it was forgotten (its FIFO slot stays
     /// until it comes round, harmlessly).
     fn remove(&mut self, key: &FlowKey) {
@@ -320,6 +435,9 @@ impl Forgotten {
 /// borrowed for the flow itself).
 struct Work<'p> {
     config: &'p Config,
+    key: FlowKey,
+    budget: &'p mut Budget,
+    partial: &'p mut Partial,
     /// Capture-clock time of the packet.
     now: i64,
     /// Bytes held in out-of-order queues over all flows.
@@ -350,7 +468,24 @@ pub struct Pipeline<'s, S: RecordSink> {
     /// DTLS handshakes (their own table).
     dtls: crate::dtls::DtlsTable,
     dtls_done: Vec<crate::dtls::Done>,
+    budget: Budget,
+    partial: Partial,
+    /// Bytes charged for the tables (flows, forgotten keys, [`Partial`]), the fragments and
+    /// the census.
+    charged_tables: usize,
+    /// The capacity of [`Partial`]'s queue when last charged.
+    order_cap: usize,
+    /// Room kept free under the limit: what the forgotten keys' next growth takes.
+    headroom: usize,
+    /// Entries the flow table's buckets hold (its capacity right after it last grew: removals
+    /// lower `capacity()`, never the buckets).
+    flow_cap: usize,
+    charged_fragments: usize,
+    charged_census: usize,
 }
+
+/// Bytes of one flow-table entry.
+const FLOW_SLOT: usize = std::mem::size_of::<(FlowKey, Flow)>();
 
 impl<'s, S: RecordSink> Pipeline<'s, S> {
     pub fn new(scope: &'s Scope, config: Config, sink: S) -> Self {
@@ -358,8 +493,11 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             flows: HashMap::with_hasher(ahash::RandomState::new()),
             scope,
             config,
-            census: Census::new(),
-            stats: RunStats::default(),
+            census: Census::with_limits(config.max_clients, config.memory_limit / 2),
+            stats: RunStats {
+                memory_limit: config.memory_limit as u64,
+                ..RunStats::default()
+            },
             sink,
             events: Vec::new(),
             defrag: Defragmenter::new(ipfrag::Limits::default()),
@@ -370,7 +508,6 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             next_sweep: i64::MIN,
             queued: 0,
             fingerprints: Fingerprinter::new(),
-            forgotten: Forgotten::new((config.max_flows / 8).clamp(1024, 1 << 17)),
             quic: crate::quic::flow::QuicTable::new(crate::quic::flow::Limits {
                 idle_timeout_secs: config.idle_timeout_secs,
                 ..Default::default()
@@ -378,7 +515,27 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             quic_done: Vec::new(),
             dtls: crate::dtls::DtlsTable::new(65_536, config.idle_timeout_secs),
             dtls_done: Vec::new(),
+            // At most an eighth of the table, and a 1/1024th of the memory limit (its keys and
+            // their queue are about 100 bytes each at most).
+            forgotten: Forgotten::new(
+                (config.max_flows / 8)
+                    .min(config.memory_limit / 1024)
+                    .clamp(1024, 1 << 17),
+            ),
+            budget: Budget::new(config.memory_limit),
+            partial: Partial::default(),
+            charged_tables: 0,
+            flow_cap: 0,
+            headroom: 0,
+            order_cap: 0,
+            charged_fragments: 0,
+            charged_census: 0,
         }
+    }
+
+    /// The memory budget: limit, used, peak.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
     }
 
     pub fn stats(&self) -> &RunStats {
@@ -444,6 +601,9 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             }
         }
         self.stats.fragments = self.defrag.stats;
+        self.budget
+            .set(&mut self.charged_fragments, self.defrag.bytes());
+        self.relieve(now.0);
     }
 
     /// Live capture on a quiet link: time passes without packets. Moves the capture clock to
@@ -547,8 +707,13 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         // One hash lookup: a decided flow is that and a counter; an open one goes on with
         // the entry in hand; a new one is inserted where the lookup ended. Only a full table
         // (rare) costs a second lookup, to make room first.
-        if self.flows.len() >= self.config.max_flows && !self.flows.contains_key(&key) {
-            self.evict(now);
+        // The table is full (`--max-connections`), or the next entry makes it grow: the
+        // budget decides whether it may.
+        let mut inserted = false;
+        if self.flows.len() >= self.flows.capacity().min(self.config.max_flows)
+            && !self.flows.contains_key(&key)
+        {
+            self.make_room(now);
         }
         let flow = match self.flows.entry(key) {
             Entry::Occupied(entry) => {
@@ -589,20 +754,129 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                     self.forgotten.remove(&key);
                 }
                 self.stats.tcp_flows += 1;
+                inserted = true;
                 entry.insert(Flow::first(now, ts, dir, seg))
             }
         };
+        let live = self.partial.live;
         let work = Work {
             config: &self.config,
+            key,
+            budget: &mut self.budget,
+            partial: &mut self.partial,
             now,
             queued: &mut self.queued,
             events: &mut self.events,
             stats: &mut self.stats,
         };
         let decided = Self::advance(flow, dir, ts, seg, work);
-        if let Some((syn_dir, ending, hs)) = decided {
+        if let Some((syn_dir, ending, mut hs)) = decided {
+            self.retire(&mut hs);
             self.decide(key, syn_dir, ending, hs);
+            self.charge_census();
         }
+        if (inserted || self.partial.live > live)
+            && (self.flows.capacity() > self.flow_cap
+                || self.partial.order.capacity() != self.order_cap
+                || self.partial.needs_sweep())
+        {
+            self.charge_tables();
+        }
+        self.relieve(now);
+    }
+
+    /// A handshake leaves the table: its memory and its place in [`Partial`] go.
+    fn retire(&mut self, hs: &mut Handshake) {
+        self.budget.set(&mut hs.charged, 0);
+        self.partial.live = self.partial.live.saturating_sub(1);
+    }
+
+    /// Re-charges the tables after one may have grown.
+    fn charge_tables(&mut self) {
+        if self.partial.needs_sweep() {
+            let flows = &self.flows;
+            self.partial.order.retain(|(key, id)| {
+                matches!(flows.get(key), Some(Flow { phase: Phase::Open(Some(hs)), .. }) if hs.id == *id)
+            });
+            self.partial.order.shrink_to(2 * self.partial.live + 1024);
+        }
+        // The queue of partial handshakes is charged at twice its capacity: its next doubling
+        // is then paid for before it happens (it cannot wait for the budget's answer).
+        self.flow_cap = self.flow_cap.max(self.flows.capacity());
+        let now = budget::table(self.flow_cap, FLOW_SLOT)
+            + self.forgotten.memory()
+            + budget::block(
+                2 * self.partial.order.capacity() * std::mem::size_of::<(FlowKey, u64)>(),
+            );
+        self.budget.set(&mut self.charged_tables, now);
+        self.headroom = self.forgotten.growth();
+        self.order_cap = self.partial.order.capacity();
+    }
+
+    /// Re-charges the census after a record went in.
+    fn charge_census(&mut self) {
+        self.budget
+            .set(&mut self.charged_census, self.census.memory());
+        self.stats.clients_dropped = self.census.dropped;
+    }
+
+    /// More memory is used than the budget allows: gives up the oldest partial handshakes
+    /// until it fits (or none is left).
+    #[inline]
+    fn relieve(&mut self, now: i64) {
+        // Giving up a handshake remembers its key: room is kept for that table to grow.
+        if !self.budget.room(self.headroom) {
+            while !self.budget.room(self.headroom) && self.give_up_oldest(now) {
+                self.charge_tables();
+            }
+            self.charge_tables();
+            self.stats.memory_peak = self.budget.peak() as u64;
+        }
+    }
+
+    /// Gives up the oldest connection that holds handshake state: decided now, `incomplete`,
+    /// as an evicted one (its later packets are not a new connection). Whether there was one.
+    fn give_up_oldest(&mut self, now: i64) -> bool {
+        while let Some((key, id)) = self.partial.order.pop_front() {
+            let live = matches!(
+                self.flows.get(&key),
+                Some(Flow { phase: Phase::Open(Some(hs)), .. }) if hs.id == id
+            );
+            if let (true, Some(flow)) = (live, self.flows.remove(&key)) {
+                self.stats.handshakes_given_up += 1;
+                self.decide_on_removal(key, flow, Cause::Evicted, now);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// A new flow needs a slot and the table has none free: it grows if `--max-connections`
+    /// and the budget allow (the old table is held while the new one fills, so both are
+    /// counted); else the least recently seen are evicted (a flood of new connections evicts
+    /// idle ones, it does not give up handshakes in progress): an eighth at
+    /// `--max-connections`, down to under half the table when the budget stops its growth (so
+    /// that it is rehashed in place, not doubled, and the next eviction is half a table of new
+    /// connections away: constant time amortised).
+    fn make_room(&mut self, now: i64) {
+        if self.flows.len() < self.config.max_flows {
+            // With no free slot, the table is rehashed in place while at most half full (its
+            // slots were freed by removals), else it doubles (hashbrown's rule).
+            if self.flows.len() < self.flow_cap / 2 {
+                return;
+            }
+            let grown = budget::table((self.flow_cap * 2).max(3), FLOW_SLOT);
+            if self.budget.room(grown) {
+                self.charge_tables();
+                return;
+            }
+            let n = self.flows.len() + 1 - self.flow_cap / 2;
+            self.evict(now, n);
+            self.charge_tables();
+            return;
+        }
+        self.evict(now, self.flows.len() / 8);
+        self.charge_tables();
     }
 
     /// Everything a flow that is not decided yet needs. Returns the handshake to decide
@@ -616,6 +890,9 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
     ) -> Option<(Option<Dir>, Ending, Box<Handshake>)> {
         let Work {
             config,
+            key,
+            budget,
+            partial,
             now,
             queued,
             events,
@@ -667,6 +944,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         let isn = flow.isn;
         let hs = hs.get_or_insert_with(|| {
             let mut hs = Handshake::new();
+            hs.id = partial.start(key);
             for (d, isns) in hs.dirs.iter_mut().zip(isn) {
                 for isn in isns.into_iter().flatten() {
                     d.reasm.syn(isn);
@@ -766,6 +1044,8 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         }
         *queued = *queued - queued_before + d.reasm.buffered();
         let decided = absorb_events(hs, dir, ts, now, events, stats);
+        let memory = handshake_memory(hs);
+        budget.set(&mut hs.charged, memory);
         // The segment's FIN or RST comes after its data.
         if hs.first_end.is_none() {
             if seg.flags.rst {
@@ -963,6 +1243,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             self.forgotten.insert(key);
         }
         self.queued -= queued(&hs);
+        self.retire(&mut hs);
         let ts = flow.last_ts;
         for dir in [Dir::LoToHi, Dir::HiToLo] {
             let events = &mut self.events;
@@ -989,6 +1270,11 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 });
                 self.stats.handshake_gaps += 1;
             }
+            if cause == Cause::Evicted && !d.stopped && d.tls.buffered() > 0 {
+                // Given up (memory) or evicted with a hello half read: what arrived of it is
+                // reported, cut (see `DirectionParser::gap`), as when its bytes were lost.
+                d.tls.gap(events);
+            }
             absorb_events(
                 &mut hs,
                 dir,
@@ -999,6 +1285,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             );
         }
         self.decide(key, flow.syn_dir, ending, hs);
+        self.charge_census();
     }
 
     /// Removes flows idle for longer than the timeout (capture clock), oldest first.
@@ -1028,11 +1315,13 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         }
     }
 
-    /// The table is full: evict the least recently seen eighth, oldest first.
-    fn evict(&mut self, now: i64) {
+    /// The table is full: evicts the `n` least recently seen (at least one), oldest first.
+    /// One pass over the table per call, and calls are `n` new connections apart: constant
+    /// time per connection, plus the sort of the `n` (O(log n) each).
+    fn evict(&mut self, now: i64, n: usize) {
         let mut seen: Vec<(i64, FlowKey)> =
             self.flows.iter().map(|(k, f)| (f.last_seen, *k)).collect();
-        let n = (seen.len() / 8).max(1);
+        let n = n.max(1);
         if n < seen.len() {
             seen.select_nth_unstable(n);
             seen.truncate(n);
@@ -1065,6 +1354,8 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         self.quic.finish(now, &mut self.quic_done);
         self.dtls.finish(now, &mut self.dtls_done);
         self.quic_records();
+        self.stats.memory_peak = self.budget.peak() as u64;
+        self.stats.memory_limit = self.budget.limit() as u64;
         (self.census, self.stats, self.sink)
     }
 }
@@ -1353,12 +1644,14 @@ fn absorb_events(
                 if hs.client_hello.is_none() {
                     hs.client_hello = Some((dir, ts, ch));
                     hs.client_hello_at = at;
+                    hs.hellos = hello_memory(hs);
                 }
             }
             HandshakeEvent::ServerHello(sh) => {
                 stats.server_hellos += 1;
                 if hs.server_hello.is_none() {
                     hs.server_hello = Some((dir, ts, sh));
+                    hs.hellos = hello_memory(hs);
                 }
             }
             HandshakeEvent::HelloRetryRequest(_) => stats.hello_retry_requests += 1,

@@ -267,7 +267,8 @@ impl ReportSettings {
     }
 }
 
-/// The pipeline's tunables from `--idle-timeout`, `--max-connections` and `--scope`.
+/// The pipeline's tunables from `--idle-timeout`, `--max-connections`, `--memory-limit`,
+/// `--max-clients` and `--scope`.
 pub fn pipeline_config(t: &TrackingArgs, scope: ScopeArg) -> Result<Config, String> {
     if t.idle_timeout == 0 {
         return Err("--idle-timeout must be at least 1 second".into());
@@ -275,10 +276,25 @@ pub fn pipeline_config(t: &TrackingArgs, scope: ScopeArg) -> Result<Config, Stri
     if t.max_connections == 0 {
         return Err("--max-connections must be at least 1".into());
     }
+    if t.max_clients == 0 {
+        return Err("--max-clients must be at least 1".into());
+    }
+    let memory_limit = match t.memory_limit {
+        None => crate::budget::DEFAULT_LIMIT,
+        Some(n) if n < crate::budget::MIN_LIMIT as u64 => {
+            return Err(format!(
+                "--memory-limit {n} bytes is too small: give at least {}M",
+                crate::budget::MIN_LIMIT >> 20
+            ))
+        }
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+    };
     Ok(Config {
         idle_timeout_secs: i64::try_from(t.idle_timeout).unwrap_or(i64::MAX),
         max_flows: t.max_connections,
         scope_all: scope == ScopeArg::All,
+        memory_limit,
+        max_clients: t.max_clients,
         ..Config::default()
     })
 }
@@ -528,6 +544,24 @@ mod tests {
             panic!("not read")
         };
         ReadSettings::from_args(a)
+    }
+
+    #[test]
+    fn memory_limit_and_max_clients() {
+        let c = read(&[]).unwrap().config;
+        assert_eq!((c.memory_limit, c.max_clients), (640 << 20, 1_000_000));
+        let c = read(&["--memory-limit", "2G", "--max-clients", "5"])
+            .unwrap()
+            .config;
+        assert_eq!((c.memory_limit, c.max_clients), (2 << 30, 5));
+        assert_eq!(
+            read(&["--memory-limit", "1M"]).err().unwrap(),
+            "--memory-limit 1048576 bytes is too small: give at least 16M"
+        );
+        assert_eq!(
+            read(&["--max-clients", "0"]).err().unwrap(),
+            "--max-clients must be at least 1"
+        );
     }
 
     fn ip(s: &str) -> IpAddr {

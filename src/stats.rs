@@ -56,8 +56,16 @@ pub struct RunStats {
     pub flows_evicted: u64,
     /// Flows removed after the idle timeout.
     pub flows_expired: u64,
-    /// Clients not tallied because the census table was full.
+    /// Connections not tallied because their client was new and the census was full
+    /// (`--max-clients`, or half the memory limit).
     pub clients_dropped: u64,
+    /// Connections given up while their handshake was partial because memory ran short
+    /// (`--memory-limit`): reported `incomplete`.
+    pub handshakes_given_up: u64,
+    /// The memory budget (`--memory-limit`), bytes.
+    pub memory_limit: u64,
+    /// The most memory the budget ever counted, bytes.
+    pub memory_peak: u64,
     /// Packets of connections evicted unfinished, after their eviction (not started again).
     pub packets_after_eviction: u64,
     /// TCP resets ignored because their sequence number was outside the window.
@@ -127,7 +135,10 @@ impl RunStats {
         line("gaps inside handshakes", self.handshake_gaps);
         line("connections evicted (table full)", self.flows_evicted);
         line("connections expired (idle)", self.flows_expired);
-        line("clients dropped (census full)", self.clients_dropped);
+        line("connections of clients over the cap", self.clients_dropped);
+        line("handshakes given up (memory)", self.handshakes_given_up);
+        line("memory limit (bytes)", self.memory_limit);
+        line("memory used at most (bytes)", self.memory_peak);
         line(
             "packets of evicted connections",
             self.packets_after_eviction,
@@ -218,7 +229,11 @@ impl RunStats {
             self.hello_too_large + self.malformed_hellos,
             "unparsable hellos",
         );
-        add(self.clients_dropped, "clients over cap");
+        add(self.clients_dropped, "connections of clients over the cap");
+        add(
+            self.handshakes_given_up,
+            "handshakes given up (memory, reported incomplete)",
+        );
         add(
             self.fragments.dropped_over_cap
                 + self.fragments.expired

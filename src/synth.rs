@@ -11,6 +11,7 @@ use etherparse::PacketBuilder;
 
 pub mod conditions;
 pub mod ipfrag;
+pub mod membudget;
 pub mod quic;
 pub mod snaplen;
 pub mod workload;

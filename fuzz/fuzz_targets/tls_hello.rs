@@ -46,8 +46,11 @@ fuzz_target!(|input: &[u8]| {
         let (chunk, tail) = rest.split_at(step.min(rest.len()));
         let _ = parser.feed(chunk, &mut events);
         if b & 0x80 != 0 && piece == b & 0x7f {
-            parser.gap();
+            parser.gap(&mut events);
         }
+        // The hello buffer holds at most twice what arrived (at least 512), never past the
+        // largest hello.
+        assert!(parser.memory() <= tlscensus::tls::record::MAX_HANDSHAKE_MESSAGE);
         let _ = parser.buffered();
         rest = tail;
         piece = piece.wrapping_add(1);

@@ -64,12 +64,20 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Exit> {
     let csv_out = open(&csv_path)?;
     let json_out = open(&json_path)?;
 
-    let mut merged = Merged::default();
-    for path in &args.files {
-        let rows = read_file(path).map_err(|e| anyhow!(e))?;
-        for row in rows {
-            merged.add(row);
+    let limit = match args.memory_limit {
+        None => crate::budget::DEFAULT_LIMIT,
+        Some(n) if n < crate::budget::MIN_LIMIT as u64 => {
+            return Err(anyhow!(
+                "--memory-limit {n} bytes is too small: give at least {}M",
+                crate::budget::MIN_LIMIT >> 20
+            ))
         }
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+    };
+    let mut merged = Merged::new(limit);
+    for path in &args.files {
+        merged.file_rows = 0;
+        each_row_of(path, &mut |row| merged.add(row)).map_err(|e| anyhow!(e))?;
     }
     let order = client_order(args.sort);
     let clients = merged.into_clients();
@@ -171,6 +179,19 @@ pub struct ClientRow {
 
 /// Reads a whole census CSV (`-` = standard input).
 pub fn read_file(path: &Path) -> Result<Vec<ClientRow>, String> {
+    let mut rows = Vec::new();
+    each_row_of(path, &mut |row| {
+        rows.push(row);
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+/// Reads a census CSV (`-` = standard input) row by row, as [`each_row`] does.
+pub fn each_row_of(
+    path: &Path,
+    each: &mut dyn FnMut(ClientRow) -> Result<(), String>,
+) -> Result<(), String> {
     let name = display(path);
     let input: Box<dyn Read> = if path.as_os_str() == "-" {
         if crate::capture::offline::stdin_is_closed() {
@@ -180,11 +201,27 @@ pub fn read_file(path: &Path) -> Result<Vec<ClientRow>, String> {
     } else {
         Box::new(std::fs::File::open(path).map_err(|e| format!("{name}: {}", io_reason(&e)))?)
     };
-    read_census(&name, input)
+    each_row(&name, input, each)
 }
 
 /// Reads a census CSV from `input`; `name` is the file name for messages.
 pub fn read_census(name: &str, input: impl Read) -> Result<Vec<ClientRow>, String> {
+    let mut rows = Vec::new();
+    each_row(name, input, &mut |row| {
+        rows.push(row);
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+/// Reads a census CSV from `input`, handing each checked row to `each` as it is read (the
+/// file is never held whole); an error `each` returns is reported at the row's line, like a
+/// malformed row. `name` is the file name for messages.
+pub fn each_row(
+    name: &str,
+    input: impl Read,
+    each: &mut dyn FnMut(ClientRow) -> Result<(), String>,
+) -> Result<(), String> {
     let not_census = |why: String| format!("{name}: not a tlscensus client census ({why})");
     let recent = std::rc::Rc::new(std::cell::RefCell::new(RecentBytes::default()));
     let mut r = csv::ReaderBuilder::new()
@@ -227,7 +264,6 @@ pub fn read_census(name: &str, input: impl Read) -> Result<Vec<ClientRow>, Strin
             visible(extra)
         )));
     }
-    let mut rows = Vec::new();
     let mut seen: BTreeMap<IpAddr, u64> = BTreeMap::new();
     for rec in records {
         let rec = rec.map_err(|e| format!("{name}: {}", csv_reason(&e)))?;
@@ -249,9 +285,9 @@ pub fn read_census(name: &str, input: impl Read) -> Result<Vec<ClientRow>, Strin
                 row.client
             )));
         }
-        rows.push(row);
+        each(row).map_err(at)?;
     }
-    Ok(rows)
+    Ok(())
 }
 
 /// The last bytes read from a CSV input, to tell the physical line a record starts on: the
@@ -538,15 +574,46 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The merged census, one entry per client address.
-#[derive(Default)]
+/// Heap bytes of one merged client (its B-tree slot, about two thirds full) and of one row's
+/// entry in a file's duplicate check.
+const MERGED_CLIENT: usize = std::mem::size_of::<(IpAddr, ClientSummary)>() * 3 / 2;
+const SEEN_ROW: usize = std::mem::size_of::<(IpAddr, u64)>() * 3 / 2;
+
+/// The merged census, one entry per client address, its memory bounded by `--memory-limit`
+/// (merge holds every client; its inputs need not be sorted).
 struct Merged {
     clients: BTreeMap<IpAddr, ClientSummary>,
+    /// Heap bytes held by the clients (estimate: entries, SNIs, JA4s, service areas).
+    memory: usize,
+    limit: usize,
+    /// Rows of the file being read (its duplicate check holds one entry each).
+    file_rows: usize,
 }
 
 impl Merged {
-    fn add(&mut self, r: ClientRow) {
-        let known = r.sslv3 + r.tls10 + r.tls11 + r.tls12 + r.tls13 + r.no_server_hello;
+    fn new(limit: usize) -> Self {
+        Merged {
+            clients: BTreeMap::new(),
+            memory: 0,
+            limit,
+            file_rows: 0,
+        }
+    }
+
+    /// Adds one row; an error when its counts overflow once added, or when memory runs out.
+    fn add(&mut self, r: ClientRow) -> Result<(), String> {
+        self.file_rows += 1;
+        // At most `connections` (checked when the row was read).
+        let known = [
+            r.sslv3,
+            r.tls10,
+            r.tls11,
+            r.tls12,
+            r.tls13,
+            r.no_server_hello,
+        ]
+        .iter()
+        .fold(0u64, |a, n| a.saturating_add(*n));
         let row = ClientSummary {
             client: r.client,
             connections: r.connections,
@@ -559,7 +626,7 @@ impl Merged {
                 tls11: r.tls11,
                 tls12: r.tls12,
                 tls13: r.tls13,
-                other: r.connections - known,
+                other: r.connections.saturating_sub(known),
             },
             no_server_hello: r.no_server_hello,
             max_offered: r.max_offered,
@@ -578,22 +645,62 @@ impl Merged {
             ja4: BTreeMap::new(),
             quic: r.quic,
         };
+        let used = self.memory + self.file_rows * SEEN_ROW;
+        let clients = self.clients.len();
+        let too_much = || {
+            format!(
+                "the merged census needs more memory than --memory-limit {}M allows ({clients} \
+                 clients so far): give a larger --memory-limit",
+                self.limit >> 20
+            )
+        };
+        let ip = r.client;
         let c = match self.clients.entry(r.client) {
-            Entry::Vacant(v) => v.insert(row),
+            Entry::Vacant(v) => {
+                if used + MERGED_CLIENT > self.limit {
+                    return Err(too_much());
+                }
+                self.memory += MERGED_CLIENT;
+                if !row.service_areas.is_empty() {
+                    self.memory += 128;
+                }
+                v.insert(row)
+            }
             Entry::Occupied(o) => {
                 let c = o.into_mut();
-                add_into(c, row);
+                add_into(c, row).ok_or_else(|| {
+                    format!(
+                        "client {ip}: its counts added to those of the files before overflow \
+                         (more than {} connections)",
+                        u64::MAX
+                    )
+                })?;
                 c
             }
         };
         for sni in r.snis {
-            insert_capped(&mut c.snis, &sni, &mut c.snis_dropped);
+            let cap = c.snis.capacity();
+            let last = match c.snis.last() {
+                Some(l) if c.snis.len() >= crate::census::MAX_SNIS => crate::budget::block(l.len()),
+                _ => 0,
+            };
+            if insert_capped(&mut c.snis, &sni, &mut c.snis_dropped) {
+                self.memory = (self.memory + crate::budget::block(sni.len())).saturating_sub(last);
+            }
+            self.memory += c.snis.capacity().saturating_sub(cap) * 24;
         }
         for j in r.ja4 {
             if c.ja4.len() < MAX_JA4 || c.ja4.contains_key(&j) {
+                if !c.ja4.contains_key(&j) {
+                    self.memory += 48 + crate::budget::block(j.len());
+                }
                 c.ja4.insert(j, 0);
             }
         }
+        if self.memory + self.file_rows * SEEN_ROW > self.limit {
+            return Err(too_much());
+        }
+        Ok(())
     }
 
     fn into_clients(self) -> Vec<ClientSummary> {
@@ -601,18 +708,23 @@ impl Merged {
     }
 }
 
-/// Adds one sensor's counters for a client to another's.
-fn add_into(c: &mut ClientSummary, r: ClientSummary) {
-    c.connections += r.connections;
+/// Adds one sensor's counters for a client to another's; `None` (and `c` partly changed) when
+/// a count would overflow.
+fn add_into(c: &mut ClientSummary, r: ClientSummary) -> Option<()> {
+    let add = |a: &mut u64, b: u64| -> Option<()> {
+        *a = a.checked_add(b)?;
+        Some(())
+    };
+    add(&mut c.connections, r.connections)?;
     let (n, m) = (&mut c.negotiated, r.negotiated);
-    n.sslv2 += m.sslv2;
-    n.sslv3 += m.sslv3;
-    n.tls10 += m.tls10;
-    n.tls11 += m.tls11;
-    n.tls12 += m.tls12;
-    n.tls13 += m.tls13;
-    n.other += m.other;
-    c.no_server_hello += r.no_server_hello;
+    add(&mut n.sslv2, m.sslv2)?;
+    add(&mut n.sslv3, m.sslv3)?;
+    add(&mut n.tls10, m.tls10)?;
+    add(&mut n.tls11, m.tls11)?;
+    add(&mut n.tls12, m.tls12)?;
+    add(&mut n.tls13, m.tls13)?;
+    add(&mut n.other, m.other)?;
+    add(&mut c.no_server_hello, r.no_server_hello)?;
     if let Some(o) = r.max_offered {
         raise_max_offered(
             &mut c.max_offered,
@@ -629,11 +741,12 @@ fn add_into(c: &mut ClientSummary, r: ClientSummary) {
     c.first_seen = c.first_seen.min(r.first_seen);
     c.last_seen = c.last_seen.max(r.last_seen);
     for (area, k) in r.service_areas {
-        *c.service_areas.entry(area).or_default() += k;
+        add(c.service_areas.entry(area).or_default(), k)?;
     }
-    c.failed += r.failed;
-    c.quic += r.quic;
+    add(&mut c.failed, r.failed)?;
+    add(&mut c.quic, r.quic)?;
     c.offered_legacy_only = c.offered_legacy_only.max(r.offered_legacy_only);
+    Some(())
 }
 
 #[cfg(test)]
@@ -843,12 +956,12 @@ mod tests {
             u
         };
         assert!(check_row(&unknown()).is_ok());
-        let mut m = Merged::default();
-        m.add(unknown());
+        let mut m = Merged::new(usize::MAX);
+        m.add(unknown()).unwrap();
         assert_eq!(m.into_clients()[0].verdict(), Verdict::Unknown);
-        let mut m = Merged::default();
-        m.add(unknown());
-        m.add(row("10.0.0.1", Verdict::Ok));
+        let mut m = Merged::new(usize::MAX);
+        m.add(unknown()).unwrap();
+        m.add(row("10.0.0.1", Verdict::Ok)).unwrap();
         assert_eq!(m.into_clients()[0].verdict(), Verdict::Ok);
         // An unknown row that names a version is refused.
         let mut bad = unknown();
@@ -858,8 +971,8 @@ mod tests {
 
     #[test]
     fn rows_merge_exactly() {
-        let mut m = Merged::default();
-        m.add(row("10.0.0.1", Verdict::Ok));
+        let mut m = Merged::new(usize::MAX);
+        m.add(row("10.0.0.1", Verdict::Ok)).unwrap();
         let mut b = row("10.0.0.1", Verdict::Broken);
         b.tls12 = 0;
         b.no_server_hello = 1;
@@ -870,7 +983,7 @@ mod tests {
         b.snis = vec![b"a.example".to_vec(), b"b.example".to_vec()];
         b.service_areas = [(ServiceArea::Exchange, 1), (ServiceArea::Common, 1)].into();
         b.ja4 = vec!["j2".into()];
-        m.add(b);
+        m.add(b).unwrap();
         let clients = m.into_clients();
         let c = &clients[0];
         assert_eq!(c.connections, 2);
@@ -886,14 +999,14 @@ mod tests {
 
     #[test]
     fn sets_are_capped_like_the_census() {
-        let mut m = Merged::default();
+        let mut m = Merged::new(usize::MAX);
         for i in 0..3 {
             let mut r = row("10.0.0.1", Verdict::Ok);
             r.snis = (0..20)
                 .map(|k| format!("h{i}-{k:02}").into_bytes())
                 .collect();
             r.ja4 = (0..10).map(|k| format!("j{i}-{k}")).collect();
-            m.add(r);
+            m.add(r).unwrap();
         }
         let c = &m.into_clients()[0];
         assert_eq!(c.snis.len(), MAX_SNIS);
@@ -916,5 +1029,51 @@ mod tests {
             check_inputs(&[p("-"), p("-")]).unwrap_err(),
             "- (standard input) can be read only once"
         );
+    }
+
+    #[test]
+    fn counts_that_overflow_are_an_error_not_a_wrap() {
+        let big = |n: u64| ClientRow {
+            connections: n,
+            tls12: 0,
+            tls13: n,
+            max_offered: Some(TlsVersion::TLS13),
+            ..row("10.0.0.1", Verdict::Ok)
+        };
+        let mut m = Merged::new(usize::MAX);
+        m.add(big(u64::MAX - 2)).unwrap();
+        assert_eq!(
+            m.add(big(u64::MAX - 2)),
+            Err(
+                "client 10.0.0.1: its counts added to those of the files before overflow \
+                 (more than 18446744073709551615 connections)"
+                    .into()
+            )
+        );
+        let mut m = Merged::new(usize::MAX);
+        m.add(big(u64::MAX / 2)).unwrap();
+        m.add(big(u64::MAX / 2)).unwrap();
+        assert_eq!(m.into_clients()[0].connections, u64::MAX - 1);
+    }
+
+    #[test]
+    fn the_merged_table_is_bounded() {
+        let mut m = Merged::new(16 << 20);
+        let mut n = 0u32;
+        let err = loop {
+            let ip = std::net::Ipv4Addr::from(0x0a00_0000 + n).to_string();
+            if let Err(e) = m.add(row(&ip, Verdict::Ok)) {
+                break e;
+            }
+            n += 1;
+        };
+        assert_eq!(
+            err,
+            format!(
+                "the merged census needs more memory than --memory-limit 16M allows ({n} \
+                 clients so far): give a larger --memory-limit"
+            )
+        );
+        assert!(m.memory <= 16 << 20 && n > 10_000, "{n}");
     }
 }

@@ -465,9 +465,9 @@ fn totals(page: &mut String, report: &HtmlReport<'_>, clients: &[&ClientSummary]
     if report.census.dropped > 0 {
         let _ = writeln!(
             page,
-            "<p class=\"warn\">{} connections were not tallied: the census holds at most {} clients.</p>",
+            "<p class=\"warn\">{} connections were not tallied: the census holds at most {} clients (--max-clients) in half the --memory-limit.</p>",
             report.census.dropped,
-            crate::census::MAX_CLIENTS
+            report.census.max_clients()
         );
     }
     page.push_str("</section>\n");

@@ -328,6 +328,9 @@ impl Serialize for RunJson<'_> {
             flows_evicted,
             flows_expired,
             clients_dropped,
+            handshakes_given_up,
+            memory_limit,
+            memory_peak,
             packets_after_eviction,
             resets_out_of_window,
             clock_jumps,
@@ -365,6 +368,9 @@ impl Serialize for RunJson<'_> {
         m.serialize_entry("flows_evicted", flows_evicted)?;
         m.serialize_entry("flows_expired", flows_expired)?;
         m.serialize_entry("clients_dropped", clients_dropped)?;
+        m.serialize_entry("handshakes_given_up", handshakes_given_up)?;
+        m.serialize_entry("memory_limit", memory_limit)?;
+        m.serialize_entry("memory_peak", memory_peak)?;
         m.serialize_entry("packets_after_eviction", packets_after_eviction)?;
         m.serialize_entry("resets_out_of_window", resets_out_of_window)?;
         m.serialize_entry("clock_jumps", clock_jumps)?;

@@ -16,8 +16,11 @@
 //!   ClientHello exists); a bigger hello is [`NotTls::MessageTooLarge`]. Other handshake
 //!   messages (Certificate, …) are skipped by length without buffering. A hello that arrives
 //!   whole in one feed is parsed from the caller's slice without copying.
-//! - **No per-byte allocation.** Partial headers live in fixed arrays; the buffer is reserved
-//!   once per hello and freed after it.
+//! - **No per-byte allocation, no memory ahead of the bytes.** Partial headers live in fixed
+//!   arrays; the hello buffer grows with what it holds (doubling, never past the hello's
+//!   length, so at most twice what arrived: a flow that sent ten bytes of a hello holds ten
+//!   bytes, not the length its header announces) and is freed after the hello.
+//!   [`DirectionParser::memory`] is what it holds on the heap, for the memory budget.
 //! - **Quiet after encryption.** Once this direction sent a ServerHello (not a
 //!   HelloRetryRequest) it stops parsing handshake content: TLS 1.3 encrypts what follows
 //!   (RFC 8446 §2) and TLS 1.2's Certificate etc. are not needed. Once it sent a
@@ -51,6 +54,10 @@ use super::{HandshakeEvent, NotTls};
 /// Largest record body accepted: TLSCiphertext.length ≤ 2^14 + 2048 (RFC 5246 §6.2.3; TLS
 /// 1.3 allows only 2^14 + 256, RFC 8446 §5.2).
 pub const MAX_RECORD_LEN: usize = 16384 + 2048;
+/// The hello buffer's first allocation at least (when the hello is that long): most split
+/// hellos then need one (a ClientHello is typically 512 to 2,000 bytes), as the reassembler's
+/// ring of delivered bytes starts at 512 too.
+const FIRST_BUFFER: usize = 512;
 /// Largest hello message reassembled, 4-byte header included.
 pub const MAX_HANDSHAKE_MESSAGE: usize = 256 * 1024;
 
@@ -263,6 +270,11 @@ impl DirectionParser {
         self.head_len + self.msg_head_len + self.buf.len() + self.alert_len
     }
 
+    /// Heap bytes held (the hello buffer's capacity), for the memory budget.
+    pub fn memory(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// Drops all partial state and frees the buffer.
     fn release(&mut self) {
         self.head_len = 0;
@@ -352,8 +364,7 @@ impl DirectionParser {
                 return self.sslv2_hello(kind, record, out);
             }
         }
-        self.buf.reserve_exact(total);
-        self.buf.extend_from_slice(&head);
+        append(&mut self.buf, &head, total);
         self.phase = Phase::Sslv2 { kind, total };
         Ok(())
     }
@@ -367,7 +378,7 @@ impl DirectionParser {
     ) -> Result<(), NotTls> {
         let n = total.saturating_sub(self.buf.len()).min(input.len());
         let (part, rest) = input.split_at_checked(n).unwrap_or((input, &[]));
-        self.buf.extend_from_slice(part);
+        append(&mut self.buf, part, total);
         *input = rest;
         if self.buf.len() >= total {
             let record = std::mem::take(&mut self.buf);
@@ -566,7 +577,7 @@ impl DirectionParser {
                 Msg::Collect { total } => {
                     let n = total.saturating_sub(self.buf.len()).min(frag.len());
                     let (part, rest) = frag.split_at_checked(n).unwrap_or((frag, &[]));
-                    self.buf.extend_from_slice(part);
+                    append(&mut self.buf, part, total);
                     frag = rest;
                     if self.buf.len() >= total {
                         let msg = std::mem::take(&mut self.buf);
@@ -594,8 +605,7 @@ impl DirectionParser {
                                 self.message(whole, out)?;
                             }
                             None => {
-                                self.buf.reserve_exact((4 + len).min(MAX_RECORD_LEN + 4));
-                                self.buf.extend_from_slice(frag);
+                                append(&mut self.buf, frag, 4 + len);
                                 frag = &[];
                                 self.msg = Msg::Collect { total: 4 + len };
                             }
@@ -628,8 +638,7 @@ impl DirectionParser {
                         Want::Skip => {}
                         Want::Parse if len == 0 => self.message(&head, out)?,
                         Want::Parse => {
-                            self.buf.reserve_exact((4 + len).min(MAX_RECORD_LEN + 4));
-                            self.buf.extend_from_slice(&head);
+                            append(&mut self.buf, &head, 4 + len);
                             self.msg = Msg::Collect { total: 4 + len };
                         }
                     }
@@ -704,6 +713,22 @@ impl DirectionParser {
             Err(reason)
         }
     }
+}
+
+/// Appends `part` to a buffer that will hold `total` bytes when whole. It grows with what it
+/// holds: to twice its capacity, at least [`FIRST_BUFFER`] (a hello in many segments
+/// reallocates a few times, not per segment), never past `total` nor to less than what it
+/// must hold. Nothing more is reserved for bytes that have not arrived: a header announcing
+/// 256 KiB costs what came with it.
+fn append(buf: &mut Vec<u8>, part: &[u8], total: usize) {
+    let need = buf.len() + part.len();
+    if need > buf.capacity() {
+        let want = (buf.capacity().saturating_mul(2).max(FIRST_BUFFER))
+            .min(total)
+            .max(need);
+        buf.reserve_exact(want - buf.len());
+    }
+    buf.extend_from_slice(part);
 }
 
 /// The record length if `head` is a plausible TLS record header (RFC 8446 §5.1: type,
@@ -1684,6 +1709,34 @@ mod tests {
                 assert!(p.buffered() <= MAX_HANDSHAKE_MESSAGE + 16);
                 rest = tail;
             }
+        }
+    }
+
+    #[test]
+    fn the_hello_buffer_holds_what_arrived_not_what_was_announced() {
+        // A record and a ClientHello header announcing 16 KiB, then one body byte.
+        let mut bytes = vec![22, 3, 1, 0x40, 0x00, 1, 0, 0x3f, 0xfc, 3];
+        let mut p = DirectionParser::new();
+        assert_eq!(p.feed(&bytes, &mut Vec::new()), Feed::Continue);
+        assert_eq!(p.buffered(), 5);
+        assert_eq!(
+            p.memory(),
+            512,
+            "no more than 512 bytes for bytes that did not come"
+        );
+        // More bytes: at most twice what is held, never past the hello.
+        let total = 4 + 0x3ffc;
+        for step in [1, 100, 1000, 4000, 20000] {
+            bytes = vec![0x11; step.min(total - p.buffered())];
+            p.feed(&bytes, &mut Vec::new());
+            if p.buffered() == 0 {
+                break;
+            }
+            assert!(
+                p.memory() <= (2 * p.buffered()).max(512).min(total),
+                "{step}"
+            );
+            assert!(p.memory() >= p.buffered());
         }
     }
 }
