@@ -110,6 +110,8 @@ pub struct DtlsTable {
     idle_timeout_secs: i64,
     next_sweep: i64,
     pub stats: DtlsStats,
+    /// Bytes of handshake messages in progress over all connections.
+    held: usize,
 }
 
 /// OpenSSL's pre-RFC DTLS 1.0 (0x0100, DTLS1_BAD_VER) is reported as DTLS 1.0.
@@ -151,6 +153,7 @@ impl DtlsTable {
             idle_timeout_secs,
             next_sweep: i64::MIN,
             stats: DtlsStats::default(),
+            held: 0,
         }
     }
 
@@ -249,7 +252,7 @@ impl DtlsTable {
                         self.stats.alerts += 1;
                     }
                 }
-                22 => Self::handshake(c, &mut self.stats, side, i, body, now, ts),
+                22 => Self::handshake(c, &mut self.stats, &mut self.held, side, i, body, now, ts),
                 _ => {}
             }
         }
@@ -258,9 +261,11 @@ impl DtlsTable {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn handshake(
         c: &mut Conn,
         stats: &mut DtlsStats,
+        held: &mut usize,
         side: Side,
         i: usize,
         mut body: &[u8],
@@ -302,6 +307,7 @@ impl DtlsTable {
                 return;
             };
             let m = slot.get_or_insert_with(Default::default);
+            let before = m.data.held();
             if m.len != len || m.seq != seq || m.ty != ty {
                 **m = Message {
                     seq,
@@ -311,6 +317,7 @@ impl DtlsTable {
                 };
             }
             m.data.add(off as u64, frag);
+            *held = held.saturating_sub(before).saturating_add(m.data.held());
             let Some(whole) = m.data.contiguous().get(..len) else {
                 continue;
             };
@@ -362,6 +369,8 @@ impl DtlsTable {
             return;
         }
         c.decided = true;
+        let freed: usize = c.msg.iter().flatten().map(|m| m.data.held()).sum();
+        self.held = self.held.saturating_sub(freed);
         c.msg = [None, None];
         let ch = c.client_hello.take();
         let sh = c.server_hello.take();
@@ -407,6 +416,16 @@ impl DtlsTable {
             outcome,
             ended_by,
         });
+    }
+
+    /// Heap bytes the table holds: its buckets, the connections, the messages in progress
+    /// (charged to the memory budget).
+    pub fn memory(&self) -> usize {
+        crate::budget::table(
+            self.conns.capacity(),
+            std::mem::size_of::<((Endpoint, Endpoint), Box<Conn>)>(),
+        ) + self.conns.len() * crate::budget::block(std::mem::size_of::<Conn>())
+            + self.held
     }
 
     pub fn expire(&mut self, now: i64, out: &mut Vec<Done>) {
@@ -630,6 +649,31 @@ mod tests {
             ),
             (1, 1, 1)
         );
+    }
+
+    #[test]
+    fn messages_in_progress_are_counted_and_given_back() {
+        let (c, s) = (ep("10.1.0.9:5002"), ep("52.96.0.10:443"));
+        let mut t = DtlsTable::new(4, 120);
+        let mut out = Vec::new();
+        let ch = dtls_client_hello_body(&[]);
+        let half = ch.len() / 2;
+        let empty = t.memory();
+        t.datagram(
+            0,
+            Timestamp(0),
+            c,
+            s,
+            &record(22, 0, &fragment(1, 0, &ch, 0, half)),
+            &mut out,
+        );
+        assert_eq!(t.held, half);
+        assert!(t.memory() >= empty + half);
+        // The server's alert decides it (no whole hello: nothing to report), and the message
+        // in progress is freed.
+        t.datagram(1, Timestamp(1), s, c, &record(21, 0, &[2, 70]), &mut out);
+        assert!(t.conns.values().all(|c| c.decided));
+        assert_eq!(t.held, 0);
     }
 
     #[test]

@@ -481,6 +481,8 @@ pub struct Pipeline<'s, S: RecordSink> {
     /// lower `capacity()`, never the buckets).
     flow_cap: usize,
     charged_fragments: usize,
+    /// Bytes charged for the QUIC and DTLS tables.
+    charged_udp: usize,
     charged_census: usize,
 }
 
@@ -529,6 +531,7 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             headroom: 0,
             order_cap: 0,
             charged_fragments: 0,
+            charged_udp: 0,
             charged_census: 0,
         }
     }
@@ -639,6 +642,9 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
                 .datagram(now, ts, src, dst, d.payload, &mut self.quic_done);
         }
         self.quic_records();
+        let udp = self.quic.memory() + self.dtls.memory();
+        self.budget.set(&mut self.charged_udp, udp);
+        self.relieve(now);
     }
 
     /// Reports the QUIC connections the table decided.

@@ -194,6 +194,16 @@ impl QuicTable {
         self.conns.is_empty()
     }
 
+    /// Heap bytes the table holds: its buckets, the connections, the CRYPTO bytes (charged to
+    /// the memory budget).
+    pub fn memory(&self) -> usize {
+        crate::budget::table(
+            self.conns.capacity(),
+            std::mem::size_of::<(ConnKey, Box<Conn>)>(),
+        ) + self.conns.len() * crate::budget::block(std::mem::size_of::<Conn>())
+            + self.held
+    }
+
     /// CRYPTO bytes held.
     pub fn held_bytes(&self) -> usize {
         self.held
