@@ -148,6 +148,14 @@ impl PlaintextPhase {
             };
             bytes = rest;
             let buf = dir.of_mut(&mut self.lines);
+            if end && buf.line.is_empty() && !buf.overflow {
+                // A whole line in this chunk (the common case): read in place, not copied.
+                self.seen = self.seen.saturating_add(1);
+                if part.len() <= MAX_LINE {
+                    self.line(dir, part);
+                }
+                continue;
+            }
             if !buf.overflow {
                 if buf.line.len() + part.len() <= MAX_LINE {
                     buf.line.extend_from_slice(part);
@@ -178,17 +186,16 @@ impl PlaintextPhase {
 
     fn line(&mut self, dir: Dir, line: &[u8]) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let cmd = command(line);
         if self.client.is_none() {
             // The first line that reads one way only tells the roles.
-            self.client = match (cmd.is_some(), reply_shaped(line)) {
+            self.client = match (command(line).is_some(), reply_shaped(line)) {
                 (true, false) => Some(dir),
                 (false, true) => Some(dir.reverse()),
                 _ => return,
             };
         }
         if self.client == Some(dir) {
-            if let Some(Command::Start { proto, tag, host }) = cmd {
+            if let Some(Command::Start { proto, tag, host }) = command(line) {
                 self.pending = Some(Pending {
                     proto,
                     tag: tag.to_ascii_uppercase(),
@@ -346,6 +353,11 @@ fn connect_request(line: &[u8]) -> Option<&[u8]> {
 
 /// A client's command line.
 fn command(line: &[u8]) -> Option<Command<'_>> {
+    // Every command starts with a verb or an IMAP tag: a printable character other than a
+    // space. Most lines of anything else (binary bodies) stop here.
+    if !line.first().is_some_and(u8::is_ascii_graphic) {
+        return None;
+    }
     let line = line.trim_ascii_end();
     let start = |proto| {
         Some(Command::Start {

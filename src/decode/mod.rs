@@ -169,7 +169,11 @@ pub fn tcp_in_ip(ip: &[u8], cut: u32) -> Result<TcpSegment<'_>, SkipReason> {
 
 /// Through IP layers and tunnels; `fast`: plain TCP headers read by hand ([`plain_tcp`]).
 fn walk(ip: &[u8], cut: u32, fast: bool) -> Result<Decoded<'_>, SkipReason> {
-    follow(ip_layer(ip, cut, fast)?, 0, cut, fast)
+    // The common case first, straight to its answer: plain TCP read by hand.
+    if let Some(seg) = fast.then(|| plain_tcp(ip, cut)).flatten() {
+        return Ok(Decoded::Segment(seg));
+    }
+    follow(ip_layer_general(ip, cut)?, 0, cut, fast)
 }
 
 /// One IP layer: by hand when `fast` and it is plain TCP, else through etherparse.
