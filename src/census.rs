@@ -569,6 +569,12 @@ impl Census {
         self.clients.len()
     }
 
+    /// Keeps only the clients `keep` accepts (`read --only`, once the run is over: the memory
+    /// figure is then an overestimate).
+    pub fn retain(&mut self, mut keep: impl FnMut(&ClientSummary) -> bool) {
+        self.clients.retain(|_, c| keep(c));
+    }
+
     pub fn is_empty(&self) -> bool {
         self.clients.is_empty()
     }

@@ -301,6 +301,30 @@ pub struct ReadArgs {
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
 
+    /// Keep only clients with these verdicts in the table, --csv, --json and --html.
+    ///
+    /// Repeatable or a comma list; legacy is broken and at-risk. The census itself, its
+    /// header line's counts, --connections, --ndjson and --fail-on are unchanged.
+    #[arg(long, value_enum, value_name = "VERDICT", value_delimiter = ',')]
+    pub only: Vec<OnlyArg>,
+
+    /// Analyse only packets captured at or after TIME (RFC 3339 like 2025-03-04T09:30:00Z,
+    /// or a date like 2025-03-04 meaning its midnight UTC).
+    ///
+    /// A connection that started before it is seen mid-stream, as by a capture started then.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Analyse only packets captured before TIME (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Analyse only the packets this BPF filter (tcpdump syntax) matches, e.g. "host 10.1.2.3".
+    ///
+    /// Compiled by libpcap once per link type of the inputs.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+
     #[command(flatten)]
     pub report: ReportArgs,
 
@@ -309,6 +333,21 @@ pub struct ReadArgs {
 
     #[command(flatten)]
     pub rules: ScopeRuleArgs,
+}
+
+/// The verdicts `read --only` keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnlyArg {
+    /// Clients that already cannot connect.
+    Broken,
+    /// Clients that will break when TLS 1.0/1.1 is refused.
+    AtRisk,
+    /// Broken and at-risk clients.
+    Legacy,
+    /// Clients whose versions the capture does not show.
+    Unknown,
+    /// Clients with TLS 1.2 or later only.
+    Ok,
 }
 
 /// Connection tracking limits (`read` and `live`).

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use crate::capture::live::{CaptureOptions, TargetUser};
 use crate::capture::offline::{ReadError, Source};
+use crate::capture::Timestamp;
 use crate::census::{ClientOrder, Verdict};
-use crate::cli::{ColorArg, FailOnArg, ReportArgs, SortArg};
+use crate::cli::{ColorArg, FailOnArg, OnlyArg, ReportArgs, SortArg};
 use crate::cli::{
     EndpointsAction, EndpointsArgs, LiveArgs, ReadArgs, RuleArgs, ScopeArg, ScopeRuleArgs,
     TrackingArgs,
@@ -44,6 +45,72 @@ pub struct ReadSettings {
     pub scope: Scope,
     /// `--json`, `--ndjson`, `--fail-on`, `--sort`, `--color`.
     pub report: ReportSettings,
+    /// `--only`: the verdicts the table, CSV, JSON and HTML keep (empty: all).
+    pub only: Vec<Verdict>,
+    /// `--since`/`--until`: the capture-time window [since, until) analysed.
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    /// `--filter`: a BPF expression, checked to compile.
+    pub filter: Option<String>,
+}
+
+/// `--only`'s verdicts, each once, in verdict order.
+pub fn only_verdicts(only: &[OnlyArg]) -> Vec<Verdict> {
+    let mut v = Vec::new();
+    for o in only {
+        let add: &[Verdict] = match o {
+            OnlyArg::Broken => &[Verdict::Broken],
+            OnlyArg::AtRisk => &[Verdict::AtRisk],
+            OnlyArg::Legacy => &[Verdict::Broken, Verdict::AtRisk],
+            OnlyArg::Unknown => &[Verdict::Unknown],
+            OnlyArg::Ok => &[Verdict::Ok],
+        };
+        v.extend(add.iter().copied());
+    }
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// `--since`/`--until` parsed, since before until.
+fn time_window(
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<(Option<Timestamp>, Option<Timestamp>), String> {
+    let parse = |name: &str, s: Option<&str>| {
+        s.map(|s| {
+            crate::capture::select::parse_time(s).ok_or_else(|| {
+                format!(
+                    "{name} {}: not a time (RFC 3339 like 2025-03-04T09:30:00Z, or a date like \
+                     2025-03-04)",
+                    escape::terminal(s)
+                )
+            })
+        })
+        .transpose()
+    };
+    let (since_t, until_t) = (parse("--since", since)?, parse("--until", until)?);
+    if let (Some(s), Some(u)) = (since_t, until_t) {
+        if s >= u {
+            return Err(format!(
+                "--since {} is not before --until {}",
+                s.rfc3339(),
+                u.rfc3339()
+            ));
+        }
+    }
+    Ok((since_t, until_t))
+}
+
+/// `--since`, `--until` and `--filter` checked (a time that does not parse, since not before
+/// until, a filter libpcap does not compile): `read` reports these with exit code 2, as a
+/// wrong command line, before anything is opened.
+pub fn check_selection(a: &ReadArgs) -> Result<(Option<Timestamp>, Option<Timestamp>), String> {
+    let window = time_window(a.since.as_deref(), a.until.as_deref())?;
+    if let Some(f) = &a.filter {
+        crate::capture::select::check_filter(f)?;
+    }
+    Ok(window)
 }
 
 impl ReadSettings {
@@ -72,8 +139,13 @@ impl ReadSettings {
             }),
         )?;
         let table = !a.quiet && !to_stdout;
+        let (since, until) = check_selection(&a)?;
         let scope = load_scope(&a.rules)?;
         Ok(ReadSettings {
+            only: only_verdicts(&a.only),
+            since,
+            until,
+            filter: a.filter,
             inputs,
             skipped,
             config,

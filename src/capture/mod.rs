@@ -20,6 +20,7 @@ pub mod merge;
 pub mod native;
 pub mod offline;
 pub mod readahead;
+pub mod select;
 
 use std::fmt;
 

@@ -6,7 +6,9 @@ use crate::capture::inputs::Consumed;
 use crate::capture::merge::{read_merged, Go, InputVisitor};
 use crate::capture::offline::{ReadError, Source};
 use crate::capture::readahead::{Event, ReadAhead};
+use crate::capture::select::Selection;
 use crate::capture::Frame;
+use crate::census::{Census, Verdict};
 use crate::cli::ReadArgs;
 use crate::commands::{output, output_failed, say, warning, Exit};
 use crate::pipeline::Pipeline;
@@ -35,6 +37,8 @@ struct Reading<'s> {
     progress: Progress,
     /// Inputs that could not be opened or ended in damage, in order.
     errors: Vec<ReadError>,
+    /// `--since`/`--until`/`--filter`, when given: the frames analysed.
+    selection: Option<Selection>,
 }
 
 impl Reading<'_> {
@@ -78,6 +82,11 @@ impl Reading<'_> {
                 Event::OpenFailed(e) => self.open_failed(e),
                 Event::Packets(batch) => {
                     for packet in batch.packets() {
+                        if let Some(sel) = &mut self.selection {
+                            if !sel.keeps(&packet.frame) {
+                                continue;
+                            }
+                        }
                         match &packet.segment {
                             Some(seg) => self.pipeline.handle_decoded(&packet.frame, seg),
                             None => self.pipeline.handle_frame(&packet.frame),
@@ -114,7 +123,13 @@ impl InputVisitor for Inline<'_, '_> {
     }
 
     fn frame(&mut self, frame: &Frame<'_>, _: &Consumed) -> Go {
-        self.reading.pipeline.handle_frame(frame);
+        let keep = match &mut self.reading.selection {
+            Some(sel) => sel.keeps(frame),
+            None => true,
+        };
+        if keep {
+            self.reading.pipeline.handle_frame(frame);
+        }
         self.packets += 1;
         if self.packets % PROGRESS_EVERY == 0 {
             self.reading.progress.at(self.total.get());
@@ -132,6 +147,10 @@ impl InputVisitor for Inline<'_, '_> {
 }
 
 pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
+    if let Err(e) = crate::settings::check_selection(&args) {
+        say(e);
+        return Ok(Exit::Usage);
+    }
     let settings = ReadSettings::from_args(args).map_err(|e| anyhow!(e))?;
     let scope = &settings.scope;
     // Outputs are opened before any packet is read: an unwritable path fails now.
@@ -157,6 +176,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
         pipeline,
         progress: Progress::new(settings.inputs.iter().map(|(_, s)| s).sum(), settings.quiet),
         errors: Vec::new(),
+        selection: Selection::new(settings.since, settings.until, settings.filter.as_deref()),
     };
     for e in &settings.skipped {
         reading.open_failed(e.clone());
@@ -174,11 +194,12 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
         pipeline,
         progress,
         errors,
+        selection,
     } = reading;
     progress.finish();
 
     let nothing_read = pipeline.stats().packets == 0 && !errors.is_empty();
-    let (census, stats, (sink, ndjson)) = pipeline.finish();
+    let (mut census, stats, (sink, ndjson)) = pipeline.finish();
     if let Some(w) = stats.clock_warning() {
         warning(w);
     }
@@ -186,6 +207,14 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
         // Nothing could be analysed: leave no output behind (temp files are dropped).
         return Ok(Exit::Error);
     }
+
+    // `--fail-on` and the table's header line see every client; the outputs only --only's.
+    let fail_on = output::fail_on_tripped(settings.report.fail_on, census.sorted().into_iter());
+    let header = (!settings.only.is_empty()).then(|| {
+        let header = only_header(&census, &settings.only, settings.config.scope_all);
+        census.retain(|c| settings.only.contains(&c.verdict()));
+        header
+    });
 
     // Errors of the streamed writers, which do not hand their output back.
     let named =
@@ -250,7 +279,9 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
             Err(e) => Err(out.error(&e)),
         });
     }
-    if settings.table {
+    if let (true, Some(header)) = (settings.table, &header) {
+        print_only_table(&census, &stats, header, &settings)?;
+    } else if settings.table {
         output::print_table(
             &census,
             &stats,
@@ -261,14 +292,72 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
     }
     if settings.stats {
         eprint!("run summary:\n{}", stats.summary());
+        if let Some(sel) = &selection {
+            eprint!("{}", sel.summary());
+        }
     }
     Ok(if failed {
         Exit::Error
-    } else if output::fail_on_tripped(settings.report.fail_on, census.sorted().into_iter()) {
+    } else if fail_on {
         Exit::FailOn
     } else if errors.is_empty() {
         Exit::Ok
     } else {
         Exit::Damaged
     })
+}
+
+/// The table's first line under `--only`: every client counted by verdict (as without it),
+/// then how many are shown, e.g. `TLS census toward Microsoft 365: 5 clients: 1 broken, 2 at
+/// risk, 2 ok; 3 shown (--only broken,at-risk)`.
+fn only_header(census: &Census, only: &[Verdict], scope_all: bool) -> String {
+    let clients = census.sorted();
+    let with = |v: Verdict| clients.iter().filter(|c| c.verdict() == v).count();
+    let shown = clients
+        .iter()
+        .filter(|c| only.contains(&c.verdict()))
+        .count();
+    let names: Vec<&str> = only.iter().map(|v| v.as_str()).collect();
+    format!(
+        "TLS census toward {}: {} clients: {} broken, {} at risk, {}{} ok; {shown} shown (--only {})",
+        output::scope_label(scope_all),
+        clients.len(),
+        with(Verdict::Broken),
+        with(Verdict::AtRisk),
+        match with(Verdict::Unknown) {
+            0 => String::new(),
+            n => format!("{n} unknown, "),
+        },
+        with(Verdict::Ok),
+        names.join(","),
+    )
+}
+
+/// The table of the clients `--only` kept, under the header line of all of them.
+fn print_only_table(
+    census: &Census,
+    stats: &crate::stats::RunStats,
+    header: &str,
+    settings: &ReadSettings,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let text = crate::report::table::render(
+        census,
+        stats,
+        &crate::report::table::TableContext {
+            scope_label: output::scope_label(settings.config.scope_all),
+            top: settings.top,
+            order: settings.report.order,
+            color: settings.report.color,
+        },
+    );
+    let mut rest = text.split_once('\n').map_or("", |(_, r)| r);
+    if let Some(r) = rest.strip_prefix("(no TLS connections in scope)\n") {
+        rest = r;
+    }
+    let mut stdout = crate::report::atomic::Stdout::new();
+    stdout
+        .write_all(format!("{header}\n{rest}").as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| anyhow!("<stdout>: {}", crate::report::atomic::io_reason(&e)))
 }
