@@ -345,3 +345,35 @@ fn filter_compiles_for_each_link_type() {
         assert_eq!(stat(&o, "packets rejected by --filter"), Some(36));
     }
 }
+
+#[test]
+fn a_filter_that_does_not_fit_one_link_type_leaves_its_packets_out() {
+    // `ether host` compiles for Ethernet (checked first) but not for raw IP.
+    let files = ["tls12-rawip.pcap", "tls12-gnutls.pcap"];
+    let args = [
+        "--scope",
+        "all",
+        "--filter",
+        "ether host 00:00:00:00:00:00 or tcp",
+        "--csv",
+        "-",
+        "--stats",
+    ];
+    let o = read(&files, &args, 0);
+    assert_eq!(clients(&stdout(&o)), [c("10.1.0.17", 1, "ok")]);
+    assert_eq!(stat(&o, "packets rejected by --filter"), Some(18));
+    let warnings: Vec<String> = (stderr(&o).lines())
+        .filter(|l| l.starts_with("tlscensus: warning:"))
+        .map(String::from)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(
+            "tlscensus: warning: --filter \"ether host 00:00:00:00:00:00 or tcp\" does not \
+             compile for link type RAW (libpcap error: ethernet addresses supported only on"
+        ),
+        "{}",
+        warnings[0]
+    );
+    assert!(warnings[0].ends_with("): its packets are left out"));
+}
