@@ -487,3 +487,24 @@ fn chromium_shows_hostile_text_as_text() {
         "{dom}"
     );
 }
+
+/// Counts of one read as one ("1 client", "1 TCP connection").
+#[test]
+fn counts_of_one_read_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("one.html");
+    let page = page_of(&[&fixture("tls10-exchange.pcap")], &out);
+    assert!(
+        page.contains("<span class=\"n\">1</span><span class=\"l\">client</span>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<span class=\"n\">1</span><span class=\"l\">TLS connection</span>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Read 18 packets, 1 TCP connection, 1 TLS handshake (1 in scope).</p>"),
+        "{page}"
+    );
+    assert!(!page.contains("id=\"no-clients\""), "{page}");
+}

@@ -35,6 +35,7 @@ use crate::report::atomic::{io_reason, Output, OutputError, Stdout};
 use crate::report::csv::{connection_row, CONNECTION_COLUMNS};
 use crate::report::escape;
 use crate::report::json::{self, NdjsonWriter};
+use crate::report::plural;
 use crate::settings::LiveSettings;
 use crate::stats::RunStats;
 
@@ -560,15 +561,14 @@ impl Status {
             }
         }
         let mut s = format!(
-            "[{}] {}: {} packets ({:.1}/s), {} handshakes ({:.1}/s), {} clients ({} broken, {} \
-             at-risk), kernel drops {}",
+            "[{}] {}: {} ({:.1}/s), {} ({:.1}/s), {} ({} broken, {} at-risk), kernel drops {}",
             elapsed(now.duration_since(self.started)),
             self.interface,
-            stats.packets,
+            plural(stats.packets, "packet", "packets"),
             rate(stats.packets, packets),
-            stats.client_hellos,
+            plural(stats.client_hellos, "handshake", "handshakes"),
             rate(stats.client_hellos, hellos),
-            census.len(),
+            plural(census.len() as u64, "client", "clients"),
             broken,
             at_risk,
             k.dropped
@@ -735,6 +735,26 @@ mod tests {
         let line = s.line(&stats, &census, KernelStats::default(), now);
         assert!(
             line.contains(" 3 clients (1 broken, 1 at-risk), kernel drops 0"),
+            "{line}"
+        );
+        // Counts of one are singular.
+        let one = RunStats {
+            packets: 1,
+            client_hellos: 1,
+            ..RunStats::default()
+        };
+        let mut census = Census::new();
+        census.add(&rec(
+            "10.0.0.3",
+            TlsVersion::TLS13,
+            Some(TlsVersion::TLS13),
+            done,
+        ));
+        let line = s.line(&one, &census, KernelStats::default(), now);
+        assert!(
+            line.contains(": 1 packet (")
+                && line.contains("), 1 handshake (")
+                && line.contains("), 1 client (0 broken, 0 at-risk), kernel drops 0"),
             "{line}"
         );
     }

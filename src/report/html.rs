@@ -27,6 +27,7 @@ use crate::census::{Census, ClientOrder, ClientSummary, ConnectionRecord, Verdic
 use crate::m365::{DataSummary, ServiceArea};
 use crate::pipeline::RecordSink;
 use crate::report::escape::visible;
+use crate::report::plural;
 use crate::stats::RunStats;
 use crate::tls::TlsVersion;
 
@@ -336,10 +337,6 @@ pub fn render(report: &HtmlReport<'_>, page: &mut String) {
     );
 }
 
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// `2026-11-28 21:41:16 UTC`.
 fn human_time(ts: Timestamp) -> String {
     let s = ts.rfc3339();
@@ -408,16 +405,17 @@ fn totals(page: &mut String, report: &HtmlReport<'_>, clients: &[&ClientSummary]
         page,
         concat!(
             "<section id=\"totals\">\n<h2>Totals</h2>\n<div class=\"cards\">\n",
-            "<div class=\"card\" id=\"total-clients\"><span class=\"n\">{}</span><span class=\"l\">clients</span></div>\n",
+            "<div class=\"card\" id=\"total-clients\"><span class=\"n\">{}</span><span class=\"l\">{}</span></div>\n",
             "<div class=\"card broken\" id=\"total-broken\"><span class=\"n\">{}</span><span class=\"l\">broken</span></div>\n",
             "<div class=\"card at-risk\" id=\"total-at-risk\"><span class=\"n\">{}</span><span class=\"l\">at risk</span></div>\n",
             "{}<div class=\"card ok\" id=\"total-ok\"><span class=\"n\">{}</span><span class=\"l\">ok</span></div>\n",
-            "<div class=\"card\" id=\"total-connections\"><span class=\"n\">{}</span><span class=\"l\">TLS connections</span></div>\n",
+            "<div class=\"card\" id=\"total-connections\"><span class=\"n\">{}</span><span class=\"l\">{}</span></div>\n",
             "<div class=\"card\" id=\"total-legacy\"><span class=\"n\">{}</span><span class=\"l\">negotiated TLS 1.1 or lower</span></div>\n",
             "<div class=\"card\" id=\"total-no-server-hello\"><span class=\"n\">{}</span><span class=\"l\">without ServerHello</span></div>\n",
             "</div>\n"
         ),
         clients.len(),
+        if clients.len() == 1 { "client" } else { "clients" },
         with(Verdict::Broken),
         with(Verdict::AtRisk),
         match with(Verdict::Unknown) {
@@ -429,13 +427,14 @@ fn totals(page: &mut String, report: &HtmlReport<'_>, clients: &[&ClientSummary]
         },
         with(Verdict::Ok),
         conns,
+        if conns == 1 { "TLS connection" } else { "TLS connections" },
         t.legacy(),
         nosh,
     );
     let _ = writeln!(
         page,
         "<p class=\"note\">Negotiated: SSL {}, TLS 1.0 {}, TLS 1.1 {}, TLS 1.2 {}, TLS 1.3 {}, \
-         other {}. Read {}, {} TCP connections, {} TLS handshakes ({} in scope).</p>",
+         other {}. Read {}, {}, {} ({} in scope).</p>",
         t.sslv2 + t.sslv3,
         t.tls10,
         t.tls11,
@@ -443,15 +442,16 @@ fn totals(page: &mut String, report: &HtmlReport<'_>, clients: &[&ClientSummary]
         t.tls13,
         t.other,
         plural(stats.packets, "packet", "packets"),
-        stats.tcp_flows,
-        stats.tls_connections,
+        plural(stats.tcp_flows, "TCP connection", "TCP connections"),
+        plural(stats.tls_connections, "TLS handshake", "TLS handshakes"),
         stats.in_scope_connections
     );
     let quic = report.census.quic_total();
     if quic > 0 {
         let _ = writeln!(
             page,
-            "<p class=\"note\" id=\"quic-share\">QUIC: {quic} of {conns} connections ({:.1}%).</p>",
+            "<p class=\"note\" id=\"quic-share\">QUIC: {quic} of {} ({:.1}%).</p>",
+            plural(conns, "connection", "connections"),
             100.0 * quic as f64 / conns.max(1) as f64
         );
     }
@@ -465,8 +465,11 @@ fn totals(page: &mut String, report: &HtmlReport<'_>, clients: &[&ClientSummary]
     if report.census.dropped > 0 {
         let _ = writeln!(
             page,
-            "<p class=\"warn\">{} connections were not tallied: the census holds at most {} clients (--max-clients) in half the --memory-limit.</p>",
-            report.census.dropped,
+            "<p class=\"warn\">{} not tallied: the census holds at most {} clients (--max-clients) in half the --memory-limit.</p>",
+            match report.census.dropped {
+                1 => "1 connection was".to_string(),
+                n => format!("{n} connections were"),
+            },
             report.census.max_clients()
         );
     }
