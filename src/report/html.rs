@@ -326,7 +326,7 @@ pub fn render(report: &HtmlReport<'_>, page: &mut String) {
     let clients = report.census.sorted_by(report.order);
     totals(page, report, &clients);
     chart(page, report.areas);
-    legacy(page, &clients);
+    legacy(page, &clients, report.stats);
     client_table(page, &clients);
     provenance(page, report, &clients);
     let _ = write!(
@@ -645,8 +645,30 @@ fn cut_note(page: &mut String, shown: usize, total: usize) {
     }
 }
 
-fn legacy(page: &mut String, clients: &[&ClientSummary]) {
+fn legacy(page: &mut String, clients: &[&ClientSummary], stats: &RunStats) {
     page.push_str("<section id=\"legacy-clients\">\n<h2>Broken and at-risk clients</h2>\n");
+    if clients.is_empty() {
+        // Nothing to judge: say what the capture showed rather than "every client is fine".
+        let seen = match (stats.tls_connections, stats.in_scope_connections) {
+            (0, _) => format!(
+                "No TLS handshake in the capture ({} read).",
+                plural(stats.packets, "packet", "packets")
+            ),
+            (n, 0) => format!(
+                "No TLS connection toward the scope: {} seen, all outside it.",
+                plural(n, "TLS handshake", "TLS handshakes")
+            ),
+            (_, n) => format!(
+                "No client in the census ({} in scope).",
+                plural(n, "TLS handshake", "TLS handshakes")
+            ),
+        };
+        let _ = writeln!(
+            page,
+            "<p class=\"note\" id=\"no-clients\">{seen}</p>\n</section>"
+        );
+        return;
+    }
     let legacy: Vec<&&ClientSummary> = clients
         .iter()
         .filter(|c| matches!(c.verdict(), Verdict::Broken | Verdict::AtRisk))
