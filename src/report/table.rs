@@ -84,17 +84,43 @@ const HEAD: [&str; 13] = [
     "SNI",
 ];
 
-/// Renders the table.
-pub fn render(census: &Census, stats: &RunStats, ctx: &TableContext<'_>) -> String {
-    let clients = census.sorted_by(ctx.order);
-    let shown = ctx.top.unwrap_or(usize::MAX).min(clients.len());
-    let rows: Vec<[String; 13]> = clients.iter().take(shown).map(|c| row(c)).collect();
+/// The heading and one line per client of `clients`, columns aligned to the widest cell;
+/// the VERDICT column coloured when `color`. `read`'s table and `live`'s terminal view.
+pub fn client_lines(out: &mut String, clients: &[&ClientSummary], color: bool) {
+    let rows: Vec<[String; 13]> = clients.iter().map(|c| row(c)).collect();
     let mut widths = HEAD.map(|h| h.chars().count());
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
             *w = (*w).max(cell.chars().count());
         }
     }
+    let line = |out: &mut String, cells: &[String], verdict: Option<Verdict>| {
+        let mut l = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(cell);
+            } else if (2..=9).contains(&i) {
+                let _ = write!(l, "{cell:>w$}  ");
+            } else if let (1, Some(v), true) = (i, verdict, color) {
+                // Padding outside the codes keeps the columns aligned.
+                let pad = w.saturating_sub(cell.chars().count()) + 2;
+                let _ = write!(l, "{}{cell}{RESET}{:pad$}", verdict_color(v), "");
+            } else {
+                let _ = write!(l, "{cell:<w$}  ");
+            }
+        }
+        let _ = writeln!(out, "{}", l.trim_end());
+    };
+    line(out, &HEAD.map(String::from), None);
+    for (r, c) in rows.iter().zip(clients) {
+        line(out, r, Some(c.verdict()));
+    }
+}
+
+/// Renders the table.
+pub fn render(census: &Census, stats: &RunStats, ctx: &TableContext<'_>) -> String {
+    let clients = census.sorted_by(ctx.order);
+    let shown = ctx.top.unwrap_or(usize::MAX).min(clients.len());
     let mut out = String::new();
     let with = |v: Verdict| clients.iter().filter(|c| c.verdict() == v).count();
     let _ = writeln!(
@@ -113,27 +139,7 @@ pub fn render(census: &Census, stats: &RunStats, ctx: &TableContext<'_>) -> Stri
     if clients.is_empty() {
         let _ = writeln!(out, "(no TLS connections in scope)");
     } else {
-        let line = |out: &mut String, cells: &[String], verdict: Option<Verdict>| {
-            let mut l = String::new();
-            for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-                if i + 1 == cells.len() {
-                    l.push_str(cell);
-                } else if (2..=9).contains(&i) {
-                    let _ = write!(l, "{cell:>w$}  ");
-                } else if let (1, Some(v), true) = (i, verdict, ctx.color) {
-                    // Padding outside the codes keeps the columns aligned.
-                    let pad = w.saturating_sub(cell.chars().count()) + 2;
-                    let _ = write!(l, "{}{cell}{RESET}{:pad$}", verdict_color(v), "");
-                } else {
-                    let _ = write!(l, "{cell:<w$}  ");
-                }
-            }
-            let _ = writeln!(out, "{}", l.trim_end());
-        };
-        line(&mut out, &HEAD.map(String::from), None);
-        for (r, c) in rows.iter().zip(&clients) {
-            line(&mut out, r, Some(c.verdict()));
-        }
+        client_lines(&mut out, &clients[..shown], ctx.color);
         if shown < clients.len() {
             let more = (clients.len() - shown) as u64;
             let _ = writeln!(out, "... {}", plural(more, "more client", "more clients"));
