@@ -29,6 +29,8 @@ pub struct ReadSettings {
     /// Entries of directories that were skipped (dangling or looping symbolic links): each a
     /// warning, and exit code 3.
     pub skipped: Vec<ReadError>,
+    /// Files in directories skipped as not captures (by their first bytes), for `--stats`.
+    pub not_captures: u64,
     pub csv: Option<PathBuf>,
     pub connections: Option<PathBuf>,
     /// `--html`: the census as one self-contained page.
@@ -116,7 +118,7 @@ pub fn check_selection(a: &ReadArgs) -> Result<(Option<Timestamp>, Option<Timest
 impl ReadSettings {
     pub fn from_args(a: ReadArgs) -> Result<ReadSettings, String> {
         // Directories expanded, rotated sets in order, every file checked readable.
-        let (inputs, skipped) = crate::capture::inputs::expand_all(&a.files)?;
+        let (inputs, skipped, not_captures) = crate::capture::inputs::expand_all(&a.files)?;
         let config = pipeline_config(&a.tracking, a.scope)?;
         let to_stdout = check_outputs(&[
             ("--csv", &a.csv),
@@ -148,6 +150,7 @@ impl ReadSettings {
             filter: a.filter,
             inputs,
             skipped,
+            not_captures,
             config,
             csv: a.csv,
             connections: a.connections,

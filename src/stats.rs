@@ -12,6 +12,9 @@ use crate::decode::SkipReason;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunStats {
     pub files: u64,
+    /// Files found in directories and skipped: not captures by their first bytes (a README,
+    /// a script).
+    pub files_not_captures: u64,
     pub packets: u64,
     pub bytes: u64,
     /// Packets that gave no TCP segment, by [`SkipReason`] (index = position in `SkipReason::ALL`).
@@ -99,6 +102,9 @@ impl RunStats {
             let _ = writeln!(s, "  {k:<42} {v}");
         };
         line("files read", self.files);
+        if self.files_not_captures > 0 {
+            line("files skipped (not captures)", self.files_not_captures);
+        }
         line("packets read", self.packets);
         line("bytes read", self.bytes);
         line("packets not decoded as TCP", self.skipped_total());

@@ -112,7 +112,10 @@ fn truncated_at_every_byte_offset() {
     for (k, r) in reference.iter().enumerate() {
         assert_eq!((r.code, r.stderr.as_str()), (0, ""), "{k} packets");
         assert!(
-            r.stdout.contains(&format!("read {k} packets, ")),
+            r.stdout.contains(&format!(
+                "read {k} packet{}, ",
+                if k == 1 { "" } else { "s" }
+            )),
             "{}",
             r.stdout
         );

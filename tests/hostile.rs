@@ -517,7 +517,11 @@ fn tunnels_nested_100_deep_are_skipped_and_counted() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["client_ip"], "10.71.0.10");
     assert_eq!(rows[0]["negotiated"], "TLSv1.0");
-    assert!(text(&o.stdout).contains("1 clients"), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains(": 1 client: "),
+        "{}",
+        text(&o.stdout)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -487,3 +487,51 @@ fn chromium_shows_hostile_text_as_text() {
         "{dom}"
     );
 }
+
+/// Counts of one read as one ("1 client", "1 TCP connection"), and an empty census says what
+/// the capture showed instead of "every client is fine".
+#[test]
+fn counts_of_one_and_an_empty_census_read_as_what_was_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("one.html");
+    let page = page_of(&[&fixture("tls10-exchange.pcap")], &out);
+    assert!(
+        page.contains("<span class=\"n\">1</span><span class=\"l\">client</span>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<span class=\"n\">1</span><span class=\"l\">TLS connection</span>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Read 18 packets, 1 TCP connection, 1 TLS handshake (1 in scope).</p>"),
+        "{page}"
+    );
+    assert!(!page.contains("id=\"no-clients\""), "{page}");
+
+    // One TLS handshake, outside Microsoft 365.
+    let page = page_of(&[&fixture("tls12-outside.pcap")], &out);
+    assert!(
+        page.contains(
+            "<p class=\"note\" id=\"no-clients\">No TLS connection toward the scope: \
+             1 TLS handshake seen, all outside it.</p>"
+        ),
+        "{page}"
+    );
+    assert!(!page.contains("None: every client"), "{page}");
+
+    // No packet at all: a pcap of its file header only.
+    let empty = dir.path().join("empty.pcap");
+    let mut header = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+    header.extend_from_slice(&[0; 8]);
+    header.extend_from_slice(&65535u32.to_le_bytes());
+    header.extend_from_slice(&1u32.to_le_bytes());
+    std::fs::write(&empty, header).unwrap();
+    let page = page_of(&[&empty], &out);
+    assert!(
+        page.contains(
+            "<p class=\"note\" id=\"no-clients\">No TLS handshake in the capture (0 packets read).</p>"
+        ),
+        "{page}"
+    );
+}

@@ -257,8 +257,9 @@ fn a_directory_is_read_recursively_in_name_order_without_hidden_files() {
     ] {
         let p = d.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        // Each different: files with the same bytes are read once.
-        std::fs::write(&p, format!("not a capture: {rel}")).unwrap();
+        // Each different: files with the same bytes are read once. A zip header: a format the
+        // reader names, so each is reported (a file it does not know is skipped silently).
+        std::fs::write(&p, format!("PK\x03\x04 not a capture: {rel}")).unwrap();
     }
     let shown = |rel: &str| d.join(rel).display().to_string();
     assert_eq!(
@@ -299,6 +300,83 @@ fn an_empty_directory_is_an_error() {
         ),
     );
     assert!(o.stdout.is_empty(), "refused before reading");
+}
+
+/// In a directory, files that are not captures by their first bytes (a README, a script, an
+/// empty file) are skipped without a message and counted; a format the reader names (zip) is
+/// still reported; a non-capture named on the command line is still an error.
+#[test]
+fn a_directory_skips_files_that_are_not_captures() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(fixture("tls10-exchange.pcap"), d.join("cap.pcap")).unwrap();
+    std::fs::write(d.join("README.md"), "# Captures of the branch office\n").unwrap();
+    std::fs::write(d.join("record.sh"), "#!/bin/sh\ntcpdump -w cap.pcap\n").unwrap();
+    std::fs::write(d.join("empty"), b"").unwrap();
+    let json = d.join("run.json");
+    let o = tlscensus(&[
+        Path::new("read"),
+        Path::new("-q"),
+        Path::new("--stats"),
+        Path::new("--json"),
+        &json,
+        d,
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.starts_with("run summary:\n"), "{err}");
+    assert!(
+        err.contains(&format!("  {:<42} {}\n", "files read", 1)),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("  {:<42} {}\n", "files skipped (not captures)", 3)),
+        "{err}"
+    );
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(run["run"]["files"], 1);
+    assert_eq!(run["run"]["files_not_captures"], 3);
+
+    // A zip archive is a format the reader names: still one message, exit 3.
+    std::fs::write(d.join("old.zip"), b"PK\x03\x04 a zipped capture").unwrap();
+    let o = tlscensus(&[Path::new("read"), Path::new("-q"), d]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stderr),
+        format!(
+            "tlscensus: {}: not a pcap or pcapng capture: a zip archive: extract the capture \
+             from it (`unzip FILE`) and read that\n",
+            d.join("old.zip").display()
+        )
+    );
+
+    // The same README named on the command line: an error, as before.
+    let readme = d.join("README.md");
+    let o = tlscensus(&[Path::new("read"), Path::new("-q"), &readme]);
+    assert_exit(
+        &o,
+        1,
+        format!(
+            "tlscensus: {}: not a pcap or pcapng capture (unknown file format)\n",
+            readme.display()
+        ),
+    );
+
+    // A directory of nothing but such files: nothing to read.
+    let docs = d.join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    std::fs::write(docs.join("notes.txt"), "notes").unwrap();
+    let o = tlscensus(&[Path::new("read"), &docs]);
+    assert_exit(
+        &o,
+        1,
+        format!(
+            "tlscensus: {}: no capture to read (1 file skipped: not pcap, pcapng, gzip or zstd \
+             by its first bytes)\n",
+            docs.display()
+        ),
+    );
 }
 
 #[test]

@@ -430,7 +430,7 @@ fn no_version_evidence_is_unknown_not_ok() {
     let table = stdout(&o);
     assert!(
         table.starts_with(
-            "TLS census toward all TLS servers: 1 clients: 0 broken, 0 at risk, 1 unknown, 0 ok\n"
+            "TLS census toward all TLS servers: 1 client: 0 broken, 0 at risk, 1 unknown, 0 ok\n"
         ),
         "{table}"
     );

@@ -5,7 +5,10 @@
 //! - a directory is read recursively, in name order, files only; hidden files and directories
 //!   (names starting with `.`) are skipped, symbolic links to directories are not followed;
 //!   a dangling or looping symbolic link in a directory is skipped with a warning
-//!   ([`ReadError::Skipped`]), the rest is read; a directory with nothing to read is an error;
+//!   ([`ReadError::Skipped`]), the rest is read; a file in a directory whose first bytes are
+//!   neither a capture (pcap, pcapng, gzip, zstd) nor a format [`super::native`] names with
+//!   advice (a README, a script) is skipped without a message and counted; a directory with
+//!   nothing to read is an error;
 //! - names that differ only by a trailing number (rotated sets: `cap.pcap`, `cap.pcap1`, …
 //!   `cap.pcap10`, or tcpdump `-W` names `cap.pcap00`, `cap.pcap01`) are ordered by that
 //!   number, not lexically, inside a directory and among the files of the command line;
@@ -31,16 +34,19 @@ use crate::report::atomic::io_reason;
 /// [`super::merge`]), with each file's size in bytes (0 for standard input): directories
 /// replaced by the files under them, rotated sets in numeric order.
 pub fn expand(args: &[PathBuf]) -> Result<Vec<(Source, u64)>, String> {
-    expand_all(args).map(|(inputs, _)| inputs)
+    expand_all(args).map(|(inputs, _, _)| inputs)
 }
 
-/// The inputs of a run with their sizes, as [`expand`] gives them, and the skipped entries.
-pub type Expanded = (Vec<(Source, u64)>, Vec<ReadError>);
+/// The inputs of a run with their sizes, as [`expand`] gives them, the skipped entries, and
+/// the count of files in directories skipped as not captures.
+pub type Expanded = (Vec<(Source, u64)>, Vec<ReadError>, u64);
 
-/// [`expand`], and the entries of directories that were skipped (dangling or looping symbolic
-/// links), each a [`ReadError::Skipped`] to report.
+/// [`expand`], the entries of directories that were skipped (dangling or looping symbolic
+/// links), each a [`ReadError::Skipped`] to report, and the count of files found in
+/// directories that are not captures by their first bytes (skipped silently).
 pub fn expand_all(args: &[PathBuf]) -> Result<Expanded, String> {
     let mut skipped = Vec::new();
+    let mut not_captures = 0u64;
     let mut inputs: Vec<(Source, u64)> = Vec::with_capacity(args.len());
     // Positions in `inputs` of the files named on the command line (not found in a directory).
     let mut named: Vec<usize> = Vec::new();
@@ -58,13 +64,30 @@ pub fn expand_all(args: &[PathBuf]) -> Result<Expanded, String> {
                 let meta = std::fs::metadata(&path)
                     .map_err(|e| format!("{}: {}", shown(&path), io_reason(&e)))?;
                 if meta.is_dir() {
-                    let before = inputs.len() + skipped.len();
-                    walk(&path, &mut inputs, &mut skipped)?;
-                    if inputs.len() + skipped.len() == before {
-                        return Err(format!(
-                            "{}: empty directory: no files to read (hidden files are skipped)",
-                            shown(&path)
-                        ));
+                    let before = (inputs.len() + skipped.len(), not_captures);
+                    let mut walked = Walked {
+                        out: &mut inputs,
+                        skipped: &mut skipped,
+                        not_captures: &mut not_captures,
+                    };
+                    walk(&path, &mut walked)?;
+                    if inputs.len() + skipped.len() == before.0 {
+                        return Err(match not_captures - before.1 {
+                            0 => format!(
+                                "{}: empty directory: no files to read (hidden files are skipped)",
+                                shown(&path)
+                            ),
+                            1 => format!(
+                                "{}: no capture to read (1 file skipped: not pcap, pcapng, \
+                                 gzip or zstd by its first bytes)",
+                                shown(&path)
+                            ),
+                            n => format!(
+                                "{}: no capture to read ({n} files skipped: not pcap, pcapng, \
+                                 gzip or zstd by their first bytes)",
+                                shown(&path)
+                            ),
+                        });
                     }
                 } else {
                     // A named pipe or `<(zcat …)` is fine here: only a directory is refused.
@@ -76,7 +99,7 @@ pub fn expand_all(args: &[PathBuf]) -> Result<Expanded, String> {
         }
     }
     order_rotated_sets(&mut inputs, &named);
-    Ok((inputs, skipped))
+    Ok((inputs, skipped, not_captures))
 }
 
 /// A path as messages show it.
@@ -107,13 +130,29 @@ fn broken_link(path: &Path, e: &io::Error) -> ReadError {
     }
 }
 
+/// What a directory walk finds: the files to read, the entries skipped with a warning, and the
+/// count of files skipped as not captures.
+struct Walked<'a> {
+    out: &'a mut Vec<(Source, u64)>,
+    skipped: &'a mut Vec<ReadError>,
+    not_captures: &'a mut u64,
+}
+
+/// Whether the file at `path` starts like something to read: a capture, a compressed
+/// capture, or a format the reader names with advice (see [`super::native`]). An empty file
+/// is not. Reads at most 80 bytes.
+fn worth_reading(path: &Path) -> Result<bool, String> {
+    let mut file = File::open(path).map_err(|e| format!("{}: {}", shown(path), io_reason(&e)))?;
+    let mut head = [0u8; super::native::IDENTIFY_BYTES];
+    let got = read_up_to(&mut file, &mut head)
+        .map_err(|e| format!("{}: {}", shown(path), io_reason(&e)))?;
+    let head = head.get(..got).unwrap_or_default();
+    Ok(Compression::sniff(head).is_some() || super::native::is_capture_or_named(head))
+}
+
 /// Appends the files under `dir`, depth first, each directory's entries in [`compare_names`]
 /// order.
-fn walk(
-    dir: &Path,
-    out: &mut Vec<(Source, u64)>,
-    skipped: &mut Vec<ReadError>,
-) -> Result<(), String> {
+fn walk(dir: &Path, found: &mut Walked<'_>) -> Result<(), String> {
     let entries =
         std::fs::read_dir(dir).map_err(|e| format!("{}: {}", shown(dir), io_reason(&e)))?;
     let mut names = Vec::new();
@@ -135,7 +174,7 @@ fn walk(
             .file_type()
             .map_err(|e| format!("{}: {}", shown(&path), io_reason(&e)))?;
         if kind.is_dir() {
-            walk(&path, out, skipped)?;
+            walk(&path, found)?;
             continue;
         }
         // Follows a symbolic link, to read a linked file; a link to a directory is not
@@ -143,16 +182,18 @@ fn walk(
         let meta = match std::fs::metadata(&path) {
             Ok(meta) => meta,
             Err(e) if kind.is_symlink() => {
-                skipped.push(broken_link(&path, &e));
+                found.skipped.push(broken_link(&path, &e));
                 continue;
             }
             Err(e) => return Err(format!("{}: {}", shown(&path), io_reason(&e))),
         };
-        if meta.is_file() {
-            check_readable(&path)?;
-            out.push((Source::File(path), meta.len()));
-        } else {
+        if !meta.is_file() {
             log::debug!("{}: skipped: not a regular file", shown(&path));
+        } else if worth_reading(&path)? {
+            found.out.push((Source::File(path), meta.len()));
+        } else {
+            log::debug!("{}: skipped: not a capture", shown(&path));
+            *found.not_captures += 1;
         }
     }
     Ok(())

@@ -803,13 +803,30 @@ fn parse_failure(what: &str, e: &PcapError<&[u8]>) -> String {
 }
 
 /// Bytes read from an input that is not a capture, to tell what it is.
-const IDENTIFY_BYTES: usize = 80;
+pub(super) const IDENTIFY_BYTES: usize = 80;
+
+/// Whether `head`, a file's first bytes (up to [`IDENTIFY_BYTES`]), starts a pcap or pcapng,
+/// or a format this reader names with advice ([`not_a_capture`]): a file found in a directory
+/// that is none of these is skipped, not reported.
+pub(super) fn is_capture_or_named(head: &[u8]) -> bool {
+    let magic = head.get(..4).and_then(|m| <[u8; 4]>::try_from(m).ok());
+    magic.is_some_and(|m| m == SHB.to_be_bytes() || is_pcap_magic(m))
+        || named_format(head).is_some()
+}
 
 /// What an input that is neither pcap nor pcapng is, told by its first bytes, and what to do
 /// with it (each format by the magic number of its own specification).
 fn not_a_capture(head: &[u8]) -> String {
+    match named_format(head) {
+        Some(w) => format!("not a pcap or pcapng capture: {w}"),
+        None => "not a pcap or pcapng capture (unknown file format)".to_string(),
+    }
+}
+
+/// The format [`not_a_capture`] names, with what to do, if it knows it.
+fn named_format(head: &[u8]) -> Option<&'static str> {
     let le32 = |at: usize| u32_at(head, at, false);
-    let what: Option<&str> = if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+    if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
         Some("an xz-compressed file: decompress it first (`xz -dc FILE | tlscensus read -`); gzip and zstd are read as they are")
     } else if head.len() >= 4
         && head.starts_with(b"BZh")
@@ -837,10 +854,6 @@ fn not_a_capture(head: &[u8]) -> String {
         Some("a Windows ETL trace (pktmon, netsh trace): convert it to pcapng first (`pktmon etl2pcap FILE --out FILE.pcapng`; a `netsh trace` file: Microsoft's etl2pcapng)")
     } else {
         None
-    };
-    match what {
-        Some(w) => format!("not a pcap or pcapng capture: {w}"),
-        None => "not a pcap or pcapng capture (unknown file format)".to_string(),
     }
 }
 

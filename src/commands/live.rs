@@ -35,6 +35,7 @@ use crate::report::atomic::{io_reason, Output, OutputError, Stdout};
 use crate::report::csv::{connection_row, CONNECTION_COLUMNS};
 use crate::report::escape;
 use crate::report::json::{self, NdjsonWriter};
+use crate::report::{plural, table};
 use crate::settings::LiveSettings;
 use crate::stats::RunStats;
 
@@ -361,6 +362,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<Exit> {
     let mut status = Status::new(
         escape::name(capture.interface().as_bytes()),
         !quiet && io::stderr().is_terminal(),
+        settings.report.color,
     );
     let started = Instant::now();
     let deadline = settings.duration.map(|d| started + d);
@@ -531,10 +533,12 @@ struct Status {
     last: (Instant, u64, u64),
     /// Lines of the view on screen, to redraw over.
     view_lines: usize,
+    /// The view's VERDICT column is coloured.
+    color: bool,
 }
 
 impl Status {
-    fn new(interface: String, terminal: bool) -> Status {
+    fn new(interface: String, terminal: bool, color: bool) -> Status {
         let now = Instant::now();
         Status {
             interface,
@@ -542,6 +546,7 @@ impl Status {
             started: now,
             last: (now, 0, 0),
             view_lines: 0,
+            color,
         }
     }
 
@@ -560,15 +565,14 @@ impl Status {
             }
         }
         let mut s = format!(
-            "[{}] {}: {} packets ({:.1}/s), {} handshakes ({:.1}/s), {} clients ({} broken, {} \
-             at-risk), kernel drops {}",
+            "[{}] {}: {} ({:.1}/s), {} ({:.1}/s), {} ({} broken, {} at-risk), kernel drops {}",
             elapsed(now.duration_since(self.started)),
             self.interface,
-            stats.packets,
+            plural(stats.packets, "packet", "packets"),
             rate(stats.packets, packets),
-            stats.client_hellos,
+            plural(stats.client_hellos, "handshake", "handshakes"),
             rate(stats.client_hellos, hellos),
-            census.len(),
+            plural(census.len() as u64, "client", "clients"),
             broken,
             at_risk,
             k.dropped
@@ -580,45 +584,39 @@ impl Status {
         s
     }
 
-    /// Redraws the terminal view: the summary line and the top clients.
+    /// Redraws the terminal view: the summary line and the top clients, as the lines of
+    /// `read`'s table (same columns, the VERDICT column coloured as `--color` says).
     fn view(&mut self, stats: &RunStats, census: &Census, k: KernelStats, now: Instant) {
+        let text = self.view_text(stats, census, k, now);
+        let mut err = io::stderr().lock();
+        // Autowrap off while drawing (DECAWM): a line wider than the terminal (many SNIs) is
+        // cut at the edge instead of taking a second row, so the view is as many rows as it
+        // has lines and the next redraw moves up over all of it.
+        let _ = write!(err, "\x1b[?7l{}{text}\x1b[?7h", self.erase());
+        let _ = err.flush();
+        self.view_lines = text.lines().count();
+    }
+
+    /// The text of the terminal view.
+    fn view_text(
+        &mut self,
+        stats: &RunStats,
+        census: &Census,
+        k: KernelStats,
+        now: Instant,
+    ) -> String {
         let mut text = String::new();
         let _ = writeln!(text, "{}", self.line(stats, census, k, now));
         let clients = census.sorted();
         if !clients.is_empty() {
-            let _ = writeln!(
-                text,
-                "  {:<39} {:<7} {:>6} {:>6} {:>6} {:>6} {:>6}",
-                "CLIENT", "VERDICT", "CONNS", "TLS1.0", "TLS1.1", "TLS1.2", "TLS1.3"
-            );
-        }
-        let dash = |n: u64| {
-            if n == 0 {
-                "-".to_string()
-            } else {
-                n.to_string()
-            }
-        };
-        for c in clients.iter().take(VIEW_TOP) {
-            let _ = writeln!(
-                text,
-                "  {:<39} {:<7} {:>6} {:>6} {:>6} {:>6} {:>6}",
-                c.client.to_string(),
-                c.verdict().as_str(),
-                c.connections,
-                dash(c.negotiated.tls10),
-                dash(c.negotiated.tls11),
-                dash(c.negotiated.tls12),
-                dash(c.negotiated.tls13)
-            );
+            let top = clients.get(..VIEW_TOP).unwrap_or(&clients);
+            table::client_lines(&mut text, top, self.color);
         }
         if clients.len() > VIEW_TOP {
-            let _ = writeln!(text, "  ... {} more", clients.len() - VIEW_TOP);
+            let more = (clients.len() - VIEW_TOP) as u64;
+            let _ = writeln!(text, "... {}", plural(more, "more client", "more clients"));
         }
-        let mut err = io::stderr().lock();
-        let _ = write!(err, "{}{text}", self.erase());
-        let _ = err.flush();
-        self.view_lines = text.lines().count();
+        text
     }
 
     /// Escape codes that move up over the view and clear it.
@@ -663,7 +661,7 @@ mod tests {
 
     #[test]
     fn summary_line_has_rates_and_drops() {
-        let mut s = Status::new("lo".into(), false);
+        let mut s = Status::new("lo".into(), false, false);
         let stats = RunStats {
             packets: 500,
             client_hellos: 10,
@@ -737,6 +735,70 @@ mod tests {
             line.contains(" 3 clients (1 broken, 1 at-risk), kernel drops 0"),
             "{line}"
         );
+        // Counts of one are singular.
+        let one = RunStats {
+            packets: 1,
+            client_hellos: 1,
+            ..RunStats::default()
+        };
+        let mut census = Census::new();
+        census.add(&rec(
+            "10.0.0.3",
+            TlsVersion::TLS13,
+            Some(TlsVersion::TLS13),
+            done,
+        ));
+        let line = s.line(&one, &census, KernelStats::default(), now);
+        assert!(
+            line.contains(": 1 packet (")
+                && line.contains("), 1 handshake (")
+                && line.contains("), 1 client (0 broken, 0 at-risk), kernel drops 0"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn terminal_view_has_the_columns_and_colours_of_the_table() {
+        let mut s = Status::new("lo".into(), true, true);
+        let mut census = Census::new();
+        census.add(&ConnectionRecord::example());
+        let now = s.started + Duration::from_secs(5);
+        let stats = RunStats {
+            packets: 12,
+            client_hellos: 1,
+            ..RunStats::default()
+        };
+        let text = s.view_text(&stats, &census, KernelStats::default(), now);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(
+            lines[0],
+            "[00:00:05] lo: 12 packets (2.4/s), 1 handshake (0.2/s), 1 client (0 broken, 1 \
+             at-risk), kernel drops 0"
+        );
+        assert_eq!(
+            lines[1],
+            "CLIENT      VERDICT  CONNS  SSL  TLS1.0  TLS1.1  TLS1.2  TLS1.3  NO-SH  FAILED  \
+             MAX-OFFERED  SERVICES  SNI"
+        );
+        assert_eq!(
+            lines[2],
+            "fd00:1::10  \x1b[33mat-risk\x1b[0m      1    -       1       -       -       -      \
+             -       -  TLSv1.3      Exchange  outlook.office365.com"
+        );
+        // More than the view holds: counted in a line.
+        for i in 0..VIEW_TOP {
+            census.add(&ConnectionRecord {
+                client: crate::flow::Endpoint {
+                    ip: format!("10.0.0.{i}").parse().unwrap(),
+                    port: 50000,
+                },
+                ..ConnectionRecord::example()
+            });
+        }
+        let text = s.view_text(&stats, &census, KernelStats::default(), now);
+        assert_eq!(text.lines().count(), 1 + 1 + VIEW_TOP + 1, "{text}");
+        assert!(text.ends_with("\n... 1 more client\n"), "{text}");
     }
 
     #[test]

@@ -43,6 +43,7 @@ use crate::report::atomic::{io_reason, Output};
 use crate::report::csv::{write_clients, CLIENT_COLUMNS};
 use crate::report::escape::visible;
 use crate::report::json;
+use crate::report::plural;
 use crate::settings::{check_not_inputs, check_outputs, client_order, FailOn};
 use crate::tls::TlsVersion;
 
@@ -104,11 +105,10 @@ pub fn run(args: MergeArgs) -> anyhow::Result<Exit> {
     }
     if !args.quiet {
         let with = |v: Verdict| sorted.iter().filter(|c| c.verdict() == v).count();
-        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
         say(format_args!(
             "merged {}: {}: {} broken, {} at risk, {}{} ok",
-            plural(args.files.len(), "file"),
-            plural(sorted.len(), "client"),
+            plural(args.files.len() as u64, "file", "files"),
+            plural(sorted.len() as u64, "client", "clients"),
             with(Verdict::Broken),
             with(Verdict::AtRisk),
             match with(Verdict::Unknown) {

@@ -181,6 +181,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<Exit> {
     for e in &settings.skipped {
         reading.open_failed(e.clone());
     }
+    reading.pipeline.stats_mut().files_not_captures = settings.not_captures;
     let read_ahead = settings
         .read_ahead
         .then(|| ReadAhead::start(settings.inputs.iter().map(|(s, _)| s.clone()).collect()))

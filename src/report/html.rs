@@ -27,6 +27,7 @@ use crate::census::{Census, ClientOrder, ClientSummary, ConnectionRecord, Verdic
 use crate::m365::{DataSummary, ServiceArea};
 use crate::pipeline::RecordSink;
 use crate::report::escape::visible;
+use crate::report::plural;
 use crate::stats::RunStats;
 use crate::tls::TlsVersion;
 
@@ -325,7 +326,7 @@ pub fn render(report: &HtmlReport<'_>, page: &mut String) {
     let clients = report.census.sorted_by(report.order);
     totals(page, report, &clients);
     chart(page, report.areas);
-    legacy(page, &clients);
+    legacy(page, &clients, report.stats);
     client_table(page, &clients);
     provenance(page, report, &clients);
     let _ = write!(
@@ -334,10 +335,6 @@ pub fn render(report: &HtmlReport<'_>, page: &mut String) {
          <script>{SCRIPT}</script>\n</body>\n</html>\n",
         esc(&prov.version)
     );
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `2026-11-28 21:41:16 UTC`.
@@ -408,16 +405,17 @@ fn totals(page: &mut String, report: &HtmlReport<'_>, clients: &[&ClientSummary]
         page,
         concat!(
             "<section id=\"totals\">\n<h2>Totals</h2>\n<div class=\"cards\">\n",
-            "<div class=\"card\" id=\"total-clients\"><span class=\"n\">{}</span><span class=\"l\">clients</span></div>\n",
+            "<div class=\"card\" id=\"total-clients\"><span class=\"n\">{}</span><span class=\"l\">{}</span></div>\n",
             "<div class=\"card broken\" id=\"total-broken\"><span class=\"n\">{}</span><span class=\"l\">broken</span></div>\n",
             "<div class=\"card at-risk\" id=\"total-at-risk\"><span class=\"n\">{}</span><span class=\"l\">at risk</span></div>\n",
             "{}<div class=\"card ok\" id=\"total-ok\"><span class=\"n\">{}</span><span class=\"l\">ok</span></div>\n",
-            "<div class=\"card\" id=\"total-connections\"><span class=\"n\">{}</span><span class=\"l\">TLS connections</span></div>\n",
+            "<div class=\"card\" id=\"total-connections\"><span class=\"n\">{}</span><span class=\"l\">{}</span></div>\n",
             "<div class=\"card\" id=\"total-legacy\"><span class=\"n\">{}</span><span class=\"l\">negotiated TLS 1.1 or lower</span></div>\n",
             "<div class=\"card\" id=\"total-no-server-hello\"><span class=\"n\">{}</span><span class=\"l\">without ServerHello</span></div>\n",
             "</div>\n"
         ),
         clients.len(),
+        if clients.len() == 1 { "client" } else { "clients" },
         with(Verdict::Broken),
         with(Verdict::AtRisk),
         match with(Verdict::Unknown) {
@@ -429,13 +427,14 @@ fn totals(page: &mut String, report: &HtmlReport<'_>, clients: &[&ClientSummary]
         },
         with(Verdict::Ok),
         conns,
+        if conns == 1 { "TLS connection" } else { "TLS connections" },
         t.legacy(),
         nosh,
     );
     let _ = writeln!(
         page,
         "<p class=\"note\">Negotiated: SSL {}, TLS 1.0 {}, TLS 1.1 {}, TLS 1.2 {}, TLS 1.3 {}, \
-         other {}. Read {}, {} TCP connections, {} TLS handshakes ({} in scope).</p>",
+         other {}. Read {}, {}, {} ({} in scope).</p>",
         t.sslv2 + t.sslv3,
         t.tls10,
         t.tls11,
@@ -443,15 +442,16 @@ fn totals(page: &mut String, report: &HtmlReport<'_>, clients: &[&ClientSummary]
         t.tls13,
         t.other,
         plural(stats.packets, "packet", "packets"),
-        stats.tcp_flows,
-        stats.tls_connections,
+        plural(stats.tcp_flows, "TCP connection", "TCP connections"),
+        plural(stats.tls_connections, "TLS handshake", "TLS handshakes"),
         stats.in_scope_connections
     );
     let quic = report.census.quic_total();
     if quic > 0 {
         let _ = writeln!(
             page,
-            "<p class=\"note\" id=\"quic-share\">QUIC: {quic} of {conns} connections ({:.1}%).</p>",
+            "<p class=\"note\" id=\"quic-share\">QUIC: {quic} of {} ({:.1}%).</p>",
+            plural(conns, "connection", "connections"),
             100.0 * quic as f64 / conns.max(1) as f64
         );
     }
@@ -465,8 +465,11 @@ fn totals(page: &mut String, report: &HtmlReport<'_>, clients: &[&ClientSummary]
     if report.census.dropped > 0 {
         let _ = writeln!(
             page,
-            "<p class=\"warn\">{} connections were not tallied: the census holds at most {} clients (--max-clients) in half the --memory-limit.</p>",
-            report.census.dropped,
+            "<p class=\"warn\">{} not tallied: the census holds at most {} clients (--max-clients) in half the --memory-limit.</p>",
+            match report.census.dropped {
+                1 => "1 connection was".to_string(),
+                n => format!("{n} connections were"),
+            },
             report.census.max_clients()
         );
     }
@@ -642,8 +645,30 @@ fn cut_note(page: &mut String, shown: usize, total: usize) {
     }
 }
 
-fn legacy(page: &mut String, clients: &[&ClientSummary]) {
+fn legacy(page: &mut String, clients: &[&ClientSummary], stats: &RunStats) {
     page.push_str("<section id=\"legacy-clients\">\n<h2>Broken and at-risk clients</h2>\n");
+    if clients.is_empty() {
+        // Nothing to judge: say what the capture showed rather than "every client is fine".
+        let seen = match (stats.tls_connections, stats.in_scope_connections) {
+            (0, _) => format!(
+                "No TLS handshake in the capture ({} read).",
+                plural(stats.packets, "packet", "packets")
+            ),
+            (n, 0) => format!(
+                "No TLS connection toward the scope: {} seen, all outside it.",
+                plural(n, "TLS handshake", "TLS handshakes")
+            ),
+            (_, n) => format!(
+                "No client in the census ({} in scope).",
+                plural(n, "TLS handshake", "TLS handshakes")
+            ),
+        };
+        let _ = writeln!(
+            page,
+            "<p class=\"note\" id=\"no-clients\">{seen}</p>\n</section>"
+        );
+        return;
+    }
     let legacy: Vec<&&ClientSummary> = clients
         .iter()
         .filter(|c| matches!(c.verdict(), Verdict::Broken | Verdict::AtRisk))

@@ -302,6 +302,7 @@ impl Serialize for RunJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let RunStats {
             files,
+            files_not_captures,
             packets,
             bytes,
             skipped,
@@ -341,6 +342,7 @@ impl Serialize for RunJson<'_> {
         } = self.0;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("files", files)?;
+        m.serialize_entry("files_not_captures", files_not_captures)?;
         m.serialize_entry("packets", packets)?;
         m.serialize_entry("bytes", bytes)?;
         m.serialize_entry("packets_skipped", &self.0.skipped_total())?;

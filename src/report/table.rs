@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::census::{Census, ClientOrder, ClientSummary, Verdict};
 use crate::report::escape::{ellipsize, visible};
+use crate::report::plural;
 use crate::stats::RunStats;
 
 /// What the table is about, for its heading.
@@ -83,24 +84,50 @@ const HEAD: [&str; 13] = [
     "SNI",
 ];
 
-/// Renders the table.
-pub fn render(census: &Census, stats: &RunStats, ctx: &TableContext<'_>) -> String {
-    let clients = census.sorted_by(ctx.order);
-    let shown = ctx.top.unwrap_or(usize::MAX).min(clients.len());
-    let rows: Vec<[String; 13]> = clients.iter().take(shown).map(|c| row(c)).collect();
+/// The heading and one line per client of `clients`, columns aligned to the widest cell;
+/// the VERDICT column coloured when `color`. `read`'s table and `live`'s terminal view.
+pub fn client_lines(out: &mut String, clients: &[&ClientSummary], color: bool) {
+    let rows: Vec<[String; 13]> = clients.iter().map(|c| row(c)).collect();
     let mut widths = HEAD.map(|h| h.chars().count());
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
             *w = (*w).max(cell.chars().count());
         }
     }
+    let line = |out: &mut String, cells: &[String], verdict: Option<Verdict>| {
+        let mut l = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(cell);
+            } else if (2..=9).contains(&i) {
+                let _ = write!(l, "{cell:>w$}  ");
+            } else if let (1, Some(v), true) = (i, verdict, color) {
+                // Padding outside the codes keeps the columns aligned.
+                let pad = w.saturating_sub(cell.chars().count()) + 2;
+                let _ = write!(l, "{}{cell}{RESET}{:pad$}", verdict_color(v), "");
+            } else {
+                let _ = write!(l, "{cell:<w$}  ");
+            }
+        }
+        let _ = writeln!(out, "{}", l.trim_end());
+    };
+    line(out, &HEAD.map(String::from), None);
+    for (r, c) in rows.iter().zip(clients) {
+        line(out, r, Some(c.verdict()));
+    }
+}
+
+/// Renders the table.
+pub fn render(census: &Census, stats: &RunStats, ctx: &TableContext<'_>) -> String {
+    let clients = census.sorted_by(ctx.order);
+    let shown = ctx.top.unwrap_or(usize::MAX).min(clients.len());
     let mut out = String::new();
     let with = |v: Verdict| clients.iter().filter(|c| c.verdict() == v).count();
     let _ = writeln!(
         out,
-        "TLS census toward {}: {} clients: {} broken, {} at risk, {}{} ok",
+        "TLS census toward {}: {}: {} broken, {} at risk, {}{} ok",
         ctx.scope_label,
-        clients.len(),
+        plural(clients.len() as u64, "client", "clients"),
         with(Verdict::Broken),
         with(Verdict::AtRisk),
         match with(Verdict::Unknown) {
@@ -112,35 +139,17 @@ pub fn render(census: &Census, stats: &RunStats, ctx: &TableContext<'_>) -> Stri
     if clients.is_empty() {
         let _ = writeln!(out, "(no TLS connections in scope)");
     } else {
-        let line = |out: &mut String, cells: &[String], verdict: Option<Verdict>| {
-            let mut l = String::new();
-            for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-                if i + 1 == cells.len() {
-                    l.push_str(cell);
-                } else if (2..=9).contains(&i) {
-                    let _ = write!(l, "{cell:>w$}  ");
-                } else if let (1, Some(v), true) = (i, verdict, ctx.color) {
-                    // Padding outside the codes keeps the columns aligned.
-                    let pad = w.saturating_sub(cell.chars().count()) + 2;
-                    let _ = write!(l, "{}{cell}{RESET}{:pad$}", verdict_color(v), "");
-                } else {
-                    let _ = write!(l, "{cell:<w$}  ");
-                }
-            }
-            let _ = writeln!(out, "{}", l.trim_end());
-        };
-        line(&mut out, &HEAD.map(String::from), None);
-        for (r, c) in rows.iter().zip(&clients) {
-            line(&mut out, r, Some(c.verdict()));
-        }
+        client_lines(&mut out, &clients[..shown], ctx.color);
         if shown < clients.len() {
-            let _ = writeln!(out, "... {} more clients", clients.len() - shown);
+            let more = (clients.len() - shown) as u64;
+            let _ = writeln!(out, "... {}", plural(more, "more client", "more clients"));
         }
     }
     let (conns, t, nosh) = census.totals();
     let _ = writeln!(
         out,
-        "total: {conns} connections; SSL {}, TLS1.0 {}, TLS1.1 {}, TLS1.2 {}, TLS1.3 {}, other {}, no ServerHello {nosh}",
+        "total: {}; SSL {}, TLS1.0 {}, TLS1.1 {}, TLS1.2 {}, TLS1.3 {}, other {}, no ServerHello {nosh}",
+        plural(conns, "connection", "connections"),
         t.sslv2 + t.sslv3,
         t.tls10,
         t.tls11,
@@ -152,17 +161,61 @@ pub fn render(census: &Census, stats: &RunStats, ctx: &TableContext<'_>) -> Stri
     if quic > 0 {
         let _ = writeln!(
             out,
-            "QUIC: {quic} of {conns} connections ({:.1}%)",
+            "QUIC: {quic} of {} ({:.1}%)",
+            plural(conns, "connection", "connections"),
             100.0 * quic as f64 / conns.max(1) as f64
         );
     }
     let _ = writeln!(
         out,
-        "read {} packets, {} TCP connections, {} TLS handshakes ({} in scope)",
-        stats.packets, stats.tcp_flows, stats.tls_connections, stats.in_scope_connections
+        "read {}, {}, {} ({} in scope)",
+        plural(stats.packets, "packet", "packets"),
+        plural(stats.tcp_flows, "TCP connection", "TCP connections"),
+        plural(stats.tls_connections, "TLS handshake", "TLS handshakes"),
+        stats.in_scope_connections
     );
     if let Some(missed) = stats.missed_line() {
         let _ = writeln!(out, "not fully seen: {missed} (see --stats)");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::census::ConnectionRecord;
+
+    #[test]
+    fn counts_of_one_are_singular() {
+        let mut census = Census::new();
+        census.add(&ConnectionRecord::example());
+        let stats = RunStats {
+            packets: 1,
+            tcp_flows: 1,
+            tls_connections: 1,
+            in_scope_connections: 1,
+            ..RunStats::default()
+        };
+        let ctx = TableContext {
+            scope_label: "Microsoft 365",
+            top: Some(0),
+            order: ClientOrder::default(),
+            color: false,
+        };
+        let text = render(&census, &stats, &ctx);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "TLS census toward Microsoft 365: 1 client: 0 broken, 1 at risk, 0 ok"
+        );
+        assert_eq!(lines[2], "... 1 more client");
+        assert_eq!(
+            lines[3],
+            "total: 1 connection; SSL 0, TLS1.0 1, TLS1.1 0, TLS1.2 0, TLS1.3 0, other 0, no ServerHello 0"
+        );
+        assert_eq!(
+            lines[4],
+            "read 1 packet, 1 TCP connection, 1 TLS handshake (1 in scope)"
+        );
+    }
 }
