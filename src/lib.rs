@@ -11,16 +11,22 @@
 //!
 //! - [`capture`]: packets from files (directories, rotated sets, gzip/zstd) or stdin, merged
 //!   in timestamp order, as [`capture::Frame`]s.
-//! - [`decode`]: link layer, IPv4/IPv6, TCP → [`decode::TcpSegment`] or a skip reason.
+//! - [`decode`]: link layer, IPv4/IPv6, TCP → [`decode::TcpSegment`] (or a UDP datagram for
+//!   QUIC/DTLS, an IP fragment) or a skip reason.
 //! - [`flow`]: [`flow::FlowKey`] shared by both directions, [`flow::Dir`], [`flow::Side`].
 //! - [`reassembly`]: per-direction in-order bytes with a bounded out-of-order queue.
 //! - [`tls`]: records and handshake messages → ClientHello / ServerHello facts.
+//! - [`starttls`]: the plaintext phase before a handshake (STARTTLS, HTTP CONNECT).
+//! - [`quic`], [`dtls`]: handshakes over UDP (QUIC Initial packets, DTLS hellos), their own
+//!   connection tables.
 //! - [`fingerprint`]: JA4 and JA3 of a ClientHello, JA3S of a ServerHello.
 //! - [`m365`]: Microsoft 365 endpoint data, prefix and host-name matching, scope.
+//! - [`connection`]: how a handshake ended, from what the capture showed (pure rules).
 //! - [`pipeline`]: the per-packet path; decides each connection into a record.
 //! - [`census`]: records → per-client summaries and verdicts.
 //! - [`report`]: terminal table, CSV, HTML page, escaping, atomic output files.
 //! - [`budget`]: the one memory budget all wire-fed state is charged to (`--memory-limit`).
+//! - [`stats`]: every skip and drop, by reason. [`synth`]: generated captures for tests.
 //! - [`cli`], [`settings`], [`commands`]: the command line, validated, and its glue.
 
 pub mod budget;
