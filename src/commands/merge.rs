@@ -12,7 +12,7 @@
 //!   service-area counts add, and the verdict is recomputed with
 //!   [`verdict_of`], the census's own rule. So merging the censuses
 //!   of captures that split the traffic by connection gives, byte for byte, the census of the
-//!   whole, SNIs included (a census and a merge both keep a client's [`MAX_SNIS`] smallest
+//!   whole, SNIs included (a census and a merge both keep a client's [`MAX_SNIS`](crate::census::MAX_SNIS) smallest
 //!   names, [`insert_capped`]). The exceptions are a client with more than [`MAX_JA4`]
 //!   fingerprints, which keeps the first ones met, file by file, and CSV text that cannot be told apart (an SNI containing `;`, or one starting
 //!   with `'` followed by `=`, `+`, `-` or `@`) is read as the census writer would mean it.
