@@ -374,33 +374,43 @@ impl Clock {
 /// do not start a second connection: an evicted connection is reported once, `incomplete`.
 /// A bounded FIFO of keys: O(1) per operation, the oldest forgotten first.
 struct Forgotten {
-    keys: std::collections::HashSet<FlowKey, ahash::RandomState>,
-    order: std::collections::VecDeque<FlowKey>,
+    /// Each key with the number of its place in `order`.
+    keys: HashMap<FlowKey, u64, ahash::RandomState>,
+    /// Keys in the order they were forgotten, with their number: a slot whose number is no
+    /// longer its key's (the key came back and was forgotten again) frees nothing.
+    order: std::collections::VecDeque<(FlowKey, u64)>,
+    next: u64,
     cap: usize,
 }
 
 impl Forgotten {
     fn new(cap: usize) -> Self {
         Forgotten {
-            keys: std::collections::HashSet::with_hasher(ahash::RandomState::new()),
+            keys: HashMap::with_hasher(ahash::RandomState::new()),
             order: std::collections::VecDeque::new(),
+            next: 0,
             cap: cap.max(1),
         }
     }
 
     fn insert(&mut self, key: FlowKey) {
-        if self.keys.insert(key) {
-            if self.order.len() >= self.cap {
-                if let Some(old) = self.order.pop_front() {
+        if self.keys.contains_key(&key) {
+            return;
+        }
+        if self.order.len() >= self.cap {
+            if let Some((old, n)) = self.order.pop_front() {
+                if self.keys.get(&old) == Some(&n) {
                     self.keys.remove(&old);
                 }
             }
-            self.order.push_back(key);
         }
+        self.keys.insert(key, self.next);
+        self.order.push_back((key, self.next));
+        self.next += 1;
     }
 
     fn contains(&self, key: &FlowKey) -> bool {
-        !self.keys.is_empty() && self.keys.contains(key)
+        !self.keys.is_empty() && self.keys.contains_key(key)
     }
 
     /// Heap bytes held, for the budget.
@@ -409,8 +419,8 @@ impl Forgotten {
     }
 
     fn memory_of(keys: usize, order: usize) -> usize {
-        let key = std::mem::size_of::<FlowKey>();
-        budget::table(keys, key) + budget::block(order * key)
+        let slot = std::mem::size_of::<(FlowKey, u64)>();
+        budget::table(keys, slot) + budget::block(order * slot)
     }
 
     /// Bytes the next insertion may add (a table doubling), to be made room for first.
@@ -425,7 +435,7 @@ impl Forgotten {
     }
 
     /// A new connection takes the key: forget that it was forgotten (its FIFO slot stays
-    /// until it comes round, harmlessly).
+    /// until it comes round, and then frees nothing).
     fn remove(&mut self, key: &FlowKey) {
         self.keys.remove(key);
     }
@@ -1733,6 +1743,34 @@ mod tests {
         assert_eq!(silent_server(Some(30 * NANOS)), ["no_reply None"]);
         // A heartbeat past the idle timeout forgets the connection then and there.
         assert_eq!(silent_server(Some(200 * NANOS)), ["no_reply None"]);
+    }
+
+    #[test]
+    fn a_key_forgotten_again_keeps_its_new_place() {
+        let key = |port: u16| {
+            let seg = TcpSegment {
+                src: "10.0.0.1".parse().unwrap(),
+                dst: "10.0.0.2".parse().unwrap(),
+                src_port: port,
+                dst_port: 443,
+                seq: 0,
+                ack: 0,
+                flags: Default::default(),
+                payload: b"",
+                missing: 0,
+            };
+            FlowKey::of(&seg).0
+        };
+        let mut f = Forgotten::new(2);
+        f.insert(key(1));
+        f.remove(&key(1)); // a new connection took the key...
+        f.insert(key(1)); // ...and was evicted in turn
+        f.insert(key(2)); // the stale first slot of key 1 comes round: frees nothing
+        assert!(f.contains(&key(1)) && f.contains(&key(2)));
+        f.insert(key(3)); // now key 1's own slot: the oldest goes
+        assert!(!f.contains(&key(1)));
+        assert!(f.contains(&key(2)) && f.contains(&key(3)));
+        assert!(f.order.len() <= 2);
     }
 
     #[test]
