@@ -7,8 +7,13 @@
 //! not captured, bytes the other side acknowledged but the capture lacks, a capture that ended
 //! or a connection forgotten before the server had time to answer all give `incomplete`.
 
-use crate::census::Outcome;
-use crate::flow::Side;
+use crate::capture::Timestamp;
+use crate::census::{ConnectionRecord, Outcome, Transport};
+use crate::fingerprint::Fingerprinter;
+use crate::flow::{Endpoint, Side};
+use crate::m365::Classification;
+use crate::starttls::StartTls;
+use crate::tls::{ClientHelloInfo, ServerHelloInfo};
 
 /// Capture time (ns) the server must stay silent after a ClientHello, while the capture goes
 /// on, before the connection is `no_reply`.
@@ -103,6 +108,69 @@ pub fn decide(e: &Evidence) -> (Outcome, Option<Side>) {
     }
 }
 
+/// One decided handshake, whatever carried it: what its record is made of.
+pub struct Decided<'a> {
+    pub ts: Timestamp,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub client_hello: Option<&'a ClientHelloInfo>,
+    pub server_hello: Option<&'a ServerHelloInfo>,
+    pub outcome: Outcome,
+    pub ended_by: Option<Side>,
+    pub transport: Transport,
+    pub starttls: Option<StartTls>,
+    pub connect_host: Option<&'a [u8]>,
+}
+
+/// The `--connections` record of a decided handshake: the one place the hellos' facts
+/// (versions and their lower bounds, cipher, resumption, fingerprints) become a record, for
+/// TCP, QUIC and DTLS alike. JA4's first character names the transport (FoxIO: `t`, `q`, `d`).
+pub fn record(d: Decided<'_>, class: &Classification, fp: &mut Fingerprinter) -> ConnectionRecord {
+    let (ch, sh) = (d.client_hello, d.server_hello);
+    let client_fp = ch.and_then(|c| fp.client(c));
+    let ja4_first = match d.transport {
+        Transport::Tcp => 't',
+        Transport::Quic => 'q',
+        Transport::Dtls => 'd',
+    };
+    ConnectionRecord {
+        ts: d.ts,
+        client: d.client,
+        server: d.server,
+        sni: ch.and_then(|c| c.sni.clone()),
+        offered_max: ch.map(|c| c.max_offered()),
+        offered_max_at_least: ch.is_some_and(|c| c.max_offered_is_lower_bound()),
+        negotiated: sh.map(|s| s.negotiated()),
+        negotiated_at_least: sh.is_some_and(|s| s.negotiated_is_lower_bound()),
+        cipher: sh.and_then(|s| s.cipher()),
+        m365: class.in_scope(),
+        m365_match: class.match_label(),
+        service_areas: class.service_areas.clone(),
+        endpoint_ids: class.set_ids.clone(),
+        outcome: d.outcome,
+        offered_versions: ch
+            .map(|c| {
+                if c.offered_versions.is_empty() {
+                    vec![c.legacy_version]
+                } else {
+                    c.offered_versions.clone()
+                }
+            })
+            .unwrap_or_default(),
+        resumed: sh.is_some_and(|s| crate::tls::is_resumption(ch, s)),
+        starttls: d.starttls,
+        ja4: client_fp.as_ref().map(|f| match f.ja4.strip_prefix('t') {
+            Some(rest) => format!("{ja4_first}{rest}"),
+            None => f.ja4.clone(),
+        }),
+        ja3: client_fp.map(|f| f.ja3),
+        ja3s: sh.and_then(|s| fp.server(s)),
+        ended_by: d.ended_by,
+        connect_host: d.connect_host.map(<[u8]>::to_vec),
+        transport: d.transport,
+    }
+}
+
 /// Whether a connection that ended so counts as failed: evidence that the server refused or
 /// ignored the client. A handshake the client ended itself is not (it may have been stopped,
 /// timed out on its own, or refused the server's certificate).
@@ -135,6 +203,46 @@ mod tests {
             client_bytes_missing: false,
             server_bytes_missing: false,
             cause: Cause::EndOfInput,
+        }
+    }
+
+    #[test]
+    fn ja4_names_the_transport() {
+        let hello = crate::synth::quic::client_hello("outlook.office365.com", 1500);
+        let ch = crate::tls::hello::parse_client_hello(&hello).unwrap();
+        let scope = crate::m365::Scope::new(crate::m365::EndpointData::embedded(), &[], &[]);
+        let class = scope.classify("40.97.10.20".parse().unwrap(), ch.sni.as_deref());
+        let mut fp = Fingerprinter::new();
+        let at = |ip: &str| Endpoint {
+            ip: ip.parse().unwrap(),
+            port: 443,
+        };
+        for (transport, first) in [
+            (Transport::Tcp, 't'),
+            (Transport::Quic, 'q'),
+            (Transport::Dtls, 'd'),
+        ] {
+            let rec = record(
+                Decided {
+                    ts: Timestamp(0),
+                    client: at("10.1.0.1"),
+                    server: at("40.97.10.20"),
+                    client_hello: Some(&ch),
+                    server_hello: None,
+                    outcome: Outcome::Incomplete,
+                    ended_by: None,
+                    transport,
+                    starttls: None,
+                    connect_host: None,
+                },
+                &class,
+                &mut fp,
+            );
+            let ja4 = rec.ja4.unwrap();
+            assert!(ja4.starts_with(first), "{transport:?}: {ja4}");
+            assert_eq!(rec.transport, transport);
+            assert_eq!(rec.sni.as_deref(), Some(&b"outlook.office365.com"[..]));
+            assert_eq!(rec.negotiated, None);
         }
     }
 

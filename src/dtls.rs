@@ -487,44 +487,22 @@ pub fn record(
     let ch = c.client_hello.as_ref().map(|(_, ch)| ch);
     let sh = c.server_hello.as_ref();
     let class = scope.classify(c.server.ip, ch.and_then(|c| c.sni.as_deref()));
-    let client_fp = ch.and_then(|c| fingerprints.client(c));
-    let rec = crate::census::ConnectionRecord {
-        ts: c.client_hello.as_ref().map_or(c.last_ts, |(t, _)| *t),
-        client: c.client,
-        server: c.server,
-        sni: ch.and_then(|c| c.sni.clone()),
-        offered_max: ch.map(|c| c.max_offered()),
-        offered_max_at_least: false,
-        negotiated: sh.map(|s| s.negotiated()),
-        negotiated_at_least: false,
-        cipher: sh.and_then(|s| s.cipher()),
-        m365: class.in_scope(),
-        m365_match: class.match_label(),
-        service_areas: class.service_areas.clone(),
-        endpoint_ids: class.set_ids.clone(),
-        outcome: done.outcome,
-        offered_versions: ch
-            .map(|c| {
-                if c.offered_versions.is_empty() {
-                    vec![c.legacy_version]
-                } else {
-                    c.offered_versions.clone()
-                }
-            })
-            .unwrap_or_default(),
-        resumed: sh.is_some_and(|s| crate::tls::is_resumption(ch.map(|c| &**c), s)),
-        starttls: None,
-        // FoxIO's JA4: `d` for DTLS.
-        ja4: client_fp.as_ref().map(|f| match f.ja4.strip_prefix('t') {
-            Some(rest) => format!("d{rest}"),
-            None => f.ja4.clone(),
-        }),
-        ja3: client_fp.map(|f| f.ja3),
-        ja3s: sh.and_then(|s| fingerprints.server(s)),
-        ended_by: done.ended_by,
-        connect_host: None,
-        transport: crate::census::Transport::Dtls,
-    };
+    let rec = crate::connection::record(
+        crate::connection::Decided {
+            ts: c.client_hello.as_ref().map_or(c.last_ts, |(t, _)| *t),
+            client: c.client,
+            server: c.server,
+            client_hello: ch.map(|c| &**c),
+            server_hello: sh.map(|s| &**s),
+            outcome: done.outcome,
+            ended_by: done.ended_by,
+            transport: crate::census::Transport::Dtls,
+            starttls: None,
+            connect_host: None,
+        },
+        &class,
+        fingerprints,
+    );
     (rec, class.in_scope())
 }
 

@@ -1197,47 +1197,22 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             // Counted, not reported: no record, no fingerprints.
             return;
         }
-        let sni = ch.as_ref().and_then(|c| c.sni.clone());
-        let client_fp = ch.as_ref().and_then(|c| self.fingerprints.client(c));
-        let rec = ConnectionRecord {
-            ts,
-            client,
-            server,
-            offered_max: ch.as_ref().map(|c| c.max_offered()),
-            offered_max_at_least: ch.as_ref().is_some_and(|c| c.max_offered_is_lower_bound()),
-            negotiated: sh.as_ref().map(|s| s.negotiated()),
-            negotiated_at_least: sh.as_ref().is_some_and(|s| s.negotiated_is_lower_bound()),
-            cipher: sh.as_ref().and_then(|s| s.cipher()),
-            m365: class.in_scope(),
-            m365_match: class.match_label(),
-            service_areas: class.service_areas.clone(),
-            endpoint_ids: class.set_ids.clone(),
-            outcome,
-            offered_versions: ch
-                .as_ref()
-                .map(|c| {
-                    if c.offered_versions.is_empty() {
-                        vec![c.legacy_version]
-                    } else {
-                        c.offered_versions.clone()
-                    }
-                })
-                .unwrap_or_default(),
-            resumed: sh
-                .as_ref()
-                .is_some_and(|s| tls::is_resumption(ch.as_deref(), s)),
-            starttls,
-            ja4: client_fp.as_ref().map(|f| f.ja4.clone()),
-            ja3: client_fp.map(|f| f.ja3),
-            ja3s: sh.as_ref().and_then(|s| self.fingerprints.server(s)),
-            sni,
-            ended_by,
-            connect_host: plain
-                .as_ref()
-                .and_then(|p| p.connect_host())
-                .map(<[u8]>::to_vec),
-            transport: crate::census::Transport::Tcp,
-        };
+        let rec = connection::record(
+            connection::Decided {
+                ts,
+                client,
+                server,
+                client_hello: ch.as_deref(),
+                server_hello: sh.as_deref(),
+                outcome,
+                ended_by,
+                transport: crate::census::Transport::Tcp,
+                starttls,
+                connect_host: plain.as_ref().and_then(|p| p.connect_host()),
+            },
+            &class,
+            &mut self.fingerprints,
+        );
         self.census.add(&rec);
         self.sink.record(&rec);
     }

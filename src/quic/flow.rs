@@ -675,14 +675,6 @@ fn key_order(a: &ConnKey, b: &ConnKey) -> std::cmp::Ordering {
 }
 
 impl Done {
-    /// The JA4 of a QUIC ClientHello: FoxIO's definition with `q` for the transport.
-    pub fn quic_ja4(tcp_ja4: &str) -> String {
-        match tcp_ja4.strip_prefix('t') {
-            Some(rest) => format!("q{rest}"),
-            None => tcp_ja4.to_string(),
-        }
-    }
-
     /// Capture time of the ClientHello, else of the last packet.
     pub fn ts(&self) -> Timestamp {
         self.conn
@@ -706,40 +698,22 @@ pub fn record(
     let ch = c.client_hello.as_ref().map(|(_, ch)| ch);
     let sh = c.server_hello.as_ref();
     let class = scope.classify(c.server.ip, ch.and_then(|c| c.sni.as_deref()));
-    let client_fp = ch.and_then(|c| fingerprints.client(c));
-    let rec = crate::census::ConnectionRecord {
-        ts: done.ts(),
-        client: c.client,
-        server: c.server,
-        sni: ch.and_then(|c| c.sni.clone()),
-        offered_max: ch.map(|c| c.max_offered()),
-        offered_max_at_least: ch.is_some_and(|c| c.max_offered_is_lower_bound()),
-        negotiated: sh.map(|s| s.negotiated()),
-        negotiated_at_least: sh.is_some_and(|s| s.negotiated_is_lower_bound()),
-        cipher: sh.and_then(|s| s.cipher()),
-        m365: class.in_scope(),
-        m365_match: class.match_label(),
-        service_areas: class.service_areas.clone(),
-        endpoint_ids: class.set_ids.clone(),
-        outcome: done.outcome,
-        offered_versions: ch
-            .map(|c| {
-                if c.offered_versions.is_empty() {
-                    vec![c.legacy_version]
-                } else {
-                    c.offered_versions.clone()
-                }
-            })
-            .unwrap_or_default(),
-        resumed: sh.is_some_and(|s| tls::is_resumption(ch.map(|c| &**c), s)),
-        starttls: None,
-        ja4: client_fp.as_ref().map(|f| Done::quic_ja4(&f.ja4)),
-        ja3: client_fp.map(|f| f.ja3),
-        ja3s: sh.and_then(|s| fingerprints.server(s)),
-        ended_by: done.ended_by,
-        connect_host: None,
-        transport: crate::census::Transport::Quic,
-    };
+    let rec = crate::connection::record(
+        crate::connection::Decided {
+            ts: done.ts(),
+            client: c.client,
+            server: c.server,
+            client_hello: ch.map(|c| &**c),
+            server_hello: sh.map(|s| &**s),
+            outcome: done.outcome,
+            ended_by: done.ended_by,
+            transport: crate::census::Transport::Quic,
+            starttls: None,
+            connect_host: None,
+        },
+        &class,
+        fingerprints,
+    );
     (rec, class.in_scope())
 }
 
@@ -776,6 +750,5 @@ mod tests {
         assert_eq!(Cid::of(&[1, 2, 3]).unwrap().as_slice(), &[1, 2, 3]);
         assert_eq!(Cid::of(&[]).unwrap().as_slice(), &[] as &[u8]);
         assert!(Cid::of(&[0; 21]).is_none());
-        assert_eq!(Done::quic_ja4("t13d0307h3_a_b"), "q13d0307h3_a_b");
     }
 }
