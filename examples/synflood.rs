@@ -27,7 +27,7 @@ fn main() -> std::io::Result<()> {
     let real = Conn::new("10.9.0.1", 40001, "40.97.10.20", 443);
     // A ClientHello is not needed to be real for memory; use a recorded-shaped record header
     // with a minimal TLS 1.2 ClientHello body.
-    let hello = minimal_client_hello();
+    let hello = tlscensus::synth::membudget::client_hello(b"outlook.office365.com");
     let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(out)?);
     let mut packets = Vec::with_capacity(4096);
     let mut ts = 1_741_078_800_000_000_000i64;
@@ -73,29 +73,4 @@ fn write_chunk(
     synth::write_pcap(&mut buf, packets)?;
     let body = if first { &buf[..] } else { &buf[24..] };
     w.write_all(body)
-}
-
-fn minimal_client_hello() -> Vec<u8> {
-    // ClientHello: version 1.2, 32-byte random, no session id, one suite, null compression,
-    // SNI outlook.office365.com.
-    let sni = b"outlook.office365.com";
-    let mut ext = vec![0, 0];
-    let list_len = sni.len() + 3;
-    ext.extend_from_slice(&((list_len + 2) as u16).to_be_bytes());
-    ext.extend_from_slice(&(list_len as u16).to_be_bytes());
-    ext.push(0);
-    ext.extend_from_slice(&(sni.len() as u16).to_be_bytes());
-    ext.extend_from_slice(sni);
-    let mut body = vec![3, 3];
-    body.extend_from_slice(&[7; 32]);
-    body.extend_from_slice(&[0, 0, 2, 0xc0, 0x2f, 1, 0]);
-    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
-    body.extend_from_slice(&ext);
-    let mut hs = vec![1];
-    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-    hs.extend_from_slice(&body);
-    let mut rec = vec![0x16, 3, 1];
-    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-    rec.extend_from_slice(&hs);
-    rec
 }
