@@ -667,7 +667,12 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
         let quic = std::mem::take(&mut self.quic_done).into_iter().map(|done| {
             let no_sh = done.conn.server_hello.is_none();
             (
-                crate::quic::flow::record(&done, self.scope, &mut self.fingerprints),
+                crate::quic::flow::record(
+                    &done,
+                    self.scope,
+                    &mut self.fingerprints,
+                    self.config.scope_all,
+                ),
                 no_sh,
             )
         });
@@ -677,7 +682,12 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             .map(|done| {
                 let no_sh = done.conn.server_hello.is_none();
                 (
-                    crate::dtls::record(&done, self.scope, &mut self.fingerprints),
+                    crate::dtls::record(
+                        &done,
+                        self.scope,
+                        &mut self.fingerprints,
+                        self.config.scope_all,
+                    ),
                     no_sh,
                 )
             })
@@ -689,11 +699,11 @@ impl<'s, S: RecordSink> Pipeline<'s, S> {
             }
             if in_scope {
                 self.stats.in_scope_connections += 1;
-            } else if !self.config.scope_all {
-                continue;
             }
-            self.census.add(&rec);
-            self.sink.record(&rec);
+            if let Some(rec) = rec {
+                self.census.add(&rec);
+                self.sink.record(&rec);
+            }
         }
     }
 

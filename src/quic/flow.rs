@@ -693,11 +693,16 @@ pub fn record(
     done: &Done,
     scope: &crate::m365::Scope,
     fingerprints: &mut crate::fingerprint::Fingerprinter,
-) -> (crate::census::ConnectionRecord, bool) {
+    keep_out_of_scope: bool,
+) -> (Option<crate::census::ConnectionRecord>, bool) {
     let c = &done.conn;
     let ch = c.client_hello.as_ref().map(|(_, ch)| ch);
     let sh = c.server_hello.as_ref();
     let class = scope.classify(c.server.ip, ch.and_then(|c| c.sni.as_deref()));
+    if !class.in_scope() && !keep_out_of_scope {
+        // Counted, not reported: no record, no fingerprints (as for TCP).
+        return (None, false);
+    }
     let rec = crate::connection::record(
         crate::connection::Decided {
             ts: done.ts(),
@@ -714,7 +719,7 @@ pub fn record(
         &class,
         fingerprints,
     );
-    (rec, class.in_scope())
+    (Some(rec), class.in_scope())
 }
 
 #[cfg(test)]
